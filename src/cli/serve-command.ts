@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config';
+import { startGateway } from '../gateway';
+import { acceptWithoutScreening } from '../settlement/screening-seam';
+import { redactUrl } from '../store/redis-client';
+import { createLogger } from '../telemetry/logger';
+import { startTracing } from '../telemetry/tracing';
+import { EXIT, type ExitCode } from './exit-codes';
+
+async function serve(): Promise<ExitCode> {
+  const config = loadConfig();
+  startTracing();
+  const log = createLogger(config.logLevel);
+  if (config.devInsecure) {
+    log.warn(
+      'DEVELOPMENT MODE: CARAVAN_DEV_INSECURE=true — plaintext gRPC, and the participant is whatever the x-caravan-participant header says. Never run this with real participants.',
+    );
+    process.stderr.write(
+      '\n  *** CARAVAN DEVELOPMENT MODE: NO TLS, NO AUTHENTICATION (CARAVAN_DEV_INSECURE=true) ***\n\n',
+    );
+  }
+  log.warn('sanctions screening is not enabled in this build: valid instructions are accepted unscreened');
+  const gateway = await startGateway({ config, log, screen: acceptWithoutScreening });
+  log.info(
+    { listen: config.listen, port: gateway.port, redis: redactUrl(config.redisUrl), mtls: config.tls !== null },
+    'caravan gateway listening',
+  );
+
+  return new Promise<ExitCode>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down: draining calls');
+      gateway
+        .stop()
+        .then(() => {
+          log.info('stopped');
+          resolve(EXIT.ok);
+        })
+        .catch((err: unknown) => {
+          log.error({ err }, 'shutdown failed');
+          resolve(EXIT.failure);
+        });
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}
+
+export function registerServeCommand(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {
+  program
+    .command('serve')
+    .description('run the gateway (gRPC SettlementGateway, health and reflection)')
+    .addHelpText(
+      'after',
+      `
+Settings (environment variables):
+  CARAVAN_LISTEN          address to listen on (default 127.0.0.1:50051)
+  REDIS_URL               Redis (default redis://127.0.0.1:6379)
+  CARAVAN_TLS_CERT/_KEY/_CA  the gateway's certificate, key, and the CA of participant certificates
+  CARAVAN_DEV_INSECURE    true for plaintext development mode (participant from x-caravan-participant)
+  See README.md for the full list.
+
+Example:
+  CARAVAN_DEV_INSECURE=true caravan serve
+`,
+    )
+    .action(() => run(serve));
+}

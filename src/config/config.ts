@@ -1,0 +1,174 @@
+import { z } from 'zod';
+
+/** Where the gateway listens and how it reaches Redis and its peers; read once at start. */
+export interface Config {
+  listen: string;
+  redisUrl: string;
+  /** False when REDIS_URL was not set: `npm start` may then start a private redis-server. */
+  redisUrlExplicit: boolean;
+  redisPrefix: string;
+  partitions: number;
+  devInsecure: boolean;
+  tls: TlsFiles | null;
+  maxMessageBytes: number;
+  shutdownGraceMs: number;
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
+  watchPollMs: number;
+  redisCommandTimeoutMs: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile: string;
+}
+
+/** Settings the `caravan` client commands share. */
+export interface ClientConfig {
+  address: string;
+  devInsecure: boolean;
+  participant: string | null;
+  tls: TlsFiles | null;
+  deadlineMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:50051')
+  .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
+
+const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+const serverSchema = z.object({
+  CARAVAN_LISTEN: hostPort.default('127.0.0.1:50051'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')
+    .optional(),
+  CARAVAN_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'must be 1-40 characters of letters, digits, _ . : -')
+    .default('caravan'),
+  CARAVAN_PARTITIONS: positiveInt(1, 1024).default(16),
+  CARAVAN_DEV_INSECURE: boolean.default(false),
+  CARAVAN_TLS_CERT: z.string().min(1).optional(),
+  CARAVAN_TLS_KEY: z.string().min(1).optional(),
+  CARAVAN_TLS_CA: z.string().min(1).optional(),
+  CARAVAN_MAX_MESSAGE_BYTES: positiveInt(16 * 1024, 64 * 1024 * 1024).default(1024 * 1024),
+  CARAVAN_SHUTDOWN_GRACE_MS: positiveInt(0, 600_000).default(10_000),
+  CARAVAN_KEEPALIVE_TIME_MS: positiveInt(1_000, 3_600_000).default(30_000),
+  CARAVAN_KEEPALIVE_TIMEOUT_MS: positiveInt(1_000, 600_000).default(10_000),
+  CARAVAN_WATCH_POLL_MS: positiveInt(100, 60_000).default(2_000),
+  CARAVAN_REDIS_TIMEOUT_MS: positiveInt(50, 60_000).default(2_000),
+  CARAVAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+const clientSchema = z.object({
+  CARAVAN_ADDR: hostPort.default('127.0.0.1:50051'),
+  CARAVAN_DEV_INSECURE: boolean.default(false),
+  CARAVAN_PARTICIPANT: z
+    .string()
+    .regex(/^[A-Z0-9]{8}([A-Z0-9]{3})?$/, 'must be a BIC of 8 or 11 upper-case characters')
+    .optional(),
+  CARAVAN_TLS_CERT: z.string().min(1).optional(),
+  CARAVAN_TLS_KEY: z.string().min(1).optional(),
+  CARAVAN_TLS_CA: z.string().min(1).optional(),
+  CARAVAN_DEADLINE_MS: positiveInt(100, 600_000).default(10_000),
+});
+
+function parse<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
+
+function tlsFiles(
+  env: { CARAVAN_TLS_CERT?: string; CARAVAN_TLS_KEY?: string; CARAVAN_TLS_CA?: string },
+  devInsecure: boolean,
+  role: 'server' | 'client',
+): TlsFiles | null {
+  const { CARAVAN_TLS_CERT: certFile, CARAVAN_TLS_KEY: keyFile, CARAVAN_TLS_CA: caFile } = env;
+  const given = [certFile, keyFile, caFile].filter((v) => v !== undefined).length;
+  if (devInsecure) {
+    if (given > 0) {
+      throw new ConfigError([
+        'CARAVAN_DEV_INSECURE=true turns TLS off, but CARAVAN_TLS_* are set: choose one of the two',
+      ]);
+    }
+    return null;
+  }
+  if (certFile === undefined || keyFile === undefined || caFile === undefined) {
+    const missing = [
+      certFile === undefined ? 'CARAVAN_TLS_CERT' : null,
+      keyFile === undefined ? 'CARAVAN_TLS_KEY' : null,
+      caFile === undefined ? 'CARAVAN_TLS_CA' : null,
+    ].filter((v): v is string => v !== null);
+    const what =
+      role === 'server'
+        ? 'the gateway needs its certificate, its key and the CA that signs participant certificates'
+        : 'the client needs its participant certificate, its key and the CA of the gateway';
+    throw new ConfigError([
+      `mTLS is on by default and ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set: ${what}. ` +
+        'For plaintext local development set CARAVAN_DEV_INSECURE=true instead.',
+    ]);
+  }
+  return { certFile, keyFile, caFile };
+}
+
+/** Reads the gateway's settings from the environment; throws ConfigError listing every problem. */
+export function loadConfig(env: Env = process.env): Config {
+  const v = parse(serverSchema, env);
+  return {
+    listen: v.CARAVAN_LISTEN,
+    redisUrl: v.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrlExplicit: v.REDIS_URL !== undefined,
+    redisPrefix: v.CARAVAN_REDIS_PREFIX,
+    partitions: v.CARAVAN_PARTITIONS,
+    devInsecure: v.CARAVAN_DEV_INSECURE,
+    tls: tlsFiles(v, v.CARAVAN_DEV_INSECURE, 'server'),
+    maxMessageBytes: v.CARAVAN_MAX_MESSAGE_BYTES,
+    shutdownGraceMs: v.CARAVAN_SHUTDOWN_GRACE_MS,
+    keepaliveTimeMs: v.CARAVAN_KEEPALIVE_TIME_MS,
+    keepaliveTimeoutMs: v.CARAVAN_KEEPALIVE_TIMEOUT_MS,
+    watchPollMs: v.CARAVAN_WATCH_POLL_MS,
+    redisCommandTimeoutMs: v.CARAVAN_REDIS_TIMEOUT_MS,
+    logLevel: v.CARAVAN_LOG_LEVEL,
+  };
+}
+
+/** Reads the `caravan` client commands' settings from the environment. */
+export function loadClientConfig(env: Env = process.env): ClientConfig {
+  const v = parse(clientSchema, env);
+  const tls = tlsFiles(v, v.CARAVAN_DEV_INSECURE, 'client');
+  if (v.CARAVAN_DEV_INSECURE && v.CARAVAN_PARTICIPANT === undefined) {
+    throw new ConfigError([
+      'CARAVAN_PARTICIPANT is not set: in development mode the participant BIC travels in metadata, e.g. CARAVAN_PARTICIPANT=HSBKKZKX',
+    ]);
+  }
+  return {
+    address: v.CARAVAN_ADDR,
+    devInsecure: v.CARAVAN_DEV_INSECURE,
+    participant: v.CARAVAN_PARTICIPANT ?? null,
+    tls,
+    deadlineMs: v.CARAVAN_DEADLINE_MS,
+  };
+}

@@ -1,0 +1,52 @@
+import type { Instruction, InstructionEvent } from '../gen/caravan/settlement/v1/gateway';
+import { InstructionState, IsoStatus, type StatusEvent } from '../gen/caravan/settlement/v1/status';
+import type { Timestamp } from '../gen/google/protobuf/timestamp';
+import {
+  TERMINAL_STATES,
+  type InstructionRecord,
+  type IsoStatusCode,
+  type State,
+  type StatusEventRecord,
+} from '../store/instruction-record';
+
+export function stateToProto(state: State): InstructionState {
+  return InstructionState[`INSTRUCTION_STATE_${state}`];
+}
+
+export function isoToProto(iso: IsoStatusCode): IsoStatus {
+  return IsoStatus[`ISO_STATUS_${iso}`];
+}
+
+export function timestampOf(ms: number): Timestamp {
+  return { seconds: String(Math.floor(ms / 1000)), nanos: (ms % 1000) * 1_000_000 };
+}
+
+export function statusEventToProto(event: StatusEventRecord): StatusEvent {
+  return {
+    sequence: String(event.sequence),
+    state: stateToProto(event.state),
+    isoStatus: isoToProto(event.isoStatus),
+    reason: event.reason,
+    occurredAt: timestampOf(event.occurredAtMs),
+    traceId: event.traceId,
+  };
+}
+
+export function instructionEventToProto(uetr: string, event: StatusEventRecord): InstructionEvent {
+  return { uetr, event: statusEventToProto(event), terminal: TERMINAL_STATES.has(event.state) };
+}
+
+export function instructionToProto(record: InstructionRecord): Instruction {
+  return {
+    uetr: record.uetr,
+    instruction: record.instruction,
+    participant: record.participant,
+    state: stateToProto(record.state),
+    isoStatus: isoToProto(record.isoStatus),
+    reason: record.reason,
+    traceId: record.traceId,
+    createdAt: timestampOf(record.createdAtMs),
+    updatedAt: timestampOf(record.updatedAtMs),
+    history: record.history.map(statusEventToProto),
+  };
+}

@@ -1,0 +1,142 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  FileDescriptorProto,
+  FileDescriptorSet,
+  type DescriptorProto,
+} from 'ts-proto-descriptors';
+import type {
+  ServerReflectionRequest,
+  ServerReflectionResponse,
+} from '../gen/grpc/reflection/v1/reflection';
+
+/**
+ * gRPC server reflection (v1 and v1alpha, which share their messages) answered from the descriptor
+ * set that `npm run generate` builds with buf. Each file is served with every file it imports,
+ * transitively, so a client such as `buf curl` can resolve google.protobuf.Timestamp or the
+ * google.rpc types without a local schema.
+ */
+export interface DescriptorIndex {
+  /** Files by name, each with the serialized FileDescriptorProto. */
+  files: Map<string, { bytes: Buffer; dependencies: string[] }>;
+  /** Fully-qualified symbol (package.Message, package.Service, package.Service.Method, ...) → file. */
+  symbols: Map<string, string>;
+}
+
+export function loadDescriptorSet(file = path.join(__dirname, '..', 'gen', 'caravan.binpb')): DescriptorIndex {
+  const set = FileDescriptorSet.decode(readFileSync(file));
+  const files: DescriptorIndex['files'] = new Map();
+  const symbols = new Map<string, string>();
+  for (const fd of set.file) {
+    files.set(fd.name, { bytes: Buffer.from(FileDescriptorProto.encode(fd).finish()), dependencies: fd.dependency });
+    const prefix = fd.package === '' ? '' : `${fd.package}.`;
+    const addMessage = (scope: string, message: DescriptorProto) => {
+      const name = `${scope}${message.name}`;
+      symbols.set(name, fd.name);
+      for (const field of message.field) symbols.set(`${name}.${field.name}`, fd.name);
+      for (const oneof of message.oneofDecl) symbols.set(`${name}.${oneof.name}`, fd.name);
+      for (const nested of message.nestedType) addMessage(`${name}.`, nested);
+      for (const e of message.enumType) symbols.set(`${name}.${e.name}`, fd.name);
+    };
+    for (const message of fd.messageType) addMessage(prefix, message);
+    for (const e of fd.enumType) {
+      symbols.set(`${prefix}${e.name}`, fd.name);
+      for (const value of e.value) symbols.set(`${prefix}${value.name}`, fd.name);
+    }
+    for (const service of fd.service) {
+      symbols.set(`${prefix}${service.name}`, fd.name);
+      for (const method of service.method) symbols.set(`${prefix}${service.name}.${method.name}`, fd.name);
+    }
+  }
+  return { files, symbols };
+}
+
+/** The file and everything it imports, the file itself first. */
+function withDependencies(index: DescriptorIndex, name: string): Buffer[] {
+  const seen = new Set<string>();
+  const out: Buffer[] = [];
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const entry = index.files.get(file);
+    if (!entry) return;
+    out.push(entry.bytes);
+    for (const dep of entry.dependencies) visit(dep);
+  };
+  visit(name);
+  return out;
+}
+
+export function answerReflection(
+  index: DescriptorIndex,
+  services: readonly string[],
+  request: ServerReflectionRequest,
+): ServerReflectionResponse {
+  const base = { validHost: request.host, originalRequest: request };
+  const notFound = (what: string): ServerReflectionResponse => ({
+    ...base,
+    messageResponse: {
+      $case: 'errorResponse',
+      value: { errorCode: status.NOT_FOUND, errorMessage: `${what} not found` },
+    },
+  });
+  const files = (name: string): ServerReflectionResponse => ({
+    ...base,
+    messageResponse: {
+      $case: 'fileDescriptorResponse',
+      value: { fileDescriptorProto: withDependencies(index, name) },
+    },
+  });
+  const req = request.messageRequest;
+  switch (req?.$case) {
+    case 'listServices':
+      return {
+        ...base,
+        messageResponse: {
+          $case: 'listServicesResponse',
+          value: { service: services.map((name) => ({ name })) },
+        },
+      };
+    case 'fileByFilename':
+      return index.files.has(req.value) ? files(req.value) : notFound(`file ${req.value}`);
+    case 'fileContainingSymbol': {
+      const file = index.symbols.get(req.value.replace(/^\./, ''));
+      return file === undefined ? notFound(`symbol ${req.value}`) : files(file);
+    }
+    case 'fileContainingExtension':
+      return notFound(`extension ${req.value.extensionNumber} of ${req.value.containingType}`);
+    case 'allExtensionNumbersOfType':
+      // Caravan's API declares no extensions: every known type has an empty extension list.
+      return index.symbols.has(req.value)
+        ? {
+            ...base,
+            messageResponse: {
+              $case: 'allExtensionNumbersResponse',
+              value: { baseTypeName: req.value, extensionNumber: [] },
+            },
+          }
+        : notFound(`type ${req.value}`);
+    default:
+      return {
+        ...base,
+        messageResponse: {
+          $case: 'errorResponse',
+          value: { errorCode: status.INVALID_ARGUMENT, errorMessage: 'empty reflection request' },
+        },
+      };
+  }
+}
+
+export function reflectionHandlers(
+  index: DescriptorIndex,
+  services: readonly string[],
+): UntypedServiceImplementation {
+  return {
+    serverReflectionInfo: (call: ServerDuplexStream<ServerReflectionRequest, ServerReflectionResponse>) => {
+      call.on('data', (request: ServerReflectionRequest) => call.write(answerReflection(index, services, request)));
+      call.on('end', () => call.end());
+      call.on('error', () => call.end());
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import {
+  GetInstructionRequest,
+  SubmitInstructionRequest,
+  WatchInstructionRequest,
+  type Instruction,
+  type InstructionEvent,
+  type SubmitInstructionResponse,
+} from '../gen/caravan/settlement/v1/gateway';
+import { isSettlementError } from '../settlement/errors';
+import type { InstructionReader } from '../settlement/read-instruction';
+import type { SubmitInstruction } from '../settlement/submit-instruction';
+import { ISO_STATUS_OF } from '../store/instruction-record';
+import type { Logger } from '../telemetry/logger';
+import { traceparentOf } from '../telemetry/tracing';
+import { serverStreaming, unary } from './handlers';
+import { instructionEventToProto, instructionToProto, isoToProto, stateToProto } from './instruction-mapping';
+import { participantOf, type IdentityMode } from './participant-identity';
+
+export interface GatewayServiceDeps {
+  submit: SubmitInstruction;
+  reader: InstructionReader;
+  identity: IdentityMode;
+  log: Logger;
+  /** Aborted when the server begins shutting down: open watch streams end then. */
+  shutdown: AbortSignal;
+}
+
+const SERVICE = 'caravan.settlement.v1.SettlementGateway';
+
+export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServiceImplementation {
+  const { log } = deps;
+  return {
+    submitInstruction: unary<SubmitInstructionRequest, SubmitInstructionResponse>(
+      `${SERVICE}/SubmitInstruction`,
+      SubmitInstructionRequest,
+      'caravan.settlement.v1.SubmitInstructionRequest',
+      log,
+      async (request, scope, call) => {
+        const participant = participantOf(call, deps.identity);
+        if (isSettlementError(participant)) return participant;
+        scope.span.setAttribute('caravan.participant', participant);
+        const uetr = request.instruction?.uetr ?? '';
+        if (uetr !== '') scope.span.setAttribute('caravan.uetr', uetr);
+        const outcome = await deps.submit(
+          {
+            participant,
+            traceId: scope.traceId,
+            traceparent: traceparentOf(scope.span),
+            isCancelled: () => call.cancelled,
+          },
+          request.instruction,
+        );
+        if (isSettlementError(outcome)) {
+          log.info({ uetr, participant, error: outcome.kind }, 'submission refused');
+          return outcome;
+        }
+        scope.span.setAttribute('caravan.state', outcome.state);
+        if (outcome.reason.code !== '') scope.span.setAttribute('caravan.reason', outcome.reason.code);
+        log.info(
+          { uetr, participant, state: outcome.state, reason: outcome.reason.code, replayed: outcome.replayed },
+          'instruction submitted',
+        );
+        return {
+          uetr: outcome.uetr,
+          state: stateToProto(outcome.state),
+          isoStatus: isoToProto(ISO_STATUS_OF[outcome.state]),
+          reason: outcome.reason,
+          traceId: outcome.traceId,
+          replayed: outcome.replayed,
+        };
+      },
+    ),
+
+    getInstruction: unary<GetInstructionRequest, Instruction>(
+      `${SERVICE}/GetInstruction`,
+      GetInstructionRequest,
+      'caravan.settlement.v1.GetInstructionRequest',
+      log,
+      async (request, scope, call) => {
+        const participant = participantOf(call, deps.identity);
+        if (isSettlementError(participant)) return participant;
+        scope.span.setAttributes({ 'caravan.participant': participant, 'caravan.uetr': request.uetr });
+        const record = await deps.reader.get(participant, request.uetr);
+        return isSettlementError(record) ? record : instructionToProto(record);
+      },
+    ),
+
+    watchInstruction: serverStreaming<WatchInstructionRequest, InstructionEvent>(
+      `${SERVICE}/WatchInstruction`,
+      WatchInstructionRequest,
+      'caravan.settlement.v1.WatchInstructionRequest',
+      log,
+      async (request, scope, call) => {
+        const participant = participantOf(call, deps.identity);
+        if (isSettlementError(participant)) return participant;
+        scope.span.setAttributes({ 'caravan.participant': participant, 'caravan.uetr': request.uetr });
+        const controller = new AbortController();
+        const stop = () => controller.abort();
+        call.on('cancelled', stop);
+        deps.shutdown.addEventListener('abort', stop);
+        try {
+          const events = await deps.reader.watch({ participant, signal: controller.signal }, request.uetr);
+          if (isSettlementError(events)) return events;
+          for await (const event of events) {
+            if (!call.write(instructionEventToProto(request.uetr, event))) {
+              await new Promise<void>((resolve) => {
+                call.once('drain', resolve);
+                controller.signal.addEventListener('abort', () => resolve(), { once: true });
+              });
+            }
+          }
+          if (deps.shutdown.aborted && !call.cancelled) {
+            return {
+              kind: 'unavailable',
+              message: 'the gateway is shutting down; watch again to continue from the current state',
+              retryAfterMs: 0,
+            };
+          }
+          return null;
+        } finally {
+          call.removeListener('cancelled', stop);
+          deps.shutdown.removeEventListener('abort', stop);
+        }
+      },
+    ),
+  };
+}

@@ -1,0 +1,109 @@
+import type { InstructionRecord, StatusEventRecord } from '../store/instruction-record';
+import { TERMINAL_STATES } from '../store/instruction-record';
+import type { EventFeed } from '../store/event-feed';
+import type { InstructionStore } from '../store/instruction-store';
+import type { FieldViolation, SettlementError } from './errors';
+import { invalidArgument, isSettlementError } from './errors';
+import { mayInstructAs } from './participant';
+
+const UETR = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+function checkUetr(uetr: string): SettlementError | null {
+  if (UETR.test(uetr)) return null;
+  const violation: FieldViolation = {
+    field: 'uetr',
+    description:
+      uetr === ''
+        ? 'is required'
+        : 'must be a lower-case UUID version 4, e.g. 3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c',
+  };
+  return invalidArgument([violation]);
+}
+
+function notFound(uetr: string): SettlementError {
+  // The same answer whether the instruction is absent or belongs to someone else: a participant
+  // learns nothing about other participants' instructions.
+  return { kind: 'not-found', message: `no instruction with UETR ${uetr} for this participant` };
+}
+
+export interface ReadDeps {
+  store: InstructionStore;
+  feed: EventFeed;
+  /** How often a watcher re-reads Redis even without a notification. */
+  pollMs: number;
+}
+
+export interface WatchContext {
+  participant: string;
+  /** Aborted when the client cancels or the server shuts down. */
+  signal: AbortSignal;
+}
+
+export interface InstructionReader {
+  get(participant: string, uetr: string): Promise<InstructionRecord | SettlementError>;
+  /**
+   * Checks the caller may see the instruction, then yields its status events from the first one
+   * on and each new one as it is recorded, returning after a terminal state or when the signal
+   * aborts.
+   */
+  watch(
+    ctx: WatchContext,
+    uetr: string,
+  ): Promise<AsyncGenerator<StatusEventRecord, void, void> | SettlementError>;
+}
+
+export function createInstructionReader(deps: ReadDeps): InstructionReader {
+  const owned = (participant: string, record: InstructionRecord) =>
+    mayInstructAs(participant, record.instruction.instructingAgent?.bic ?? record.participant);
+
+  async function get(participant: string, uetr: string) {
+    const bad = checkUetr(uetr);
+    if (bad) return bad;
+    const record = await deps.store.get(uetr);
+    if (record === null || !owned(participant, record)) return notFound(uetr);
+    return record;
+  }
+
+  async function* follow(ctx: WatchContext, uetr: string): AsyncGenerator<StatusEventRecord, void, void> {
+    let wake: (() => void) | null = null;
+    let dirty = true;
+    const signalChange = () => {
+      dirty = true;
+      wake?.();
+    };
+    const unlisten = deps.feed.listen(uetr, signalChange);
+    ctx.signal.addEventListener('abort', signalChange);
+    const timer = setInterval(signalChange, deps.pollMs);
+    let last = '0';
+    try {
+      while (!ctx.signal.aborted) {
+        if (!dirty) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = null;
+          continue;
+        }
+        dirty = false;
+        const events = await deps.store.eventsAfter(uetr, last);
+        for (const event of events) {
+          last = event.streamId;
+          yield event;
+          if (TERMINAL_STATES.has(event.state)) return;
+        }
+      }
+    } finally {
+      clearInterval(timer);
+      unlisten();
+      ctx.signal.removeEventListener('abort', signalChange);
+    }
+  }
+
+  return {
+    get,
+    async watch(ctx, uetr) {
+      const found = await get(ctx.participant, uetr);
+      return isSettlementError(found) ? found : follow(ctx, uetr);
+    },
+  };
+}

@@ -1,0 +1,113 @@
+import type { SettlementInstruction } from '../gen/caravan/settlement/v1/instruction';
+import type { Reason, State } from '../store/instruction-record';
+import type { InstructionStore } from '../store/instruction-store';
+import { inSpan } from '../telemetry/tracing';
+import { canonicalBodyHash } from './canonical-body';
+import { invalidArgument, isSettlementError, type SettlementError } from './errors';
+import { mayInstructAs } from './participant';
+import type { ScreenInstruction } from './screening-seam';
+import { validateInstruction } from './validate-instruction';
+
+export interface SubmitContext {
+  /** BIC of the authenticated participant. */
+  participant: string;
+  traceId: string;
+  traceparent: string;
+  /** True once the caller has gone (deadline passed or cancelled): nothing may be started then. */
+  isCancelled: () => boolean;
+}
+
+export interface SubmitOutcome {
+  uetr: string;
+  state: State;
+  reason: Reason;
+  traceId: string;
+  replayed: boolean;
+}
+
+export interface SubmitDeps {
+  store: InstructionStore;
+  screen: ScreenInstruction;
+  now: () => number;
+}
+
+export type SubmitInstruction = (
+  ctx: SubmitContext,
+  instruction: SettlementInstruction | undefined,
+) => Promise<SubmitOutcome | SettlementError>;
+
+/**
+ * Intake: validate → authorise → screen → record and enqueue in one atomic step. Anything that
+ * fails before the record is written leaves no trace in Redis, and the record step itself is one
+ * Lua script, so an instruction is either fully recorded (and, when accepted, on the outbox) or
+ * absent; a client that timed out may always retry with the same UETR.
+ */
+export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
+  return async (ctx, instruction) => {
+    const violations = await inSpan('caravan.validate', {}, async (span) => {
+      const found = validateInstruction(instruction);
+      span.setAttribute('caravan.violations', found.length);
+      return found;
+    });
+    if (violations.length > 0 || instruction === undefined) return invalidArgument(violations);
+
+    const agent = instruction.instructingAgent?.bic ?? '';
+    if (!mayInstructAs(ctx.participant, agent)) {
+      return {
+        kind: 'permission-denied',
+        message: `participant ${ctx.participant} may not instruct as ${agent}: instructing_agent.bic must be the BIC of the calling participant`,
+      };
+    }
+
+    const decision = await inSpan('caravan.screen', {}, async (span) => {
+      const result = await deps.screen(instruction);
+      if (!isSettlementError(result)) {
+        span.setAttribute('caravan.state', result.state);
+        span.setAttribute('caravan.reason', result.reason.code);
+      }
+      return result;
+    });
+    if (isSettlementError(decision)) return decision;
+
+    if (ctx.isCancelled()) {
+      return { kind: 'cancelled', message: 'the call ended before the instruction was recorded; nothing was stored' };
+    }
+
+    const result = await inSpan('caravan.record', {}, () =>
+      deps.store.record({
+        uetr: instruction.uetr,
+        instruction,
+        bodyHash: canonicalBodyHash(instruction),
+        participant: ctx.participant,
+        traceId: ctx.traceId,
+        traceparent: ctx.traceparent,
+        nowMs: deps.now(),
+        outcome: { state: decision.state, reason: decision.reason },
+        screening: decision.evidence,
+      }),
+    );
+    switch (result.kind) {
+      case 'created':
+        return {
+          uetr: instruction.uetr,
+          state: decision.state,
+          reason: decision.reason,
+          traceId: ctx.traceId,
+          replayed: false,
+        };
+      case 'replay':
+        return {
+          uetr: instruction.uetr,
+          state: result.answer.state,
+          reason: result.answer.reason,
+          traceId: result.answer.traceId,
+          replayed: true,
+        };
+      case 'conflict':
+        return {
+          kind: 'already-exists',
+          message: `an instruction with UETR ${instruction.uetr} was already submitted with different content; a UETR identifies one instruction`,
+        };
+    }
+  };
+}

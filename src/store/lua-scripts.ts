@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Redis, Cluster } from 'ioredis';
+
+/** Lua scripts live beside this file (copied into dist/ by the build) so they read as Lua. */
+function lua(name: string): string {
+  return readFileSync(path.join(__dirname, 'lua', `${name}.lua`), 'utf8');
+}
+
+type ScriptReply = (string | number | null)[];
+
+export interface InstructionScripts {
+  recordInstruction(keys: [string, string, string], args: (string | number)[]): Promise<ScriptReply>;
+  transitionInstruction(keys: [string, string, string], args: (string | number)[]): Promise<ScriptReply>;
+}
+
+const SCRIPTS = ['record-instruction', 'transition-instruction'] as const;
+
+type ScriptClient = (Redis | Cluster) & {
+  [K in (typeof SCRIPTS)[number] as CamelCase<K>]: (...args: (string | number)[]) => Promise<ScriptReply>;
+};
+type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
+
+/**
+ * Registers the scripts on a client with defineCommand, which runs EVALSHA and falls back to EVAL
+ * after a script cache flush (a Redis restart), so callers never see NOSCRIPT.
+ */
+export function defineInstructionScripts(redis: Redis | Cluster): InstructionScripts {
+  redis.defineCommand('recordInstruction', { numberOfKeys: 3, lua: lua('record-instruction') });
+  redis.defineCommand('transitionInstruction', { numberOfKeys: 3, lua: lua('transition-instruction') });
+  const client = redis as ScriptClient;
+  return {
+    recordInstruction: (keys, args) => client.recordInstruction(...keys, ...args),
+    transitionInstruction: (keys, args) => client.transitionInstruction(...keys, ...args),
+  };
+}

@@ -1,0 +1,32 @@
+-- Moves an instruction to a new state if it is still in one of the expected states, appending the
+-- status event (and the outbox entry, when the new state is to be delivered) in the same step, so a
+-- state change is never half-recorded and two racing deciders cannot both win.
+--
+-- KEYS[1] record hash, KEYS[2] status event stream, KEYS[3] partition outbox stream
+-- ARGV[1] expected current states, comma-separated   ARGV[2] new state   ARGV[3] ISO status
+-- ARGV[4] reason code   ARGV[5] reason description   ARGV[6] now (ms)   ARGV[7] trace id
+-- ARGV[8] '1' to enqueue for delivery   ARGV[9] uetr   ARGV[10] pub/sub channel
+-- ARGV[11] trace context for the outbox (W3C traceparent)
+--
+-- Returns {'ok', seq} | {'missing'} | {'stale', current state}
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state then
+  return {'missing'}
+end
+local allowed = false
+for s in string.gmatch(ARGV[1], '[^,]+') do
+  if s == state then allowed = true end
+end
+if not allowed then
+  return {'stale', state}
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'iso', ARGV[3], 'code', ARGV[4], 'desc', ARGV[5],
+  'updated_at', ARGV[6])
+redis.call('XADD', KEYS[2], '*', 'seq', seq, 'state', ARGV[2], 'iso', ARGV[3], 'code', ARGV[4],
+  'desc', ARGV[5], 'at', ARGV[6], 'trace', ARGV[7])
+if ARGV[8] == '1' then
+  redis.call('XADD', KEYS[3], '*', 'uetr', ARGV[9], 'traceparent', ARGV[11])
+end
+redis.call('PUBLISH', ARGV[10], ARGV[9])
+return {'ok', seq}
