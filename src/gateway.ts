@@ -25,7 +25,12 @@ export interface GatewayOptions {
 }
 
 /** The composition root of the gateway process: Redis, the settlement use cases and the gRPC edge. */
-export async function startGateway({ config, log, screen, now = Date.now }: GatewayOptions): Promise<Gateway> {
+export async function startGateway({
+  config,
+  log,
+  screen,
+  now = Date.now,
+}: GatewayOptions): Promise<Gateway> {
   const redis = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
   const subscriber = redis.duplicate({ commandTimeout: undefined, maxRetriesPerRequest: null });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
@@ -70,4 +75,3 @@ export async function startGateway({ config, log, screen, now = Date.now }: Gate
     throw err;
   }
 }
-

@@ -16,7 +16,8 @@ export function gatewayClient(config: ClientConfig): SettlementGatewayClient {
 /** Per-call metadata: in development mode the participant travels here instead of in a certificate. */
 export function callMetadata(config: ClientConfig): Metadata {
   const metadata = new Metadata();
-  if (config.devInsecure && config.participant !== null) metadata.set(DEV_PARTICIPANT_HEADER, config.participant);
+  if (config.devInsecure && config.participant !== null)
+    metadata.set(DEV_PARTICIPANT_HEADER, config.participant);
   return metadata;
 }
 
@@ -59,7 +60,9 @@ export function reportServiceError(err: ServiceError, address: string, json: boo
         : '';
     printError(`${status[err.code]}: ${err.details}${hint}`);
     for (const v of details.badRequest?.fieldViolations ?? []) {
-      process.stderr.write(`  ${paint('yellow', v.field || '(request)', process.stderr)}: ${v.description}\n`);
+      process.stderr.write(
+        `  ${paint('yellow', v.field || '(request)', process.stderr)}: ${v.description}\n`,
+      );
     }
     if (traceId !== '') process.stderr.write(`  trace id: ${traceId}\n`);
   }

@@ -16,7 +16,8 @@ import { EXIT, type ExitCode } from './exit-codes';
 import { callMetadata, deadline, gatewayClient, isServiceError, reportServiceError } from './gateway-client';
 import { paint, print, printError, printFields, printJson } from './terminal-output';
 
-const stateName = (s: InstructionState) => InstructionState[s]?.replace('INSTRUCTION_STATE_', '') ?? String(s);
+const stateName = (s: InstructionState) =>
+  InstructionState[s]?.replace('INSTRUCTION_STATE_', '') ?? String(s);
 const isoName = (s: IsoStatus) => IsoStatus[s]?.replace('ISO_STATUS_', '') ?? String(s);
 const timeOf = (t: Timestamp | undefined) =>
   t === undefined ? '' : new Date(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6)).toISOString();
@@ -44,7 +45,8 @@ function reasonText(reason: { code: string; description: string } | undefined): 
 
 /** Exit code for a state a command ends on: a business rejection is not a success for scripts. */
 function exitForState(state: InstructionState): ExitCode {
-  return state === InstructionState.INSTRUCTION_STATE_REJECTED || state === InstructionState.INSTRUCTION_STATE_FAILED
+  return state === InstructionState.INSTRUCTION_STATE_REJECTED ||
+    state === InstructionState.INSTRUCTION_STATE_FAILED
     ? EXIT.rejected
     : EXIT.ok;
 }
@@ -79,7 +81,10 @@ async function readInstructionFile(file: string): Promise<SettlementInstruction 
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return `${file} must hold one JSON object: a SettlementInstruction in the proto JSON mapping`;
   }
-  const body = 'instruction' in json && Object.keys(json).length === 1 ? (json as { instruction: unknown }).instruction : json;
+  const body =
+    'instruction' in json && Object.keys(json).length === 1
+      ? (json).instruction
+      : json;
   const instruction = SettlementInstruction.fromJSON(body);
   const unknown = unknownKeys(body, SettlementInstruction.toJSON(instruction));
   if (unknown.length > 0) {
@@ -106,10 +111,18 @@ function unknownKeys(input: unknown, decoded: unknown, path = ''): string[] {
 
 /** proto3 JSON leaves out default values, so an explicit "" or 0 in the input is not a typo. */
 function isDefault(value: unknown): boolean {
-  return value === '' || value === 0 || value === false || value === null || (Array.isArray(value) && value.length === 0);
+  return (
+    value === '' ||
+    value === 0 ||
+    value === false ||
+    value === null ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }
 
-async function withClient<T>(fn: (client: SettlementGatewayClient, config: ClientConfig) => Promise<T>): Promise<T> {
+async function withClient<T>(
+  fn: (client: SettlementGatewayClient, config: ClientConfig) => Promise<T>,
+): Promise<T> {
   const config = loadClientConfig();
   const client = gatewayClient(config);
   try {
@@ -133,8 +146,11 @@ async function submit(file: string, opts: { json?: boolean }): Promise<ExitCode>
   return withClient(async (client, config) => {
     try {
       const response = await new Promise<SubmitInstructionResponse>((resolve, reject) =>
-        client.submitInstruction({ instruction }, callMetadata(config), { deadline: deadline(config) }, (err, res) =>
-          err ? reject(err) : resolve(res),
+        client.submitInstruction(
+          { instruction },
+          callMetadata(config),
+          { deadline: deadline(config) },
+          (err, res) => (err ? reject(err) : resolve(res)),
         ),
       );
       if (opts.json) {
@@ -142,7 +158,11 @@ async function submit(file: string, opts: { json?: boolean }): Promise<ExitCode>
       } else {
         printFields([
           ['uetr', response.uetr],
-          ['state', colouredState(response.state) + (response.replayed ? paint('dim', '  (replayed: submitted before)') : '')],
+          [
+            'state',
+            colouredState(response.state) +
+              (response.replayed ? paint('dim', '  (replayed: submitted before)') : ''),
+          ],
           ['iso status', isoName(response.isoStatus)],
           ...(response.reason?.code ? ([['reason', reasonText(response.reason)]] as [string, string][]) : []),
           ['trace id', response.traceId],
@@ -213,7 +233,10 @@ async function watch(uetr: string, opts: { json?: boolean }): Promise<ExitCode> 
   });
 }
 
-export function registerInstructionCommands(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {
+export function registerInstructionCommands(
+  program: Command,
+  run: (fn: () => Promise<ExitCode>) => void,
+): void {
   program
     .command('submit')
     .description('submit a settlement instruction from a JSON file (proto JSON mapping; - for stdin)')
@@ -227,7 +250,7 @@ export function registerInstructionCommands(program: Command, run: (fn: () => Pr
 
   program
     .command('status')
-    .description("show one of your instructions: its state, reason and full history")
+    .description('show one of your instructions: its state, reason and full history')
     .argument('<uetr>', 'the UETR of the instruction')
     .option('--json', 'print the record as JSON')
     .addHelpText('after', '\nExample:\n  caravan status 3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c\n')

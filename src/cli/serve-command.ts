@@ -1,15 +1,18 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config';
-import { startGateway } from '../gateway';
-import { acceptWithoutScreening } from '../settlement/screening-seam';
-import { redactUrl } from '../store/redis-client';
-import { createLogger } from '../telemetry/logger';
-import { startTracing } from '../telemetry/tracing';
 import { EXIT, type ExitCode } from './exit-codes';
 
 async function serve(): Promise<ExitCode> {
   const config = loadConfig();
+  // The server side (Redis, tracing, logging) loads only here, so client commands start fast.
+  const { startTracing } = await import('../telemetry/tracing');
   startTracing();
+  const [{ startGateway }, { acceptWithoutScreening }, { redactUrl }, { createLogger }] = await Promise.all([
+    import('../gateway'),
+    import('../settlement/screening-seam'),
+    import('../store/redis-client'),
+    import('../telemetry/logger'),
+  ]);
   const log = createLogger(config.logLevel);
   if (config.devInsecure) {
     log.warn(
@@ -22,7 +25,12 @@ async function serve(): Promise<ExitCode> {
   log.warn('sanctions screening is not enabled in this build: valid instructions are accepted unscreened');
   const gateway = await startGateway({ config, log, screen: acceptWithoutScreening });
   log.info(
-    { listen: config.listen, port: gateway.port, redis: redactUrl(config.redisUrl), mtls: config.tls !== null },
+    {
+      listen: config.listen,
+      port: gateway.port,
+      redis: redactUrl(config.redisUrl),
+      mtls: config.tls !== null,
+    },
     'caravan gateway listening',
   );
 

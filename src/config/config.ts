@@ -91,30 +91,35 @@ const clientSchema = z.object({
   CARAVAN_DEADLINE_MS: positiveInt(100, 600_000).default(10_000),
 });
 
-function parse<T extends z.ZodType>(schema: T, env: Env): z.infer<T> {
+type TlsEnv = { CARAVAN_TLS_CERT?: string; CARAVAN_TLS_KEY?: string; CARAVAN_TLS_CA?: string };
+
+/**
+ * Validates the schema and the TLS rules together, so one run reports every problem: a bad
+ * address and missing TLS settings are both listed, not one after the other.
+ */
+function parse<T extends z.ZodType>(
+  schema: T,
+  env: Env,
+  role: 'server' | 'client',
+): { values: z.infer<T>; tls: TlsFiles | null } {
   const result = schema.safeParse(env);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
-    );
-  }
-  return result.data;
+  const problems = result.success
+    ? []
+    : result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+  const devInsecure = boolean.safeParse(env.CARAVAN_DEV_INSECURE ?? 'false');
+  const tls = tlsFiles(env, devInsecure.success && devInsecure.data, role);
+  if (typeof tls === 'string') problems.push(tls);
+  if (!result.success || typeof tls === 'string') throw new ConfigError(problems);
+  return { values: result.data, tls };
 }
 
-function tlsFiles(
-  env: { CARAVAN_TLS_CERT?: string; CARAVAN_TLS_KEY?: string; CARAVAN_TLS_CA?: string },
-  devInsecure: boolean,
-  role: 'server' | 'client',
-): TlsFiles | null {
+function tlsFiles(env: TlsEnv, devInsecure: boolean, role: 'server' | 'client'): TlsFiles | null | string {
   const { CARAVAN_TLS_CERT: certFile, CARAVAN_TLS_KEY: keyFile, CARAVAN_TLS_CA: caFile } = env;
   const given = [certFile, keyFile, caFile].filter((v) => v !== undefined).length;
   if (devInsecure) {
-    if (given > 0) {
-      throw new ConfigError([
-        'CARAVAN_DEV_INSECURE=true turns TLS off, but CARAVAN_TLS_* are set: choose one of the two',
-      ]);
-    }
-    return null;
+    return given > 0
+      ? 'CARAVAN_DEV_INSECURE=true turns TLS off, but CARAVAN_TLS_* are set: choose one of the two'
+      : null;
   }
   if (certFile === undefined || keyFile === undefined || caFile === undefined) {
     const missing = [
@@ -126,17 +131,17 @@ function tlsFiles(
       role === 'server'
         ? 'the gateway needs its certificate, its key and the CA that signs participant certificates'
         : 'the client needs its participant certificate, its key and the CA of the gateway';
-    throw new ConfigError([
-      `mTLS is on by default and ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not set: ${what}. ` +
-        'For plaintext local development set CARAVAN_DEV_INSECURE=true instead.',
-    ]);
+    return (
+      `${missing.join(', ')}: mTLS is on by default and ${missing.length > 1 ? 'these are' : 'this is'} not set: ${what}. ` +
+      'For plaintext local development set CARAVAN_DEV_INSECURE=true instead.'
+    );
   }
   return { certFile, keyFile, caFile };
 }
 
 /** Reads the gateway's settings from the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
-  const v = parse(serverSchema, env);
+  const { values: v, tls } = parse(serverSchema, env, 'server');
   return {
     listen: v.CARAVAN_LISTEN,
     redisUrl: v.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -144,7 +149,7 @@ export function loadConfig(env: Env = process.env): Config {
     redisPrefix: v.CARAVAN_REDIS_PREFIX,
     partitions: v.CARAVAN_PARTITIONS,
     devInsecure: v.CARAVAN_DEV_INSECURE,
-    tls: tlsFiles(v, v.CARAVAN_DEV_INSECURE, 'server'),
+    tls,
     maxMessageBytes: v.CARAVAN_MAX_MESSAGE_BYTES,
     shutdownGraceMs: v.CARAVAN_SHUTDOWN_GRACE_MS,
     keepaliveTimeMs: v.CARAVAN_KEEPALIVE_TIME_MS,
@@ -157,8 +162,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** Reads the `caravan` client commands' settings from the environment. */
 export function loadClientConfig(env: Env = process.env): ClientConfig {
-  const v = parse(clientSchema, env);
-  const tls = tlsFiles(v, v.CARAVAN_DEV_INSECURE, 'client');
+  const { values: v, tls } = parse(clientSchema, env, 'client');
   if (v.CARAVAN_DEV_INSECURE && v.CARAVAN_PARTICIPANT === undefined) {
     throw new ConfigError([
       'CARAVAN_PARTICIPANT is not set: in development mode the participant BIC travels in metadata, e.g. CARAVAN_PARTICIPANT=HSBKKZKX',

@@ -6,7 +6,7 @@ function read(file: string, what: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new Error(`cannot read ${what} ${file}: ${(err as Error).message}`);
+    throw new Error(`cannot read ${what} ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
 

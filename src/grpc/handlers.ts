@@ -59,7 +59,11 @@ function unexpected(err: unknown, log: Logger, method: string): EdgeError {
       ));
   if (redisDown) {
     log.warn({ method, err: message }, 'storage unavailable');
-    return { kind: 'unavailable', message: 'storage is unavailable; retry with the same UETR', retryAfterMs: 1000 };
+    return {
+      kind: 'unavailable',
+      message: 'storage is unavailable; retry with the same UETR',
+      retryAfterMs: 1000,
+    };
   }
   log.error({ method, err }, 'unexpected failure');
   return { kind: 'internal', message: 'internal error; the trace id identifies it to the operator' };
@@ -68,7 +72,10 @@ function unexpected(err: unknown, log: Logger, method: string): EdgeError {
 function serverSpan(method: string, metadata: Metadata): Span {
   return tracer.startSpan(
     method,
-    { kind: SpanKind.SERVER, attributes: { 'rpc.system': 'grpc', 'rpc.method': method.split('/')[1] ?? method } },
+    {
+      kind: SpanKind.SERVER,
+      attributes: { 'rpc.system': 'grpc', 'rpc.method': method.split('/')[1] ?? method },
+    },
     extractContext(carrierOf(metadata)),
   );
 }
@@ -89,7 +96,9 @@ export function unary<Req, Res>(
       return handle(request, { span, traceId, metadata: call.metadata }, call);
     };
     context
-      .with(trace.setSpan(context.active(), span), () => run().catch((err: unknown) => unexpected(err, log, method)))
+      .with(trace.setSpan(context.active(), span), () =>
+        run().catch((err: unknown) => unexpected(err, log, method)),
+      )
       .then((result) => {
         if (isEdgeError(result)) {
           span.setAttribute('rpc.grpc.status_code', toServiceError(result, traceId).code ?? 2);
@@ -109,7 +118,11 @@ export function serverStreaming<Req, Res>(
   type: Decoder<Req>,
   typeName: string,
   log: Logger,
-  handle: (request: Req, scope: CallScope, call: ServerWritableStream<Buffer, Res>) => Promise<EdgeError | null>,
+  handle: (
+    request: Req,
+    scope: CallScope,
+    call: ServerWritableStream<Buffer, Res>,
+  ) => Promise<EdgeError | null>,
 ): handleServerStreamingCall<Buffer, Res> {
   return (call: ServerWritableStream<Buffer, Res>) => {
     const span = serverSpan(method, call.metadata);
@@ -120,7 +133,9 @@ export function serverStreaming<Req, Res>(
       return handle(request, { span, traceId, metadata: call.metadata }, call);
     };
     context
-      .with(trace.setSpan(context.active(), span), () => run().catch((err: unknown) => unexpected(err, log, method)))
+      .with(trace.setSpan(context.active(), span), () =>
+        run().catch((err: unknown) => unexpected(err, log, method)),
+      )
       .then((error) => {
         if (error === null) {
           if (!call.cancelled) call.end();

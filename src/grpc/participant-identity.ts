@@ -27,7 +27,10 @@ export function participantOf(call: CallLike, mode: IdentityMode): string | Sett
       };
     }
     if (!BIC.test(value)) {
-      return { kind: 'unauthenticated', message: `${DEV_PARTICIPANT_HEADER} must be an 8 or 11 character BIC` };
+      return {
+        kind: 'unauthenticated',
+        message: `${DEV_PARTICIPANT_HEADER} must be an 8 or 11 character BIC`,
+      };
     }
     return value;
   }

@@ -1,15 +1,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import {
-  FileDescriptorProto,
-  FileDescriptorSet,
-  type DescriptorProto,
-} from 'ts-proto-descriptors';
-import type {
-  ServerReflectionRequest,
-  ServerReflectionResponse,
-} from '../gen/grpc/reflection/v1/reflection';
+import { BinaryReader } from '@bufbuild/protobuf/wire';
+import { FileDescriptorProto, type DescriptorProto } from 'ts-proto-descriptors';
+import type { ServerReflectionRequest, ServerReflectionResponse } from '../gen/grpc/reflection/v1/reflection';
 
 /**
  * gRPC server reflection (v1 and v1alpha, which share their messages) answered from the descriptor
@@ -24,12 +18,23 @@ export interface DescriptorIndex {
   symbols: Map<string, string>;
 }
 
-export function loadDescriptorSet(file = path.join(__dirname, '..', 'gen', 'caravan.binpb')): DescriptorIndex {
-  const set = FileDescriptorSet.decode(readFileSync(file));
+export function loadDescriptorSet(
+  file = path.join(__dirname, '..', 'gen', 'caravan.binpb'),
+): DescriptorIndex {
   const files: DescriptorIndex['files'] = new Map();
   const symbols = new Map<string, string>();
-  for (const fd of set.file) {
-    files.set(fd.name, { bytes: Buffer.from(FileDescriptorProto.encode(fd).finish()), dependencies: fd.dependency });
+  // Each file is served as the bytes buf wrote, not re-encoded, so nothing the decoder does not
+  // model (options, source info) is lost on the way to the client.
+  const reader = new BinaryReader(readFileSync(file));
+  while (reader.pos < reader.len) {
+    const [fieldNo, wireType] = reader.tag();
+    if (fieldNo !== 1) {
+      reader.skip(wireType, fieldNo);
+      continue;
+    }
+    const bytes = Buffer.from(reader.bytes());
+    const fd = FileDescriptorProto.decode(bytes);
+    files.set(fd.name, { bytes, dependencies: fd.dependency });
     const prefix = fd.package === '' ? '' : `${fd.package}.`;
     const addMessage = (scope: string, message: DescriptorProto) => {
       const name = `${scope}${message.name}`;
@@ -52,7 +57,7 @@ export function loadDescriptorSet(file = path.join(__dirname, '..', 'gen', 'cara
   return { files, symbols };
 }
 
-/** The file and everything it imports, the file itself first. */
+/** The file and everything it imports, each file after its own imports. */
 function withDependencies(index: DescriptorIndex, name: string): Buffer[] {
   const seen = new Set<string>();
   const out: Buffer[] = [];
@@ -61,8 +66,8 @@ function withDependencies(index: DescriptorIndex, name: string): Buffer[] {
     seen.add(file);
     const entry = index.files.get(file);
     if (!entry) return;
-    out.push(entry.bytes);
     for (const dep of entry.dependencies) visit(dep);
+    out.push(entry.bytes);
   };
   visit(name);
   return out;
@@ -134,7 +139,9 @@ export function reflectionHandlers(
 ): UntypedServiceImplementation {
   return {
     serverReflectionInfo: (call: ServerDuplexStream<ServerReflectionRequest, ServerReflectionResponse>) => {
-      call.on('data', (request: ServerReflectionRequest) => call.write(answerReflection(index, services, request)));
+      call.on('data', (request: ServerReflectionRequest) =>
+        call.write(answerReflection(index, services, request)),
+      );
       call.on('end', () => call.end());
       call.on('error', () => call.end());
     },

@@ -38,7 +38,10 @@ export function rawRequests(definition: ServiceDefinition): ServiceDefinition {
 export const gatewayServiceName = 'caravan.settlement.v1.SettlementGateway';
 
 export async function startServer(
-  config: Pick<Config, 'listen' | 'tls' | 'maxMessageBytes' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs' | 'shutdownGraceMs'>,
+  config: Pick<
+    Config,
+    'listen' | 'tls' | 'maxMessageBytes' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs' | 'shutdownGraceMs'
+  >,
   services: ServiceRegistration[],
   log: Logger,
 ): Promise<RunningServer> {
@@ -52,8 +55,15 @@ export async function startServer(
     'grpc.max_concurrent_streams': 1000,
   });
 
-  const names = [...services.map((s) => s.name), 'grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection'];
-  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((s) => [s.name, 'SERVING'])) });
+  const names = [
+    ...services.map((s) => s.name),
+    'grpc.health.v1.Health',
+    'grpc.reflection.v1.ServerReflection',
+  ];
+  const health = new HealthImplementation({
+    '': 'SERVING',
+    ...Object.fromEntries(services.map((s) => [s.name, 'SERVING'])),
+  });
   health.addToServer(server);
   const descriptors = loadDescriptorSet();
   server.addService(ReflectionV1, reflectionHandlers(descriptors, names));
@@ -61,7 +71,9 @@ export async function startServer(
   for (const s of services) server.addService(s.definition, s.handlers);
 
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(config.listen, serverCredentials(config.tls), (err, bound) => (err ? reject(err) : resolve(bound)));
+    server.bindAsync(config.listen, serverCredentials(config.tls), (err, bound) =>
+      err ? reject(err) : resolve(bound),
+    );
   });
 
   let stopping: Promise<void> | null = null;
@@ -73,7 +85,10 @@ export async function startServer(
         for (const s of services) health.setStatus(s.name, 'NOT_SERVING');
         beforeDrain();
         const force = setTimeout(() => {
-          log.warn({ graceMs: config.shutdownGraceMs }, 'calls still in flight after the grace period; cutting them off');
+          log.warn(
+            { graceMs: config.shutdownGraceMs },
+            'calls still in flight after the grace period; cutting them off',
+          );
           server.forceShutdown();
           resolve();
         }, config.shutdownGraceMs);
@@ -86,4 +101,3 @@ export async function startServer(
     },
   };
 }
-

@@ -58,7 +58,13 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
         scope.span.setAttribute('caravan.state', outcome.state);
         if (outcome.reason.code !== '') scope.span.setAttribute('caravan.reason', outcome.reason.code);
         log.info(
-          { uetr, participant, state: outcome.state, reason: outcome.reason.code, replayed: outcome.replayed },
+          {
+            uetr,
+            participant,
+            state: outcome.state,
+            reason: outcome.reason.code,
+            replayed: outcome.replayed,
+          },
           'instruction submitted',
         );
         return {

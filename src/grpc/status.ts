@@ -89,7 +89,11 @@ export function decodeStatusDetails(metadata: Metadata | undefined): {
   badRequest: BadRequest | null;
   retryInfo: RetryInfo | null;
 } {
-  const result = { errorInfo: null as ErrorInfo | null, badRequest: null as BadRequest | null, retryInfo: null as RetryInfo | null };
+  const result = {
+    errorInfo: null as ErrorInfo | null,
+    badRequest: null as BadRequest | null,
+    retryInfo: null as RetryInfo | null,
+  };
   const raw = metadata?.get('grpc-status-details-bin')[0];
   if (!(raw instanceof Buffer)) return result;
   for (const detail of RpcStatus.decode(raw).details) {

@@ -25,7 +25,7 @@ export function isSettlementError(value: unknown): value is SettlementError {
     typeof value === 'object' &&
     value !== null &&
     'kind' in value &&
-    typeof (value as { kind: unknown }).kind === 'string' &&
+    typeof (value).kind === 'string' &&
     'message' in value
   );
 }

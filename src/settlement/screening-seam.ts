@@ -14,7 +14,9 @@ export interface IntakeDecision {
  * The step between validation and recording. It may refuse to decide (an outage: the current list
  * version cannot be confirmed), and then nothing is recorded.
  */
-export type ScreenInstruction = (instruction: SettlementInstruction) => Promise<IntakeDecision | SettlementError>;
+export type ScreenInstruction = (
+  instruction: SettlementInstruction,
+) => Promise<IntakeDecision | SettlementError>;
 
 /**
  * Intake without sanctions screening: every valid, authorised instruction is accepted. This is

@@ -44,10 +44,10 @@ export type SubmitInstruction = (
  */
 export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
   return async (ctx, instruction) => {
-    const violations = await inSpan('caravan.validate', {}, async (span) => {
+    const violations = await inSpan('caravan.validate', {}, (span) => {
       const found = validateInstruction(instruction);
       span.setAttribute('caravan.violations', found.length);
-      return found;
+      return Promise.resolve(found);
     });
     if (violations.length > 0 || instruction === undefined) return invalidArgument(violations);
 
@@ -70,7 +70,10 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
     if (isSettlementError(decision)) return decision;
 
     if (ctx.isCancelled()) {
-      return { kind: 'cancelled', message: 'the call ended before the instruction was recorded; nothing was stored' };
+      return {
+        kind: 'cancelled',
+        message: 'the call ended before the instruction was recorded; nothing was stored',
+      };
     }
 
     const result = await inSpan('caravan.record', {}, () =>

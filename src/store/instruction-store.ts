@@ -43,9 +43,7 @@ export interface Transition {
 }
 
 export type TransitionResult =
-  | { kind: 'ok'; sequence: number }
-  | { kind: 'missing' }
-  | { kind: 'stale'; state: State };
+  { kind: 'ok'; sequence: number } | { kind: 'missing' } | { kind: 'stale'; state: State };
 
 export interface InstructionStore {
   record(input: NewInstruction): Promise<RecordResult>;
@@ -77,7 +75,7 @@ function stateOf(value: string, what: string): State {
 
 function parseEvent(id: string, fields: string[]): StatusEventRecord {
   const f = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
   const state = stateOf(f.get('state') ?? '', 'event state');
   const iso = f.get('iso') ?? '';
   return {
@@ -207,7 +205,9 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
         case 'stale':
           return { kind: 'stale', state: stateOf(str(reply[1], 'state'), 'state') };
         default:
-          throw new StoreDataError(`unexpected reply ${JSON.stringify(reply[0])} from transition-instruction`);
+          throw new StoreDataError(
+            `unexpected reply ${JSON.stringify(reply[0])} from transition-instruction`,
+          );
       }
     },
   };

@@ -14,12 +14,11 @@ export interface InstructionScripts {
   transitionInstruction(keys: [string, string, string], args: (string | number)[]): Promise<ScriptReply>;
 }
 
-const SCRIPTS = ['record-instruction', 'transition-instruction'] as const;
-
+/** The commands defineCommand adds to the client at run time. */
 type ScriptClient = (Redis | Cluster) & {
-  [K in (typeof SCRIPTS)[number] as CamelCase<K>]: (...args: (string | number)[]) => Promise<ScriptReply>;
+  recordInstruction(...args: (string | number)[]): Promise<ScriptReply>;
+  transitionInstruction(...args: (string | number)[]): Promise<ScriptReply>;
 };
-type CamelCase<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<CamelCase<T>>}` : S;
 
 /**
  * Registers the scripts on a client with defineCommand, which runs EVALSHA and falls back to EVAL

@@ -26,7 +26,11 @@ export async function waitUntilReady(redis: Redis, url: string, timeoutMs: numbe
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`Redis at ${redactUrl(url)} did not answer within ${timeoutMs} ms; start Redis or set REDIS_URL`));
+      reject(
+        new Error(
+          `Redis at ${redactUrl(url)} did not answer within ${timeoutMs} ms; start Redis or set REDIS_URL`,
+        ),
+      );
     }, timeoutMs);
     const onReady = () => {
       cleanup();

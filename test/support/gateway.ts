@@ -39,7 +39,10 @@ export async function startTestGateway(
   return { gateway, address: `127.0.0.1:${gateway.port}`, config };
 }
 
-export function devClient(address: string, creds: ChannelCredentials = credentials.createInsecure()): SettlementGatewayClient {
+export function devClient(
+  address: string,
+  creds: ChannelCredentials = credentials.createInsecure(),
+): SettlementGatewayClient {
   return new SettlementGatewayClient(address, creds);
 }
 
@@ -79,7 +82,8 @@ export async function grpcError(promise: Promise<unknown>): Promise<ServiceError
   try {
     await promise;
   } catch (err) {
-    if (err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number') return err as ServiceError;
+    if (err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number')
+      return err as ServiceError;
     throw err;
   }
   throw new Error('expected the call to fail, but it succeeded');

@@ -1,0 +1,2 @@
+// Shared mocha setup.
+export {};
