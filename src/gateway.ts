@@ -1,18 +1,29 @@
 import type { Config } from './config/config';
+import { createHoldReview } from './compliance/hold-review';
+import { createListMaintenance, type ParseList } from './compliance/list-maintenance';
+import { createRescreen } from './compliance/rescreen';
+import { createScreeningSync, type ScreeningSync } from './compliance/screening-sync';
+import { ComplianceService } from './gen/caravan/compliance/v1/compliance';
 import { SettlementGatewayService } from './gen/caravan/settlement/v1/gateway';
+import { complianceHandlers } from './grpc/compliance-service';
 import { settlementGatewayHandlers } from './grpc/settlement-gateway-service';
-import { gatewayServiceName, rawRequests, startServer } from './grpc/server';
+import { rawRequests, startServer, type ServiceRegistration } from './grpc/server';
 import { createInstructionReader } from './settlement/read-instruction';
-import type { ScreenInstruction } from './settlement/screening-seam';
+import { acceptWithoutScreening, type ScreenInstruction } from './settlement/screening-seam';
+import { createScreeningStep } from './settlement/screening-step';
 import { createSubmitInstruction } from './settlement/submit-instruction';
-import { createEventFeed, type EventFeed } from './store/event-feed';
+import { createAuditLog } from './store/audit-log';
+import { createEventFeed } from './store/event-feed';
 import { createInstructionStore } from './store/instruction-store';
 import { createKeySpace } from './store/keys';
+import { createListStore } from './store/list-store';
 import { createRedis, waitUntilReady } from './store/redis-client';
 import type { Logger } from './telemetry/logger';
 
 export interface Gateway {
   port: number;
+  /** The screening indexes' sync, null when screening is off. */
+  screening: ScreeningSync | null;
   /** Graceful stop: see RunningServer.shutdown; then the Redis connections close. */
   stop(): Promise<void>;
 }
@@ -20,58 +31,108 @@ export interface Gateway {
 export interface GatewayOptions {
   config: Config;
   log: Logger;
-  screen: ScreenInstruction;
+  /** Turns list files into entries (the importers); injected so the gateway core stays format-agnostic. */
+  parseList: ParseList;
+  /** Replaces the configured screening step (tests use it to hold a call in flight). */
+  screen?: ScreenInstruction;
   now?: () => number;
 }
 
-/** The composition root of the gateway process: Redis, the settlement use cases and the gRPC edge. */
-export async function startGateway({
-  config,
-  log,
-  screen,
-  now = Date.now,
-}: GatewayOptions): Promise<Gateway> {
+const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+
+/**
+ * The composition root of the gateway process: Redis connections, the screening indexes, the
+ * settlement and compliance use cases, and the gRPC edge, started and stopped in order.
+ */
+export async function startGateway({ config, log, parseList, screen: override, now = Date.now }: GatewayOptions): Promise<Gateway> {
   const redis = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  // Subscriptions and WATCH hold per-connection state, so each gets a connection of its own.
   const subscriber = redis.duplicate({ commandTimeout: undefined, maxRetriesPerRequest: null });
-  redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
-  subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'redis subscriber connection error'));
-  let feed: EventFeed | null = null;
+  const auditConnection = redis.duplicate();
+  const connections = [redis, subscriber, auditConnection];
+  for (const c of connections) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  const closeAll = () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
+  let sync: ScreeningSync | null = null;
   try {
     await waitUntilReady(redis, config.redisUrl, 10_000);
     const keys = createKeySpace(config.redisPrefix, config.partitions);
     const store = createInstructionStore(redis, keys);
-    feed = await createEventFeed(subscriber, keys);
+    const lists = createListStore(redis, keys);
+    const audit = createAuditLog(auditConnection, keys);
+    const feed = await createEventFeed(subscriber, keys);
+    const identity = config.devInsecure ? 'dev-insecure' : 'mtls';
     const shutdown = new AbortController();
-    const server = await startServer(
-      config,
-      [
-        {
-          name: gatewayServiceName,
-          definition: rawRequests(SettlementGatewayService),
-          handlers: settlementGatewayHandlers({
-            submit: createSubmitInstruction({ store, screen, now }),
-            reader: createInstructionReader({ store, feed, pollMs: config.watchPollMs }),
-            identity: config.devInsecure ? 'dev-insecure' : 'mtls',
-            log,
-            shutdown: shutdown.signal,
-          }),
+    const screeningOptions = { reviewThreshold: config.screening.reviewThreshold };
+    const services: ServiceRegistration[] = [];
+
+    if (config.screening.enabled) {
+      const rescreen = createRescreen({ redis, keys, store, log, now, options: screeningOptions });
+      sync = await createScreeningSync({
+        lists,
+        keys,
+        subscriber,
+        log,
+        now,
+        stalenessMs: config.screening.stalenessMs,
+        pollMs: config.screening.pollMs,
+        onChange: (changed, indexes) => {
+          rescreen.run(changed, indexes).catch((err: unknown) => log.error({ err }, 're-screening failed'));
         },
-      ],
-      log,
-    );
-    const openFeed = feed;
+      });
+      services.push({
+        name: 'caravan.compliance.v1.Compliance',
+        definition: rawRequests(ComplianceService),
+        handlers: complianceHandlers({
+          maintenance: createListMaintenance({
+            lists,
+            audit,
+            parse: parseList,
+            now,
+            maxDropShare: config.screening.maxDropShare,
+            keepVersions: config.screening.keepVersions,
+          }),
+          lists,
+          holds: createHoldReview({ store, audit, now, releasesRequired: config.screening.releasesRequired }),
+          audit,
+          sync,
+          identity,
+          roleTokens: config.roleTokens,
+          log,
+          reviewThreshold: config.screening.reviewThreshold,
+          maxImportBytes: MAX_IMPORT_BYTES,
+        }),
+      });
+    }
+    const screeningSync = sync;
+    const screen =
+      override ??
+      (screeningSync ? createScreeningStep(() => screeningSync.snapshot(), screeningOptions) : acceptWithoutScreening);
+
+    services.unshift({
+      name: 'caravan.settlement.v1.SettlementGateway',
+      definition: rawRequests(SettlementGatewayService),
+      handlers: settlementGatewayHandlers({
+        submit: createSubmitInstruction({ store, screen, now }),
+        reader: createInstructionReader({ store, feed, pollMs: config.watchPollMs }),
+        identity,
+        log,
+        shutdown: shutdown.signal,
+      }),
+    });
+    const server = await startServer(config, services, log);
     return {
       port: server.port,
+      screening: screeningSync,
       async stop() {
         await server.shutdown(() => shutdown.abort());
-        await openFeed.close();
-        await redis.quit().catch(() => redis.disconnect());
+        await screeningSync?.close();
+        await feed.close();
+        await closeAll();
       },
     };
   } catch (err) {
-    await feed?.close();
-    redis.disconnect();
-    subscriber.disconnect();
+    await sync?.close();
+    await closeAll();
     throw err;
   }
 }

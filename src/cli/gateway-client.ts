@@ -1,8 +1,9 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { ComplianceClient } from '../gen/caravan/compliance/v1/compliance';
 import { SettlementGatewayClient } from '../gen/caravan/settlement/v1/gateway';
 import type { ClientConfig } from '../config/config';
 import { channelCredentials } from '../grpc/credentials';
-import { DEV_PARTICIPANT_HEADER } from '../grpc/participant-identity';
+import { DEV_PARTICIPANT_HEADER } from '../grpc/caller-identity';
 import { decodeStatusDetails } from '../grpc/status';
 import { EXIT, type ExitCode } from './exit-codes';
 import { paint, printError } from './terminal-output';
@@ -13,12 +14,22 @@ export function gatewayClient(config: ClientConfig): SettlementGatewayClient {
   });
 }
 
-/** Per-call metadata: in development mode the participant travels here instead of in a certificate. */
+/**
+ * Per-call metadata: in development mode the participant (or the officer's token) travels here
+ * instead of in a certificate.
+ */
 export function callMetadata(config: ClientConfig): Metadata {
   const metadata = new Metadata();
-  if (config.devInsecure && config.participant !== null)
-    metadata.set(DEV_PARTICIPANT_HEADER, config.participant);
+  if (config.devInsecure && config.participant !== null) metadata.set(DEV_PARTICIPANT_HEADER, config.participant);
+  if (config.devInsecure && config.token !== null) metadata.set('authorization', `Bearer ${config.token}`);
   return metadata;
+}
+
+export function complianceClient(config: ClientConfig): ComplianceClient {
+  return new ComplianceClient(config.address, channelCredentials(config.tls), {
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
+    'grpc.max_send_message_length': 8 * 1024 * 1024,
+  });
 }
 
 export function deadline(config: ClientConfig): Date {

@@ -1,7 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes';
+import { registerAuditCommands } from './audit-commands';
+import { registerHoldsCommands } from './holds-commands';
 import { registerInstructionCommands } from './instruction-commands';
+import { registerListsCommands } from './lists-commands';
+import { registerScreeningCommands } from './screening-commands';
 import { registerServeCommand } from './serve-command';
 import { printError } from './terminal-output';
 
@@ -29,6 +33,10 @@ export function buildProgram(): Command {
     .exitOverride();
   registerServeCommand(program, run);
   registerInstructionCommands(program, run);
+  registerListsCommands(program, run);
+  registerScreeningCommands(program, run);
+  registerHoldsCommands(program, run);
+  registerAuditCommands(program, run);
   return program;
 }
 

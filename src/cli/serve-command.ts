@@ -7,9 +7,9 @@ async function serve(): Promise<ExitCode> {
   // The server side (Redis, tracing, logging) loads only here, so client commands start fast.
   const { startTracing } = await import('../telemetry/tracing');
   startTracing();
-  const [{ startGateway }, { acceptWithoutScreening }, { redactUrl }, { createLogger }] = await Promise.all([
+  const [{ startGateway }, { parseListFiles }, { redactUrl }, { createLogger }] = await Promise.all([
     import('../gateway'),
-    import('../settlement/screening-seam'),
+    import('../compliance/importers'),
     import('../store/redis-client'),
     import('../telemetry/logger'),
   ]);
@@ -22,8 +22,10 @@ async function serve(): Promise<ExitCode> {
       '\n  *** CARAVAN DEVELOPMENT MODE: NO TLS, NO AUTHENTICATION (CARAVAN_DEV_INSECURE=true) ***\n\n',
     );
   }
-  log.warn('sanctions screening is not enabled in this build: valid instructions are accepted unscreened');
-  const gateway = await startGateway({ config, log, screen: acceptWithoutScreening });
+  if (!config.screening.enabled) {
+    log.warn('CARAVAN_SCREENING=off: sanctions screening is OFF, valid instructions are accepted unscreened');
+  }
+  const gateway = await startGateway({ config, log, parseList: parseListFiles });
   log.info(
     {
       listen: config.listen,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_REVIEW_THRESHOLD } from '../screening/name-score';
 
 /** Where the gateway listens and how it reaches Redis and its peers; read once at start. */
 export interface Config {
@@ -16,7 +17,35 @@ export interface Config {
   keepaliveTimeoutMs: number;
   watchPollMs: number;
   redisCommandTimeoutMs: number;
+  screening: ScreeningConfig;
+  /** Development mode only: bearer tokens that stand for officers and their roles. */
+  roleTokens: RoleToken[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export interface ScreeningConfig {
+  /** False runs intake without sanctions screening (a loud warning at start); never in production. */
+  enabled: boolean;
+  /** Name matches scoring at least this are held for review. */
+  reviewThreshold: number;
+  /** Screening refuses to decide once the list versions are unconfirmed for longer than this. */
+  stalenessMs: number;
+  /** How often list pointers are re-read without a notification. */
+  pollMs: number;
+  /** An import whose entry count drops by more than this share is refused unless forced. */
+  maxDropShare: number;
+  /** Releases by different officers needed to release a held instruction (2 = four-eyes). */
+  releasesRequired: number;
+  /** List versions whose entries are kept for rollback. */
+  keepVersions: number;
+}
+
+export type Role = 'compliance' | 'operations';
+
+export interface RoleToken {
+  id: string;
+  roles: Role[];
+  token: string;
 }
 
 export interface TlsFiles {
@@ -32,6 +61,8 @@ export interface ClientConfig {
   participant: string | null;
   tls: TlsFiles | null;
   deadlineMs: number;
+  /** Development mode: the officer's bearer token for the Compliance and Operations services. */
+  token: string | null;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +107,34 @@ const serverSchema = z.object({
   CARAVAN_WATCH_POLL_MS: positiveInt(100, 60_000).default(2_000),
   CARAVAN_REDIS_TIMEOUT_MS: positiveInt(50, 60_000).default(2_000),
   CARAVAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  CARAVAN_SCREENING: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+  CARAVAN_REVIEW_THRESHOLD: z.coerce.number().gt(0).max(1).optional(),
+  CARAVAN_LIST_STALENESS_MS: positiveInt(1_000, 3_600_000).default(15_000),
+  CARAVAN_LIST_POLL_MS: positiveInt(100, 60_000).default(1_000),
+  CARAVAN_LIST_MAX_DROP: z.coerce.number().min(0).max(1).default(0.2),
+  CARAVAN_RELEASES_REQUIRED: positiveInt(1, 5).default(2),
+  CARAVAN_LIST_KEEP_VERSIONS: positiveInt(2, 1000).default(10),
+  CARAVAN_ROLE_TOKENS: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'must be JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(
+      z.array(
+        z.object({
+          id: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'officer ids are 1-64 letters, digits, . _ @ -'),
+          roles: z.array(z.enum(['compliance', 'operations'])).min(1),
+          token: z.string().min(16, 'tokens must be at least 16 characters'),
+        }),
+        { message: 'must be a JSON array of {"id","roles":["compliance"|"operations"],"token"}' },
+      ),
+    )
+    .optional(),
 });
 
 const clientSchema = z.object({
@@ -89,6 +148,7 @@ const clientSchema = z.object({
   CARAVAN_TLS_KEY: z.string().min(1).optional(),
   CARAVAN_TLS_CA: z.string().min(1).optional(),
   CARAVAN_DEADLINE_MS: positiveInt(100, 600_000).default(10_000),
+  CARAVAN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
 type TlsEnv = { CARAVAN_TLS_CERT?: string; CARAVAN_TLS_KEY?: string; CARAVAN_TLS_CA?: string };
@@ -142,6 +202,11 @@ function tlsFiles(env: TlsEnv, devInsecure: boolean, role: 'server' | 'client'):
 /** Reads the gateway's settings from the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
   const { values: v, tls } = parse(serverSchema, env, 'server');
+  if (v.CARAVAN_ROLE_TOKENS !== undefined && !v.CARAVAN_DEV_INSECURE) {
+    throw new ConfigError([
+      'CARAVAN_ROLE_TOKENS: role tokens are for development mode only; with mTLS an officer\'s role comes from the OU of their client certificate',
+    ]);
+  }
   return {
     listen: v.CARAVAN_LISTEN,
     redisUrl: v.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -156,16 +221,34 @@ export function loadConfig(env: Env = process.env): Config {
     keepaliveTimeoutMs: v.CARAVAN_KEEPALIVE_TIMEOUT_MS,
     watchPollMs: v.CARAVAN_WATCH_POLL_MS,
     redisCommandTimeoutMs: v.CARAVAN_REDIS_TIMEOUT_MS,
+    screening: {
+      enabled: v.CARAVAN_SCREENING === 'on',
+      reviewThreshold: v.CARAVAN_REVIEW_THRESHOLD ?? DEFAULT_REVIEW_THRESHOLD,
+      stalenessMs: v.CARAVAN_LIST_STALENESS_MS,
+      pollMs: v.CARAVAN_LIST_POLL_MS,
+      maxDropShare: v.CARAVAN_LIST_MAX_DROP,
+      releasesRequired: v.CARAVAN_RELEASES_REQUIRED,
+      keepVersions: v.CARAVAN_LIST_KEEP_VERSIONS,
+    },
+    roleTokens: v.CARAVAN_ROLE_TOKENS ?? [],
     logLevel: v.CARAVAN_LOG_LEVEL,
   };
 }
 
 /** Reads the `caravan` client commands' settings from the environment. */
-export function loadClientConfig(env: Env = process.env): ClientConfig {
+export function loadClientConfig(
+  env: Env = process.env,
+  caller: 'participant' | 'officer' = 'participant',
+): ClientConfig {
   const { values: v, tls } = parse(clientSchema, env, 'client');
-  if (v.CARAVAN_DEV_INSECURE && v.CARAVAN_PARTICIPANT === undefined) {
+  if (v.CARAVAN_DEV_INSECURE && caller === 'participant' && v.CARAVAN_PARTICIPANT === undefined) {
     throw new ConfigError([
       'CARAVAN_PARTICIPANT is not set: in development mode the participant BIC travels in metadata, e.g. CARAVAN_PARTICIPANT=HSBKKZKX',
+    ]);
+  }
+  if (v.CARAVAN_DEV_INSECURE && caller === 'officer' && v.CARAVAN_TOKEN === undefined) {
+    throw new ConfigError([
+      'CARAVAN_TOKEN is not set: in development mode an officer is identified by a token from the gateway\'s CARAVAN_ROLE_TOKENS',
     ]);
   }
   return {
@@ -174,5 +257,6 @@ export function loadClientConfig(env: Env = process.env): ClientConfig {
     participant: v.CARAVAN_PARTICIPANT ?? null,
     tls,
     deadlineMs: v.CARAVAN_DEADLINE_MS,
+    token: v.CARAVAN_TOKEN ?? null,
   };
 }

@@ -1,8 +1,10 @@
 import { SpanKind, context, trace, type Span } from '@opentelemetry/api';
 import type {
   Metadata,
+  ServerReadableStream,
   ServerUnaryCall,
   ServerWritableStream,
+  handleClientStreamingCall,
   handleServerStreamingCall,
   handleUnaryCall,
   sendUnaryData,
@@ -80,6 +82,38 @@ function serverSpan(method: string, metadata: Metadata): Span {
   );
 }
 
+/**
+ * Runs one call's work inside its server span, turning anything thrown into a status, and hands
+ * the result to `respond`; the span ends after the response is sent.
+ */
+function inServerSpan<T>(
+  method: string,
+  metadata: Metadata,
+  log: Logger,
+  work: (scope: CallScope) => Promise<T | EdgeError>,
+  respond: (result: T | EdgeError, traceId: string) => void,
+): void {
+  const span = serverSpan(method, metadata);
+  const traceId = span.spanContext().traceId;
+  context
+    .with(trace.setSpan(context.active(), span), () =>
+      work({ span, traceId, metadata }).catch((err: unknown) => unexpected(err, log, method)),
+    )
+    .then((result) => {
+      span.setAttribute('rpc.grpc.status_code', isEdgeError(result) ? (toServiceError(result, traceId).code ?? 2) : 0);
+      respond(result, traceId);
+    })
+    .finally(() => span.end())
+    .catch(() => undefined);
+}
+
+function answer<Res>(callback: sendUnaryData<Res>) {
+  return (result: Res | EdgeError, traceId: string) => {
+    if (isEdgeError(result)) callback(toServiceError(result, traceId), null);
+    else callback(null, result);
+  };
+}
+
 export function unary<Req, Res>(
   method: string,
   type: Decoder<Req>,
@@ -88,62 +122,91 @@ export function unary<Req, Res>(
   handle: (request: Req, scope: CallScope, call: ServerUnaryCall<Buffer, Res>) => Promise<Res | EdgeError>,
 ): handleUnaryCall<Buffer, Res> {
   return (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
-    const span = serverSpan(method, call.metadata);
-    const traceId = span.spanContext().traceId;
-    const run = async (): Promise<Res | EdgeError> => {
-      const request = decodeRequest(type, typeName, call.request);
-      if (isSettlementError(request)) return request;
-      return handle(request, { span, traceId, metadata: call.metadata }, call);
-    };
-    context
-      .with(trace.setSpan(context.active(), span), () =>
-        run().catch((err: unknown) => unexpected(err, log, method)),
-      )
-      .then((result) => {
-        if (isEdgeError(result)) {
-          span.setAttribute('rpc.grpc.status_code', toServiceError(result, traceId).code ?? 2);
-          callback(toServiceError(result, traceId), null);
-        } else {
-          span.setAttribute('rpc.grpc.status_code', 0);
-          callback(null, result);
-        }
-      })
-      .finally(() => span.end())
-      .catch(() => undefined);
+    inServerSpan<Res>(
+      method,
+      call.metadata,
+      log,
+      async (scope) => {
+        const request = decodeRequest(type, typeName, call.request);
+        return isSettlementError(request) ? request : handle(request, scope, call);
+      },
+      answer(callback),
+    );
   };
 }
 
+/** A server-streaming method: the handler writes the messages and returns null or an error status. */
 export function serverStreaming<Req, Res>(
   method: string,
   type: Decoder<Req>,
   typeName: string,
   log: Logger,
-  handle: (
-    request: Req,
-    scope: CallScope,
-    call: ServerWritableStream<Buffer, Res>,
-  ) => Promise<EdgeError | null>,
+  handle: (request: Req, scope: CallScope, call: ServerWritableStream<Buffer, Res>) => Promise<EdgeError | null>,
 ): handleServerStreamingCall<Buffer, Res> {
   return (call: ServerWritableStream<Buffer, Res>) => {
-    const span = serverSpan(method, call.metadata);
-    const traceId = span.spanContext().traceId;
-    const run = async (): Promise<EdgeError | null> => {
-      const request = decodeRequest(type, typeName, call.request);
-      if (isSettlementError(request)) return request;
-      return handle(request, { span, traceId, metadata: call.metadata }, call);
-    };
-    context
-      .with(trace.setSpan(context.active(), span), () =>
-        run().catch((err: unknown) => unexpected(err, log, method)),
-      )
-      .then((error) => {
+    inServerSpan<null>(
+      method,
+      call.metadata,
+      log,
+      async (scope) => {
+        const request = decodeRequest(type, typeName, call.request);
+        return isSettlementError(request) ? request : handle(request, scope, call);
+      },
+      (error, traceId) => {
         if (error === null) {
           if (!call.cancelled) call.end();
         } else {
           call.emit('error', toServiceError(error, traceId));
         }
-      })
-      .finally(() => span.end())
-      .catch(() => undefined);
+      },
+    );
   };
+}
+
+/**
+ * A client-streaming method: the handler reads the decoded messages as they arrive. A message that
+ * does not decode ends the call with INVALID_ARGUMENT; a client that goes away mid-stream ends the
+ * iteration with an error, so a half-sent upload is never acted on.
+ */
+export function clientStreaming<Req, Res>(
+  method: string,
+  type: Decoder<Req>,
+  typeName: string,
+  log: Logger,
+  handle: (
+    messages: AsyncIterable<Req>,
+    scope: CallScope,
+    call: ServerReadableStream<Buffer, Res>,
+  ) => Promise<Res | EdgeError>,
+): handleClientStreamingCall<Buffer, Res> {
+  return (call: ServerReadableStream<Buffer, Res>, callback: sendUnaryData<Res>) => {
+    async function* decoded(): AsyncGenerator<Req> {
+      for await (const bytes of call as AsyncIterable<Buffer>) {
+        const message = decodeRequest(type, typeName, bytes);
+        if (isSettlementError(message)) throw new MalformedMessage(message);
+        yield message;
+      }
+    }
+    inServerSpan<Res>(
+      method,
+      call.metadata,
+      log,
+      async (scope) => {
+        try {
+          return await handle(decoded(), scope, call);
+        } catch (err) {
+          if (err instanceof MalformedMessage) return err.error;
+          if (call.cancelled) return { kind: 'cancelled', message: 'the client cancelled the call; nothing was changed' };
+          throw err;
+        }
+      },
+      answer(callback),
+    );
+  };
+}
+
+class MalformedMessage extends Error {
+  constructor(readonly error: SettlementError) {
+    super(error.message);
+  }
 }

@@ -35,7 +35,6 @@ export function rawRequests(definition: ServiceDefinition): ServiceDefinition {
   return out as ServiceDefinition;
 }
 
-export const gatewayServiceName = 'caravan.settlement.v1.SettlementGateway';
 
 export async function startServer(
   config: Pick<

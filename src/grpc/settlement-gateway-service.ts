@@ -15,7 +15,7 @@ import type { Logger } from '../telemetry/logger';
 import { traceparentOf } from '../telemetry/tracing';
 import { serverStreaming, unary } from './handlers';
 import { instructionEventToProto, instructionToProto, isoToProto, stateToProto } from './instruction-mapping';
-import { participantOf, type IdentityMode } from './participant-identity';
+import { participantOf, type IdentityMode } from './caller-identity';
 
 export interface GatewayServiceDeps {
   submit: SubmitInstruction;

@@ -1,5 +1,5 @@
 /**
- * Expected failures of the settlement use cases, as values. The gRPC edge maps each kind to a status
+ * Expected failures of the settlement and compliance use cases, as values. The gRPC edge maps each kind to a status
  * code and google.rpc details in one place (src/grpc/status.ts); nothing here knows about gRPC.
  */
 
@@ -15,6 +15,7 @@ export type SettlementError =
   | { kind: 'permission-denied'; message: string }
   | { kind: 'not-found'; message: string }
   | { kind: 'already-exists'; message: string }
+  | { kind: 'failed-precondition'; message: string }
   | { kind: 'unavailable'; message: string; retryAfterMs: number }
   | { kind: 'cancelled'; message: string };
 

@@ -10,6 +10,7 @@ import type { KeySpace } from './keys';
 export interface EventFeed {
   /** Calls `onChange` whenever the instruction may have new events; returns the unsubscribe. */
   listen(uetr: string, onChange: () => void): () => void;
+  /** Stops waking listeners; the subscriber connection belongs to the caller. */
   close(): Promise<void>;
 }
 
@@ -19,12 +20,15 @@ export async function createEventFeed(subscriber: Redis | Cluster, keys: KeySpac
     for (const set of listeners.values()) for (const fn of set) fn();
   };
 
-  subscriber.on('message', (_channel: string, uetr: string) => {
+  const channel = keys.eventsChannel();
+  // The subscriber connection is shared with other channels (list changes), hence the filter.
+  subscriber.on('message', (from: string, uetr: string) => {
+    if (from !== channel) return;
     const set = listeners.get(uetr);
     if (set) for (const fn of set) fn();
   });
   subscriber.on('ready', wakeAll);
-  await subscriber.subscribe(keys.eventsChannel());
+  await subscriber.subscribe(channel);
 
   return {
     listen(uetr, onChange) {
@@ -41,10 +45,10 @@ export async function createEventFeed(subscriber: Redis | Cluster, keys: KeySpac
         if (current.size === 0) listeners.delete(uetr);
       };
     },
-    async close() {
+    close() {
       listeners.clear();
       subscriber.removeListener('ready', wakeAll);
-      await subscriber.quit().catch(() => subscriber.disconnect());
+      return Promise.resolve();
     },
   };
 }

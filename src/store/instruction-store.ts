@@ -40,6 +40,8 @@ export interface Transition {
   traceId: string;
   traceparent: string;
   nowMs: number;
+  /** Replaces the stored screening evidence (JSON) in the same step, e.g. after re-screening. */
+  screening?: string;
 }
 
 export type TransitionResult =
@@ -51,6 +53,13 @@ export interface InstructionStore {
   /** Status events after the given stream id ('0' for all), oldest first. */
   eventsAfter(uetr: string, afterStreamId: string): Promise<StatusEventRecord[]>;
   transition(input: Transition): Promise<TransitionResult>;
+  /** Held instructions, oldest first, across all partitions. */
+  holds(limit: number): Promise<{ uetr: string; heldAtMs: number }[]>;
+  /** Records an officer's release of a held instruction; answers who has released it so far. */
+  addRelease(uetr: string, officer: string): Promise<{ state: State | null; releasedBy: string[] }>;
+  releasesOf(uetr: string): Promise<string[]>;
+  /** Open (held or accepted, undelivered) instructions of one partition, a page at a time. */
+  openPage(partition: number, cursor: string, count: number): Promise<{ uetrs: string[]; cursor: string }>;
 }
 
 /** States whose entry puts the instruction on its partition's outbox for delivery. */
@@ -103,7 +112,7 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
       const k = keys.instruction(input.uetr);
       const { state, reason } = input.outcome;
       const reply = await scripts.recordInstruction(
-        [k.record, k.events, k.outbox],
+        [k.record, k.events, k.outbox, k.holds, k.open],
         [
           input.bodyHash,
           JSON.stringify(SettlementInstruction.toJSON(input.instruction)),
@@ -179,10 +188,37 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
       return readEvents(keys.instruction(uetr).events, start);
     },
 
+    async holds(limit) {
+      const all: { uetr: string; heldAtMs: number }[] = [];
+      for (let p = 0; p < keys.partitions; p++) {
+        const flat = await redis.zrange(keys.holds(p), 0, limit - 1, 'WITHSCORES');
+        for (let i = 0; i + 1 < flat.length; i += 2) all.push({ uetr: flat[i]!, heldAtMs: Number(flat[i + 1]) });
+      }
+      return all.sort((a, b) => a.heldAtMs - b.heldAtMs).slice(0, limit);
+    },
+
+    async addRelease(uetr, officer) {
+      const k = keys.instruction(uetr);
+      const replies = await redis.multi().sadd(k.releases, officer).smembers(k.releases).hget(k.record, 'state').exec();
+      if (replies === null) throw new StoreDataError('transaction aborted while recording a release');
+      const releasedBy = replies[1]![1] as string[];
+      const state = replies[2]![1] as string | null;
+      return { state: state === null ? null : stateOf(state, 'state'), releasedBy: releasedBy.sort() };
+    },
+
+    async openPage(partition, cursor, count) {
+      const [next, flat] = await redis.zscan(keys.open(partition), cursor, 'COUNT', count);
+      return { uetrs: flat.filter((_, i) => i % 2 === 0), cursor: next };
+    },
+
+    async releasesOf(uetr) {
+      return (await redis.smembers(keys.instruction(uetr).releases)).sort();
+    },
+
     async transition(input) {
       const k = keys.instruction(input.uetr);
       const reply = await scripts.transitionInstruction(
-        [k.record, k.events, k.outbox],
+        [k.record, k.events, k.outbox, k.holds, k.releases, k.open],
         [
           input.from.join(','),
           input.to,
@@ -195,6 +231,7 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
           input.uetr,
           channel,
           input.traceparent,
+          input.screening ?? '',
         ],
       );
       switch (reply[0]) {

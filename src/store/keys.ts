@@ -9,6 +9,21 @@ export interface InstructionKeys {
   record: string;
   events: string;
   outbox: string;
+  /** The partition's held instructions (sorted set: UETR by hold time). */
+  holds: string;
+  /** Officers who released the held instruction (set), for four-eyes. */
+  releases: string;
+  /** The partition's open instructions: held, or accepted and not yet delivered (sorted set). */
+  open: string;
+}
+
+/** Keys of one screening list; every version of the list shares the list's hash tag. */
+export interface ListKeys {
+  current: string;
+  sequence: string;
+  versions: string;
+  entries(version: number): string;
+  meta(version: number): string;
 }
 
 export interface KeySpace {
@@ -19,6 +34,18 @@ export interface KeySpace {
   outbox(partition: number): string;
   /** Pub/sub channel announcing "this instruction has a new status event" (message: the UETR). */
   eventsChannel(): string;
+  holds(partition: number): string;
+  open(partition: number): string;
+  /** Taken by the one replica that re-screens open instructions after a list change. */
+  rescreenLock(list: string, version: number): string;
+  list(name: string): ListKeys;
+  /** Set of list names. */
+  listNames(): string;
+  /** Pub/sub channel announcing a list's new current version (message: JSON {list, version}). */
+  listsChannel(): string;
+  /** The audit log stream and its head (last sequence and hash), in one slot. */
+  auditLog(): string;
+  auditHead(): string;
 }
 
 export function createKeySpace(prefix: string, partitions: number): KeySpace {
@@ -38,9 +65,29 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
         record: `${tag(p)}:ins:${uetr}`,
         events: `${tag(p)}:ev:${uetr}`,
         outbox: `${tag(p)}:outbox`,
+        holds: `${tag(p)}:holds`,
+        releases: `${tag(p)}:rel:${uetr}`,
+        open: `${tag(p)}:open`,
       };
     },
     outbox: (p) => `${tag(p)}:outbox`,
     eventsChannel: () => `${prefix}:events`,
+    holds: (p) => `${tag(p)}:holds`,
+    open: (p) => `${tag(p)}:open`,
+    rescreenLock: (list, version) => `${prefix}:{L:${list}}:rescreen:${version}`,
+    list(name) {
+      const base = `${prefix}:{L:${name}}`;
+      return {
+        current: `${base}:current`,
+        sequence: `${base}:seq`,
+        versions: `${base}:versions`,
+        entries: (v) => `${base}:v${v}:entries`,
+        meta: (v) => `${base}:v${v}:meta`,
+      };
+    },
+    listNames: () => `${prefix}:lists`,
+    listsChannel: () => `${prefix}:lists:changed`,
+    auditLog: () => `${prefix}:{audit}:log`,
+    auditHead: () => `${prefix}:{audit}:head`,
   };
 }

@@ -3,15 +3,15 @@ import path from 'node:path';
 import type { Redis, Cluster } from 'ioredis';
 
 /** Lua scripts live beside this file (copied into dist/ by the build) so they read as Lua. */
-function lua(name: string): string {
+export function lua(name: string): string {
   return readFileSync(path.join(__dirname, 'lua', `${name}.lua`), 'utf8');
 }
 
 type ScriptReply = (string | number | null)[];
 
 export interface InstructionScripts {
-  recordInstruction(keys: [string, string, string], args: (string | number)[]): Promise<ScriptReply>;
-  transitionInstruction(keys: [string, string, string], args: (string | number)[]): Promise<ScriptReply>;
+  recordInstruction(keys: [string, string, string, string, string], args: (string | number)[]): Promise<ScriptReply>;
+  transitionInstruction(keys: [string, string, string, string, string, string], args: (string | number)[]): Promise<ScriptReply>;
 }
 
 /** The commands defineCommand adds to the client at run time. */
@@ -25,8 +25,8 @@ type ScriptClient = (Redis | Cluster) & {
  * after a script cache flush (a Redis restart), so callers never see NOSCRIPT.
  */
 export function defineInstructionScripts(redis: Redis | Cluster): InstructionScripts {
-  redis.defineCommand('recordInstruction', { numberOfKeys: 3, lua: lua('record-instruction') });
-  redis.defineCommand('transitionInstruction', { numberOfKeys: 3, lua: lua('transition-instruction') });
+  redis.defineCommand('recordInstruction', { numberOfKeys: 5, lua: lua('record-instruction') });
+  redis.defineCommand('transitionInstruction', { numberOfKeys: 6, lua: lua('transition-instruction') });
   const client = redis as ScriptClient;
   return {
     recordInstruction: (keys, args) => client.recordInstruction(...keys, ...args),

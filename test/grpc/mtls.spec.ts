@@ -5,7 +5,7 @@ import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js'
 import type Redis from 'ioredis';
 import { SettlementGatewayClient, type InstructionEvent } from '../../src/gen/caravan/settlement/v1/gateway';
 import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
-import { DEV_PARTICIPANT_HEADER } from '../../src/grpc/participant-identity';
+import { DEV_PARTICIPANT_HEADER } from '../../src/grpc/caller-identity';
 import { decodeStatusDetails } from '../../src/grpc/status';
 import { createTestPki, type CertificateFiles, type TestPki } from '../support/certificates';
 import { getInstruction, grpcError, startTestGateway, submit, type TestGateway } from '../support/gateway';

@@ -7,8 +7,9 @@ import {
   type SubmitInstructionResponse,
 } from '../../src/gen/caravan/settlement/v1/gateway';
 import type { SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
-import { DEV_PARTICIPANT_HEADER } from '../../src/grpc/participant-identity';
-import { acceptWithoutScreening, type ScreenInstruction } from '../../src/settlement/screening-seam';
+import { DEV_PARTICIPANT_HEADER } from '../../src/grpc/caller-identity';
+import { parseListFiles } from '../../src/compliance/importers';
+import type { ScreenInstruction } from '../../src/settlement/screening-seam';
 import { createLogger } from '../../src/telemetry/logger';
 import { startTracing } from '../../src/telemetry/tracing';
 import { TEST_REDIS_URL } from './redis';
@@ -35,7 +36,7 @@ export async function startTestGateway(
     ...options.env,
   });
   const log = createLogger(config.logLevel);
-  const gateway = await startGateway({ config, log, screen: options.screen ?? acceptWithoutScreening });
+  const gateway = await startGateway({ config, log, parseList: parseListFiles, ...(options.screen ? { screen: options.screen } : {}) });
   return { gateway, address: `127.0.0.1:${gateway.port}`, config };
 }
 

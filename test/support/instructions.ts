@@ -19,15 +19,18 @@ export const samples = {
   kzBin: '940140000385',
   /** Kazakhstan IIN: 9·1+1·4+1·6+3·7+1·11 = 51, 51 mod 11 = 7. */
   kzIin: '900101300017',
-  /** Russian INN of an organisation (10 digits): Σ = 267, 267 mod 11 = 3, 3 mod 10 = 3. */
-  ruInn10: '7707083893',
-  /** Russian OGRN (13 digits): 102770013219 mod 11 = 5. */
-  ruOgrn: '1027700132195',
+  /**
+   * Russian INN of an organisation (10 digits), made up for tests and on no list:
+   * 7·2 + 7·4 + 0·10 + 8·3 + 1·5 + 2·9 + 3·4 + 4·6 + 5·8 = 165, 165 mod 11 = 0.
+   */
+  ruInn10: '7708123450',
+  /** Russian OGRN (13 digits), made up for tests and on no list: 102770012345 mod 11 = 0. */
+  ruOgrn: '1027700123450',
 } as const;
 
 /**
  * A valid KZ → RU instruction: a Kazakh company pays a Russian company 125 000.50 KZT from Halyk
- * Bank (HSBKKZKX) to Sberbank (SABRRUMM). Every call returns a fresh object with a new UETR, so a
+ * Bank (HSBKKZKX) to Raiffeisenbank Russia (RZBMRUMM), neither on the sanctions lists in test/fixtures. Every call returns a fresh object with a new UETR, so a
  * test may change any nested field in place.
  */
 export function validInstruction(overrides: Partial<SettlementInstruction> = {}): SettlementInstruction {
@@ -36,7 +39,7 @@ export function validInstruction(overrides: Partial<SettlementInstruction> = {})
     instructionId: 'HSBK-250314-A0123',
     endToEndId: 'INV-2025-0042',
     instructingAgent: { bic: 'HSBKKZKX' },
-    instructedAgent: { bic: 'SABRRUMM' },
+    instructedAgent: { bic: 'RZBMRUMM' },
     debtor: {
       name: 'TOO Caravan Test Trading',
       country: 'KZ',
@@ -55,7 +58,7 @@ export function validInstruction(overrides: Partial<SettlementInstruction> = {})
         { type: IdentifierType.IDENTIFIER_TYPE_RU_OGRN, value: samples.ruOgrn, issuerCountry: '' },
       ],
     },
-    creditorAgent: { bic: 'SABRRUMM' },
+    creditorAgent: { bic: 'RZBMRUMM' },
     amount: { currency: 'KZT', value: '125000.50' },
     settlementDate: '2025-03-14',
     chargeBearer: ChargeBearer.CHARGE_BEARER_SHAR,

@@ -1,7 +1,9 @@
 -- Records a new instruction, or answers for one already recorded: the idempotency check, the record,
 -- its first status events and the outbox entry happen together or not at all.
 --
--- KEYS[1] record hash, KEYS[2] status event stream, KEYS[3] partition outbox stream
+-- KEYS[1] record hash, KEYS[2] status event stream, KEYS[3] partition outbox stream,
+-- KEYS[4] partition holds (sorted set), KEYS[5] partition open instructions (sorted set: held or
+-- accepted and not yet delivered, the ones a list change must screen again)
 -- ARGV[1] canonical body hash      ARGV[2] body (proto JSON)     ARGV[3] participant BIC
 -- ARGV[4] trace id                 ARGV[5] now (ms)              ARGV[6] outcome state
 -- ARGV[7] outcome ISO status       ARGV[8] reason code           ARGV[9] reason description
@@ -33,6 +35,12 @@ redis.call('XADD', KEYS[2], '*', 'seq', 2, 'state', ARGV[6], 'iso', ARGV[7], 'co
   'desc', ARGV[9], 'at', now, 'trace', ARGV[4])
 if ARGV[10] == '1' then
   redis.call('XADD', KEYS[3], '*', 'uetr', ARGV[11], 'traceparent', ARGV[13])
+end
+if ARGV[6] == 'HELD_FOR_REVIEW' then
+  redis.call('ZADD', KEYS[4], now, ARGV[11])
+end
+if ARGV[6] == 'HELD_FOR_REVIEW' or ARGV[6] == 'ACCEPTED' then
+  redis.call('ZADD', KEYS[5], now, ARGV[11])
 end
 redis.call('PUBLISH', ARGV[12], ARGV[11])
 return {'created'}

@@ -93,6 +93,26 @@ export interface Instruction {
     | undefined;
   /** Every state change, oldest first. */
   history: StatusEvent[];
+  /** How the instruction was screened. Hit details are for compliance officers only. */
+  screening?: ScreeningSummary | undefined;
+}
+
+/** How an instruction was screened before it was recorded. */
+export interface ScreeningSummary {
+  /** False only for instructions recorded by a gateway running without screening. */
+  screened: boolean;
+  /** The list versions screened against. */
+  listVersions: ScreenedListVersion[];
+  /** How many list entries matched. */
+  hitCount: number;
+}
+
+/** A list and the version of it that screening used. */
+export interface ScreenedListVersion {
+  /** The list name, e.g. "ofac-sdn". */
+  list: string;
+  /** The version. */
+  version: string;
 }
 
 /** The request of WatchInstruction. */
@@ -384,6 +404,7 @@ function createBaseInstruction(): Instruction {
     createdAt: undefined,
     updatedAt: undefined,
     history: [],
+    screening: undefined,
   };
 }
 
@@ -418,6 +439,9 @@ export const Instruction: MessageFns<Instruction> = {
     }
     for (const v of message.history) {
       StatusEvent.encode(v!, writer.uint32(82).fork()).join();
+    }
+    if (message.screening !== undefined) {
+      ScreeningSummary.encode(message.screening, writer.uint32(90).fork()).join();
     }
     return writer;
   },
@@ -515,6 +539,14 @@ export const Instruction: MessageFns<Instruction> = {
             message.history.push(StatusEvent.decode(reader, reader.uint32()));
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.screening = ScreeningSummary.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -557,6 +589,7 @@ export const Instruction: MessageFns<Instruction> = {
       history: globalThis.Array.isArray(object?.history)
         ? object.history.map((e: any) => StatusEvent.fromJSON(e))
         : [],
+      screening: isSet(object.screening) ? ScreeningSummary.fromJSON(object.screening) : undefined,
     };
   },
 
@@ -591,6 +624,182 @@ export const Instruction: MessageFns<Instruction> = {
     }
     if (message.history?.length) {
       obj.history = message.history.map((e) => StatusEvent.toJSON(e));
+    }
+    if (message.screening !== undefined) {
+      obj.screening = ScreeningSummary.toJSON(message.screening);
+    }
+    return obj;
+  },
+};
+
+function createBaseScreeningSummary(): ScreeningSummary {
+  return { screened: false, listVersions: [], hitCount: 0 };
+}
+
+export const ScreeningSummary: MessageFns<ScreeningSummary> = {
+  encode(message: ScreeningSummary, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.screened !== false) {
+      writer.uint32(8).bool(message.screened);
+    }
+    for (const v of message.listVersions) {
+      ScreenedListVersion.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.hitCount !== 0) {
+      writer.uint32(24).uint32(message.hitCount);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScreeningSummary {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScreeningSummary();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.screened = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.listVersions.push(ScreenedListVersion.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hitCount = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScreeningSummary {
+    return {
+      screened: isSet(object.screened) ? globalThis.Boolean(object.screened) : false,
+      listVersions: globalThis.Array.isArray(object?.listVersions)
+        ? object.listVersions.map((e: any) => ScreenedListVersion.fromJSON(e))
+        : globalThis.Array.isArray(object?.list_versions)
+        ? object.list_versions.map((e: any) => ScreenedListVersion.fromJSON(e))
+        : [],
+      hitCount: isSet(object.hitCount)
+        ? globalThis.Number(object.hitCount)
+        : isSet(object.hit_count)
+        ? globalThis.Number(object.hit_count)
+        : 0,
+    };
+  },
+
+  toJSON(message: ScreeningSummary): unknown {
+    const obj: any = {};
+    if (message.screened !== false) {
+      obj.screened = message.screened;
+    }
+    if (message.listVersions?.length) {
+      obj.listVersions = message.listVersions.map((e) => ScreenedListVersion.toJSON(e));
+    }
+    if (message.hitCount !== 0) {
+      obj.hitCount = Math.round(message.hitCount);
+    }
+    return obj;
+  },
+};
+
+function createBaseScreenedListVersion(): ScreenedListVersion {
+  return { list: "", version: "0" };
+}
+
+export const ScreenedListVersion: MessageFns<ScreenedListVersion> = {
+  encode(message: ScreenedListVersion, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.list !== "") {
+      writer.uint32(10).string(message.list);
+    }
+    if (message.version !== "0") {
+      writer.uint32(16).uint64(message.version);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScreenedListVersion {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScreenedListVersion();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.list = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.version = reader.uint64().toString();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScreenedListVersion {
+    return {
+      list: isSet(object.list) ? globalThis.String(object.list) : "",
+      version: isSet(object.version) ? globalThis.String(object.version) : "0",
+    };
+  },
+
+  toJSON(message: ScreenedListVersion): unknown {
+    const obj: any = {};
+    if (message.list !== "") {
+      obj.list = message.list;
+    }
+    if (message.version !== "0") {
+      obj.version = message.version;
     }
     return obj;
   },

@@ -1,0 +1,148 @@
+import type { ScreeningHit } from '../screening/screen-instruction';
+import type { SettlementError } from '../settlement/errors';
+import type { ScreeningEvidence } from '../settlement/screening-step';
+import type { AuditLog } from '../store/audit-log';
+import type { State } from '../store/instruction-record';
+import type { InstructionStore } from '../store/instruction-store';
+
+export interface HeldInstruction {
+  uetr: string;
+  participant: string;
+  heldAtMs: number;
+  amount: string;
+  hits: ScreeningHit[];
+  versions: { list: string; version: number }[];
+  releasedBy: string[];
+}
+
+export interface HoldDecisionRequest {
+  uetr: string;
+  decision: 'release' | 'reject';
+  reasonCode: string;
+  comment: string;
+  officer: string;
+  traceId: string;
+  traceparent: string;
+}
+
+export interface HoldDecisionOutcome {
+  state: State;
+  releasedBy: string[];
+  releasesNeeded: number;
+}
+
+export interface HoldReviewDeps {
+  store: InstructionStore;
+  audit: AuditLog;
+  now: () => number;
+  /** Distinct officers whose release is needed (2 = four-eyes). */
+  releasesRequired: number;
+}
+
+export function parseEvidence(json: string): ScreeningEvidence {
+  if (json === '') return { screened: false, versions: [], hits: [] };
+  return JSON.parse(json) as ScreeningEvidence;
+}
+
+const REASON_CODE = /^[A-Z0-9]{4}$/;
+
+/**
+ * Held instructions and officers' decisions on them. A rejection takes one officer (it is the safe
+ * direction); a release takes `releasesRequired` different officers, each recorded, and the last
+ * one moves the instruction to ACCEPTED and onto the outbox in one atomic step.
+ */
+export function createHoldReview(deps: HoldReviewDeps) {
+  const { store, audit, now } = deps;
+
+  async function list(limit: number): Promise<HeldInstruction[]> {
+    const held = await store.holds(limit);
+    const out: HeldInstruction[] = [];
+    for (const { uetr, heldAtMs } of held) {
+      const record = await store.get(uetr);
+      if (record === null || record.state !== 'HELD_FOR_REVIEW') continue;
+      const evidence = parseEvidence(record.screening);
+      out.push({
+        uetr,
+        participant: record.participant,
+        heldAtMs,
+        amount: `${record.instruction.amount?.value ?? ''} ${record.instruction.amount?.currency ?? ''}`.trim(),
+        hits: evidence.hits,
+        versions: evidence.versions,
+        releasedBy: await store.releasesOf(uetr),
+      });
+    }
+    return out;
+  }
+
+  async function decide(request: HoldDecisionRequest): Promise<HoldDecisionOutcome | SettlementError> {
+    if (request.comment.trim() === '') {
+      return {
+        kind: 'invalid-argument',
+        message: 'comment: a justification is required for the audit log',
+        violations: [{ field: 'comment', description: 'is required: say why' }],
+      };
+    }
+    if (request.decision === 'reject' && request.reasonCode !== '' && !REASON_CODE.test(request.reasonCode)) {
+      return {
+        kind: 'invalid-argument',
+        message: 'reason_code: must be an ISO 20022 status reason code such as RR04',
+        violations: [{ field: 'reason_code', description: 'must be 4 upper-case letters or digits, e.g. RR04' }],
+      };
+    }
+    const record = await store.get(request.uetr);
+    if (record === null) return { kind: 'not-found', message: `no instruction with UETR ${request.uetr}` };
+    if (record.state !== 'HELD_FOR_REVIEW') {
+      return { kind: 'failed-precondition', message: `instruction ${request.uetr} is not held; it is ${record.state}` };
+    }
+    const move = (to: State, reason: { code: string; description: string }) =>
+      store.transition({
+        uetr: request.uetr,
+        from: ['HELD_FOR_REVIEW'],
+        to,
+        reason,
+        traceId: request.traceId,
+        traceparent: request.traceparent,
+        nowMs: now(),
+      });
+    const details = { comment: request.comment, participant: record.participant };
+
+    if (request.decision === 'reject') {
+      const code = request.reasonCode === '' ? 'RR04' : request.reasonCode;
+      const moved = await move('REJECTED', { code, description: 'rejected by compliance review' });
+      if (moved.kind !== 'ok') return raced(request.uetr, moved);
+      await audit.append({ actor: request.officer, action: 'hold.reject', subject: request.uetr, details: { ...details, code } }, now());
+      return { state: 'REJECTED', releasedBy: await store.releasesOf(request.uetr), releasesNeeded: 0 };
+    }
+
+    const approval = await store.addRelease(request.uetr, request.officer);
+    const needed = Math.max(0, deps.releasesRequired - approval.releasedBy.length);
+    if (needed > 0) {
+      await audit.append(
+        { actor: request.officer, action: 'hold.release-approval', subject: request.uetr, details: { ...details, releasedBy: approval.releasedBy } },
+        now(),
+      );
+      return { state: 'HELD_FOR_REVIEW', releasedBy: approval.releasedBy, releasesNeeded: needed };
+    }
+    const moved = await move('ACCEPTED', { code: '', description: 'released by compliance review' });
+    if (moved.kind === 'stale' && moved.state === 'ACCEPTED') {
+      // Two officers' releases raced; the other one moved it. The outcome is the same.
+      return { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 };
+    }
+    if (moved.kind !== 'ok') return raced(request.uetr, moved);
+    await audit.append(
+      { actor: request.officer, action: 'hold.release', subject: request.uetr, details: { ...details, releasedBy: approval.releasedBy } },
+      now(),
+    );
+    return { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 };
+  }
+
+  return { list, decide };
+}
+
+function raced(uetr: string, moved: { kind: 'missing' } | { kind: 'stale'; state: State }): SettlementError {
+  return moved.kind === 'missing'
+    ? { kind: 'not-found', message: `no instruction with UETR ${uetr}` }
+    : { kind: 'failed-precondition', message: `instruction ${uetr} was decided meanwhile; it is ${moved.state}` };
+}
+
+export type HoldReview = ReturnType<typeof createHoldReview>;

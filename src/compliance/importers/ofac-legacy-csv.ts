@@ -1,0 +1,90 @@
+import { splitCsvLine } from './csv-line';
+import { DEFAULT_MAX_LINE_LENGTH, type ImportError } from './import-result';
+import { findBadCharacter, readLines, type TextSource } from './text-lines';
+
+/**
+ * The four files of an OFAC legacy CSV set, with their column counts. The SDN set (sdn.csv, alt.csv,
+ * add.csv, sdn_comments.csv) and the consolidated non-SDN set (cons_prim.csv, cons_alt.csv,
+ * cons_add.csv, cons_comments.csv) share this layout; `sdn` is the primary file of either.
+ */
+export type OfacRole = 'sdn' | 'alt' | 'add' | 'comments';
+
+export const OFAC_COLUMNS: Readonly<Record<OfacRole, number>> = { sdn: 12, add: 6, alt: 5, comments: 2 };
+
+export interface OfacCsvRecord {
+  /** 1-based line of the file the record was on. */
+  line: number;
+  /** Exactly as many fields as the file type has; OFAC's `-0- ` null is an empty string. */
+  fields: string[];
+}
+
+export type OfacCsvItem =
+  { record: OfacCsvRecord; error?: undefined } | { error: ImportError; record?: undefined };
+
+export interface OfacCsvOptions {
+  /** Name used in errors, e.g. "sdn.csv". */
+  file: string;
+  /** Fields every record must have: OFAC_COLUMNS[role]. */
+  columns: number;
+  maxLineLength?: number;
+}
+
+// OFAC writes null as `-0-` followed by a space; the space is gone once unquoted fields are trimmed.
+const NULL = '-0-';
+// The DOS end-of-file mark OFAC appends after the last CRLF.
+const DOS_EOF = 0x1a;
+
+/**
+ * Reads an OFAC legacy CSV file (no header) record by record. Malformed lines come out as error
+ * values and reading continues with the next line; blank lines and the trailing 0x1A are skipped.
+ */
+export async function* readOfacCsv(source: TextSource, options: OfacCsvOptions): AsyncGenerator<OfacCsvItem> {
+  const { file, columns } = options;
+  const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  for await (const item of readLines(source, maxLineLength)) {
+    const line = item.line;
+    if (item.tooLong !== undefined) {
+      yield {
+        error: {
+          file,
+          line,
+          message: `line is ${item.tooLong} characters long; the limit is ${maxLineLength}`,
+        },
+      };
+      continue;
+    }
+    let text = item.text;
+    while (text.charCodeAt(text.length - 1) === DOS_EOF) text = text.slice(0, -1);
+    if (text.trim() === '') continue;
+    // Printable non-ASCII is let through: OFAC documents these files as ASCII, but a name with an
+    // accent is still a name worth screening.
+    const bad = findBadCharacter(text);
+    if (bad !== undefined) {
+      yield { error: { file, line, message: bad } };
+      continue;
+    }
+    const split = splitCsvLine(text);
+    if (split.error !== undefined) {
+      yield { error: { file, line, message: split.error } };
+      continue;
+    }
+    const fields = split.fields;
+    if (fields.length !== columns) {
+      yield { error: { file, line, message: `expected ${columns} columns, found ${fields.length}` } };
+      continue;
+    }
+    for (let i = 0; i < fields.length; i++)
+      if (fields[i] === NULL || fields[i].trim() === NULL) fields[i] = '';
+    if (!/^\d+$/.test(fields[0])) {
+      yield {
+        error: {
+          file,
+          line,
+          message: `ent_num must be a number, found ${JSON.stringify(fields[0].slice(0, 40))}`,
+        },
+      };
+      continue;
+    }
+    yield { record: { line, fields } };
+  }
+}

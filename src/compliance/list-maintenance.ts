@@ -1,0 +1,205 @@
+import type { Readable } from 'node:stream';
+import type { ListEntry } from '../screening/list-entry';
+import type { SettlementError } from '../settlement/errors';
+import { invalidArgument } from '../settlement/errors';
+import type { AuditLog } from '../store/audit-log';
+import type { ListStore, ListVersionMeta } from '../store/list-store';
+import type { ImportError, ImportResult } from './importers/import-result';
+
+export type ListFormatName = 'ofac-sdn' | 'ofac-consolidated' | 'un-xml' | 'csv' | 'json';
+
+export type ParseList = (format: ListFormatName, files: { name: string; stream: Readable }[]) => Promise<ImportResult>;
+
+export interface ImportOutcome {
+  /** The version built; absent when the files were refused before a version was written. */
+  version: ListVersionMeta | null;
+  activated: boolean;
+  previousEntryCount: number;
+  problems: ImportError[];
+  problemsOmitted: number;
+  refusal: string;
+}
+
+export interface ListMaintenanceDeps {
+  lists: ListStore;
+  audit: AuditLog;
+  parse: ParseList;
+  now: () => number;
+  /** Share of entries an import may lose against the current version before it needs force. */
+  maxDropShare: number;
+  keepVersions: number;
+}
+
+export interface ImportRequest {
+  list: string;
+  format: ListFormatName;
+  files: { name: string; stream: Readable }[];
+  force: boolean;
+  note: string;
+  actor: string;
+}
+
+const LIST_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
+const PROBLEMS_SHOWN = 200;
+
+export function checkListName(list: string): SettlementError | null {
+  return LIST_NAME.test(list)
+    ? null
+    : invalidArgument([
+        { field: 'list', description: 'must be 1-63 lower-case letters, digits and dashes, e.g. ofac-sdn' },
+      ]);
+}
+
+/**
+ * List versions as compliance officers change them. Every change builds a new version beside the
+ * current one and then flips the current pointer in one atomic step that also checks nobody else
+ * flipped it meanwhile; screening never sees a half-written version. Every flip is audited.
+ */
+export function createListMaintenance(deps: ListMaintenanceDeps) {
+  const { lists, audit, now } = deps;
+
+  async function activateAudited(
+    list: string,
+    meta: ListVersionMeta,
+    expected: number,
+    actor: string,
+    action: string,
+    details: Record<string, unknown>,
+  ): Promise<ListVersionMeta | SettlementError> {
+    const flipped = await lists.activate(list, meta.version, expected);
+    if (flipped.kind !== 'ok') {
+      await lists.refuse(list, meta.version);
+      return {
+        kind: 'failed-precondition',
+        message:
+          flipped.kind === 'moved'
+            ? `list ${list} changed meanwhile (now version ${flipped.current}); nothing was changed, try again`
+            : `version ${meta.version} of ${list} no longer exists`,
+      };
+    }
+    await audit.append(
+      { actor, action, subject: `${list}@${meta.version}`, details: { ...details, previous: expected, entries: meta.entryCount } },
+      now(),
+    );
+    await lists.prune(list, deps.keepVersions);
+    return { ...meta, status: 'activated' };
+  }
+
+  async function importList(request: ImportRequest): Promise<ImportOutcome | SettlementError> {
+    const badName = checkListName(request.list);
+    if (badName) return badName;
+    const previous = await lists.currentVersion(request.list);
+    const previousEntryCount = previous === 0 ? 0 : ((await lists.meta(request.list, previous))?.entryCount ?? 0);
+    const parsed = await deps.parse(request.format, request.files);
+    const refused = (refusal: string, version: ListVersionMeta | null = null): ImportOutcome => ({
+      version,
+      activated: false,
+      previousEntryCount,
+      problems: parsed.errors.slice(0, PROBLEMS_SHOWN),
+      problemsOmitted: Math.max(0, parsed.stats.errorCount - PROBLEMS_SHOWN),
+      refusal,
+    });
+    if (parsed.stats.errorCount > 0) {
+      return refused(`${parsed.stats.errorCount} problem(s) in the files; fix them and import again`);
+    }
+    if (parsed.entries.length === 0 && !request.force) {
+      return refused('the files hold no entries; use force to activate an empty list');
+    }
+    const floor = Math.ceil(previousEntryCount * (1 - deps.maxDropShare));
+    if (parsed.entries.length < floor && !request.force) {
+      return refused(
+        `the new version has ${parsed.entries.length} entries against ${previousEntryCount} now (more than ${Math.round(deps.maxDropShare * 100)}% fewer); check the files, or use force`,
+      );
+    }
+    const files = request.files.map((f) => f.name);
+    const meta = await lists.createVersion(request.list, parsed.entries, {
+      createdBy: request.actor,
+      origin: `import ${request.format} ${files.join(' ')}`,
+      note: request.note,
+      nowMs: now(),
+    });
+    const activated = await activateAudited(request.list, meta, previous, request.actor, 'list.import', {
+      format: request.format,
+      files,
+      force: request.force,
+      note: request.note,
+    });
+    if ('kind' in activated) return refused(activated.message, { ...meta, status: 'refused' });
+    return { ...refused(''), version: activated, activated: true };
+  }
+
+  async function changeEntry(
+    list: string,
+    change: { op: 'upsert'; entry: ListEntry } | { op: 'remove'; entryId: string },
+    note: string,
+    actor: string,
+  ): Promise<ListVersionMeta | SettlementError> {
+    const badName = checkListName(list);
+    if (badName) return badName;
+    const previous = await lists.currentVersion(list);
+    const id = change.op === 'upsert' ? change.entry.id : change.entryId;
+    const origin = { createdBy: actor, origin: `${change.op} ${id}`, note, nowMs: now() };
+    let meta: ListVersionMeta | 'absent';
+    if (previous === 0) {
+      if (change.op === 'remove') return { kind: 'not-found', message: `list ${list} has no entries` };
+      meta = await lists.createVersion(list, [change.entry], origin);
+    } else {
+      meta = await lists.deriveVersion(list, previous, change, origin);
+    }
+    if (meta === 'absent') return { kind: 'not-found', message: `list ${list} has no entry ${id}` };
+    return activateAudited(list, meta, previous, actor, `list.${change.op}`, {
+      entryId: id,
+      note,
+      ...(change.op === 'upsert' ? { entry: change.entry } : {}),
+    });
+  }
+
+  return {
+    importList,
+    upsertEntry: (list: string, entry: ListEntry, note: string, actor: string) =>
+      changeEntry(list, { op: 'upsert', entry }, note, actor),
+    removeEntry: (list: string, entryId: string, note: string, actor: string) =>
+      changeEntry(list, { op: 'remove', entryId }, note, actor),
+
+    async rollback(list: string, toVersion: number, note: string, actor: string): Promise<ListVersionMeta | SettlementError> {
+      const badName = checkListName(list);
+      if (badName) return badName;
+      const current = await lists.currentVersion(list);
+      const versions = await lists.versions(list);
+      const target =
+        toVersion === 0 ? versions.find((v) => v.version < current) : versions.find((v) => v.version === toVersion);
+      if (target === undefined) {
+        return {
+          kind: 'not-found',
+          message:
+            toVersion === 0
+              ? `list ${list} has no version before ${current} to roll back to`
+              : `list ${list} has no activated version ${toVersion}`,
+        };
+      }
+      if (target.version === current) {
+        return { kind: 'failed-precondition', message: `version ${current} of ${list} is already current` };
+      }
+      const entries = await lists.entriesPage(list, target.version, '0', 1);
+      if (target.entryCount > 0 && entries.entries.length === 0) {
+        return {
+          kind: 'failed-precondition',
+          message: `version ${target.version} of ${list} is too old: its entries were pruned (only the last ${deps.keepVersions} versions are kept)`,
+        };
+      }
+      return activateAudited(list, target, current, actor, 'list.rollback', { to: target.version, note });
+    },
+
+    async summaries(): Promise<{ list: string; current: ListVersionMeta | null }[]> {
+      const names = await lists.listNames();
+      return Promise.all(
+        names.map(async (list) => {
+          const v = await lists.currentVersion(list);
+          return { list, current: v === 0 ? null : await lists.meta(list, v) };
+        }),
+      );
+    },
+  };
+}
+
+export type ListMaintenance = ReturnType<typeof createListMaintenance>;

@@ -1,0 +1,124 @@
+import type { Redis, Cluster } from 'ioredis';
+import { buildListIndex } from '../screening/list-index';
+import type { ListIndex } from '../screening/screen-instruction';
+import type { KeySpace } from '../store/keys';
+import type { ListStore } from '../store/list-store';
+import type { Logger } from '../telemetry/logger';
+
+export type ScreeningSnapshot =
+  | { kind: 'current'; lists: readonly ListIndex[] }
+  | { kind: 'stale'; confirmedAgoMs: number };
+
+export interface ScreeningSync {
+  /** The indexes to screen with, or 'stale' when the current versions cannot be confirmed. */
+  snapshot(): ScreeningSnapshot;
+  /** Re-reads every list's current-version pointer and reloads the lists that changed. */
+  refresh(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ScreeningSyncOptions {
+  lists: ListStore;
+  keys: KeySpace;
+  subscriber: Redis | Cluster;
+  log: Logger;
+  now: () => number;
+  /** Longer than this without confirming the current versions, and screening refuses to decide. */
+  stalenessMs: number;
+  /** How often the pointers are re-read even without a notification. */
+  pollMs: number;
+  /** Called after the indexes changed, with the list versions that are new. */
+  onChange?: (changed: { list: string; version: number }[], lists: readonly ListIndex[]) => void;
+}
+
+/**
+ * Keeps this process's in-memory screening indexes equal to the current list versions in Redis.
+ * A change is announced on pub/sub and also found by polling (pub/sub loses messages across
+ * reconnects). A rebuilt index replaces the old one in a single assignment, so a screening call
+ * sees either the old set of lists or the new one, never a mix. Confirmation time only moves on a
+ * successful read of every pointer, so an unreachable Redis turns into 'stale' after the bound.
+ */
+export async function createScreeningSync(options: ScreeningSyncOptions): Promise<ScreeningSync> {
+  const { lists, log, now } = options;
+  let indexes: readonly ListIndex[] = [];
+  let confirmedAtMs = 0;
+  let running: Promise<void> | null = null;
+  let again = false;
+  let closed = false;
+
+  async function reload(): Promise<void> {
+    const names = await lists.listNames();
+    const versions = await Promise.all(names.map((name) => lists.currentVersion(name)));
+    const byName = new Map(indexes.map((index) => [index.list, index]));
+    const next: ListIndex[] = [];
+    const loaded: { list: string; version: number }[] = [];
+    let changed = names.length !== indexes.length;
+    for (let i = 0; i < names.length; i++) {
+      const list = names[i]!;
+      const version = versions[i]!;
+      if (version === 0) {
+        changed ||= byName.has(list);
+        continue;
+      }
+      const existing = byName.get(list);
+      if (existing?.version === version) {
+        next.push(existing);
+        continue;
+      }
+      const started = now();
+      const entries = await lists.loadEntries(list, version);
+      next.push(buildListIndex(list, version, entries));
+      loaded.push({ list, version });
+      changed = true;
+      log.info({ list, version, entries: entries.length, ms: now() - started }, 'screening list loaded');
+    }
+    if (changed) indexes = next;
+    confirmedAtMs = now();
+    if (loaded.length > 0) options.onChange?.(loaded, indexes);
+  }
+
+  function refresh(): Promise<void> {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await reload();
+        } while (again && !closed);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  }
+
+  const onMessage = (channel: string) => {
+    if (channel === options.keys.listsChannel()) {
+      refresh().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'screening list refresh failed'));
+    }
+  };
+  options.subscriber.on('message', onMessage);
+  await options.subscriber.subscribe(options.keys.listsChannel());
+  await refresh();
+  const timer = setInterval(() => {
+    refresh().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'screening list refresh failed'));
+  }, options.pollMs);
+  timer.unref();
+
+  return {
+    snapshot() {
+      const ago = now() - confirmedAtMs;
+      return ago > options.stalenessMs ? { kind: 'stale', confirmedAgoMs: ago } : { kind: 'current', lists: indexes };
+    },
+    refresh,
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      options.subscriber.removeListener('message', onMessage);
+      await running?.catch(() => undefined);
+    },
+  };
+}

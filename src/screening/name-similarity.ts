@@ -1,0 +1,69 @@
+/**
+ * String similarity of two folded tokens: 1 − (optimal string alignment distance / longer length),
+ * where every edit touching a digit costs double, so "11420" and "11421" are further apart than
+ * "ALI" and "ALY". Scratch rows are reused because the scorer calls this millions of times in a
+ * brute-force scan.
+ */
+
+const DIGIT_COST = 2;
+let previous2 = new Int32Array(65);
+let previous = new Int32Array(65);
+let current = new Int32Array(65);
+
+function isDigit(code: number): boolean {
+  return code >= 48 && code <= 57;
+}
+
+export function editDistance(a: string, b: string): number {
+  const n = a.length;
+  const m = b.length;
+  if (n === 0) return costOf(b);
+  if (m === 0) return costOf(a);
+  if (previous.length <= m) {
+    previous2 = new Int32Array(m + 1);
+    previous = new Int32Array(m + 1);
+    current = new Int32Array(m + 1);
+  }
+  previous[0] = 0;
+  for (let j = 1; j <= m; j++) previous[j] = previous[j - 1] + (isDigit(b.charCodeAt(j - 1)) ? DIGIT_COST : 1);
+  for (let i = 1; i <= n; i++) {
+    const ca = a.charCodeAt(i - 1);
+    const costA = isDigit(ca) ? DIGIT_COST : 1;
+    current[0] = previous[0] + costA;
+    for (let j = 1; j <= m; j++) {
+      const cb = b.charCodeAt(j - 1);
+      const costB = isDigit(cb) ? DIGIT_COST : 1;
+      let best = previous[j - 1] + (ca === cb ? 0 : Math.max(costA, costB));
+      const deletion = previous[j] + costA;
+      if (deletion < best) best = deletion;
+      const insertion = current[j - 1] + costB;
+      if (insertion < best) best = insertion;
+      if (i > 1 && j > 1 && ca === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === cb) {
+        const transposition = previous2[j - 2] + Math.max(costA, costB);
+        if (transposition < best) best = transposition;
+      }
+      current[j] = best;
+    }
+    const spare = previous2;
+    previous2 = previous;
+    previous = current;
+    current = spare;
+  }
+  return previous[m];
+}
+
+function costOf(text: string): number {
+  let cost = 0;
+  for (let i = 0; i < text.length; i++) cost += isDigit(text.charCodeAt(i)) ? DIGIT_COST : 1;
+  return cost;
+}
+
+/** In [0, 1]; 1 only for equal strings. */
+export function stringSimilarity(a: string, b: string): number {
+  if (a === b) return 1;
+  const longer = Math.max(a.length, b.length);
+  const shorter = Math.min(a.length, b.length);
+  // The length gap alone bounds the distance from below: skip hopeless pairs without the DP.
+  if (shorter === 0 || shorter / longer < 0.34) return 0;
+  return Math.max(0, 1 - editDistance(a, b) / longer);
+}

@@ -1,0 +1,194 @@
+import { CardScheme, IdentifierType, type Card, type Party, type SettlementInstruction } from '../gen/caravan/settlement/v1/instruction';
+import type { IdentifierIndex } from './identifier-index';
+import type { ListEntry, ListEntryKind, NationalIdEntry } from './list-entry';
+import type { NameIndex } from './name-index';
+
+/** One list version, indexed for screening. */
+export interface ListIndex {
+  list: string;
+  version: number;
+  names: NameIndex;
+  identifiers: IdentifierIndex;
+}
+
+export type HitEffect = 'review' | 'block';
+
+export interface ScreeningHit {
+  list: string;
+  listVersion: number;
+  entryId: string;
+  kind: ListEntryKind;
+  ref: string;
+  subject: string;
+  programs: string[];
+  /** The instruction field that matched, e.g. "creditor.name", "creditor_agent.bic". */
+  field: string;
+  /** The listed value that matched (list data, never the screened party's own value). */
+  matched: string;
+  nameKind: string;
+  score: number;
+  pairs: { query: string; candidate: string; similarity: number }[];
+  unmatchedQuery: string[];
+  unmatchedCandidate: string[];
+  effect: HitEffect;
+}
+
+export interface ScreeningResult {
+  decision: 'clear' | 'review' | 'block';
+  hits: ScreeningHit[];
+  versions: { list: string; version: number }[];
+}
+
+export interface ScreeningOptions {
+  /** Name matches scoring at least this are held for review. */
+  reviewThreshold: number;
+}
+
+/** What of one party (or a bare agent) is screened, and under which field path. */
+export interface PartyToScreen {
+  field: string;
+  party?: Party | undefined;
+  bics?: { field: string; bic: string }[];
+  card?: Card | undefined;
+}
+
+/** Which list schemes an instruction's identifier type can match; generic schemes match any. */
+const SCHEMES_OF: Partial<Record<IdentifierType, readonly string[]>> = {
+  [IdentifierType.IDENTIFIER_TYPE_KZ_BIN]: ['kz-bin', 'kz-iin'],
+  [IdentifierType.IDENTIFIER_TYPE_KZ_IIN]: ['kz-iin', 'kz-bin'],
+  [IdentifierType.IDENTIFIER_TYPE_RU_INN]: ['ru-inn'],
+  [IdentifierType.IDENTIFIER_TYPE_RU_OGRN]: ['ru-ogrn'],
+  [IdentifierType.IDENTIFIER_TYPE_LEI]: ['lei'],
+  [IdentifierType.IDENTIFIER_TYPE_PASSPORT]: ['passport'],
+  [IdentifierType.IDENTIFIER_TYPE_NATIONAL_ID]: ['national-id'],
+};
+const GENERIC_SCHEMES: ReadonlySet<string> = new Set(['registration', 'tax-id', 'national-id', 'other']);
+
+function identifierMatches(entry: NationalIdEntry, type: IdentifierType, issuerCountry: string): boolean {
+  const schemes = SCHEMES_OF[type] ?? [];
+  if (!schemes.includes(entry.scheme) && !GENERIC_SCHEMES.has(entry.scheme)) return false;
+  return entry.country === '' || issuerCountry === '' || entry.country === issuerCountry;
+}
+
+function exactHit(index: ListIndex, entry: ListEntry, field: string, matched: string): ScreeningHit {
+  return {
+    list: index.list,
+    listVersion: index.version,
+    entryId: entry.id,
+    kind: entry.kind,
+    ref: entry.ref,
+    subject: entry.subject,
+    programs: entry.programs,
+    field,
+    matched,
+    nameKind: '',
+    score: 1,
+    pairs: [],
+    unmatchedQuery: [],
+    unmatchedCandidate: [],
+    effect: 'block',
+  };
+}
+
+const cardSchemeName = (scheme: CardScheme): string =>
+  (CardScheme[scheme] as string | undefined)?.replace('CARD_SCHEME_', '') ?? '';
+
+function screenOne(index: ListIndex, target: PartyToScreen, options: ScreeningOptions): ScreeningHit[] {
+  const hits: ScreeningHit[] = [];
+  const ids = index.identifiers;
+  const { party, field } = target;
+  const checkCountry = (country: string, where: string) => {
+    if (country === '') return;
+    for (const e of ids.jurisdiction(country)) hits.push(exactHit(index, e, where, e.country));
+  };
+  for (const { field: bicField, bic } of target.bics ?? []) {
+    if (bic === '') continue;
+    for (const e of ids.bic(bic)) hits.push(exactHit(index, e, bicField, e.bic));
+    checkCountry(bic.slice(4, 6), bicField);
+  }
+  if (party) {
+    if (party.name !== '') {
+      for (const m of index.names.search(party.name, { threshold: options.reviewThreshold })) {
+        hits.push({
+          list: index.list,
+          listVersion: index.version,
+          entryId: m.entryId,
+          kind: 'name',
+          ref: m.ref,
+          subject: m.subject,
+          programs: m.programs,
+          field: `${field}.name`,
+          matched: m.matchedName,
+          nameKind: m.nameKind,
+          score: m.score,
+          pairs: m.pairs,
+          unmatchedQuery: m.unmatchedQuery,
+          unmatchedCandidate: m.unmatchedCandidate,
+          effect: 'review',
+        });
+      }
+    }
+    checkCountry(party.country, `${field}.country`);
+    const account = party.account?.kind;
+    if (account?.$case === 'iban') {
+      for (const e of ids.iban(account.value)) hits.push(exactHit(index, e, `${field}.account.iban`, e.iban));
+      checkCountry(account.value.slice(0, 2).toUpperCase(), `${field}.account.iban`);
+    } else if (account?.$case === 'wallet') {
+      for (const e of ids.wallet(account.value.address)) {
+        hits.push(exactHit(index, e, `${field}.account.wallet`, `${e.network} ${e.address}`));
+      }
+    }
+    party.identifiers.forEach((identifier, i) => {
+      const where = `${field}.identifiers[${i}]`;
+      if (identifier.type === IdentifierType.IDENTIFIER_TYPE_BIC) {
+        for (const e of ids.bic(identifier.value)) hits.push(exactHit(index, e, where, e.bic));
+        return;
+      }
+      for (const e of ids.nationalId(identifier.value)) {
+        if (identifierMatches(e, identifier.type, identifier.issuerCountry)) hits.push(exactHit(index, e, where, e.value));
+      }
+    });
+  }
+  if (target.card) {
+    for (const e of ids.card(cardSchemeName(target.card.scheme), target.card.bin)) {
+      hits.push(exactHit(index, e, `${field === '' ? '' : `${field}.`}card`, e.scheme));
+    }
+  }
+  return hits;
+}
+
+/** Screens parties, agents and a card against every list; identifier hits block, name hits review. */
+export function screenTargets(
+  targets: readonly PartyToScreen[],
+  lists: readonly ListIndex[],
+  options: ScreeningOptions,
+): ScreeningResult {
+  const hits = lists.flatMap((index) => targets.flatMap((t) => screenOne(index, t, options)));
+  hits.sort((a, b) => (a.effect === b.effect ? b.score - a.score : a.effect === 'block' ? -1 : 1));
+  const decision = hits.some((h) => h.effect === 'block') ? 'block' : hits.length > 0 ? 'review' : 'clear';
+  return { decision, hits, versions: lists.map((l) => ({ list: l.list, version: l.version })) };
+}
+
+/**
+ * Everything of an instruction that can be on a list: both parties (names, countries, accounts,
+ * identifiers), the four agents' BICs, and the funding card.
+ */
+export function screenInstruction(
+  instruction: SettlementInstruction,
+  lists: readonly ListIndex[],
+  options: ScreeningOptions,
+): ScreeningResult {
+  const agents = (['instructingAgent', 'instructedAgent', 'debtorAgent', 'creditorAgent'] as const).map((key) => ({
+    field: key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) + '.bic',
+    bic: instruction[key]?.bic ?? '',
+  }));
+  return screenTargets(
+    [
+      { field: 'debtor', party: instruction.debtor },
+      { field: 'creditor', party: instruction.creditor },
+      { field: '', bics: agents, card: instruction.card },
+    ],
+    lists,
+    options,
+  );
+}

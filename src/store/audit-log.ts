@@ -1,0 +1,141 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { KeySpace } from './keys';
+
+export interface AuditInput {
+  actor: string;
+  action: string;
+  subject: string;
+  details: Record<string, unknown>;
+}
+
+export interface AuditRecord {
+  sequence: number;
+  occurredAtMs: number;
+  actor: string;
+  action: string;
+  subject: string;
+  detailsJson: string;
+  previousHash: string;
+  hash: string;
+}
+
+export type AuditVerification =
+  | { intact: true; checked: number }
+  | { intact: false; checked: number; firstBadSequence: number; problem: string };
+
+export interface AuditLog {
+  append(input: AuditInput, nowMs: number): Promise<AuditRecord>;
+  list(afterSequence: number, limit: number): Promise<AuditRecord[]>;
+  verify(): Promise<AuditVerification>;
+}
+
+/** The hash of an event covers its predecessor's hash, so changing or removing any event breaks every later link. */
+export function auditHash(previousHash: string, e: Omit<AuditRecord, 'hash' | 'previousHash'>): string {
+  const content = JSON.stringify([e.sequence, e.occurredAtMs, e.actor, e.action, e.subject, e.detailsJson]);
+  return createHash('sha256').update(`${previousHash}\n${content}`).digest('hex');
+}
+
+function parse(fields: string[]): AuditRecord {
+  const f = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  return {
+    sequence: Number(f.get('seq')),
+    occurredAtMs: Number(f.get('at')),
+    actor: f.get('actor') ?? '',
+    action: f.get('action') ?? '',
+    subject: f.get('subject') ?? '',
+    detailsJson: f.get('details') ?? '',
+    previousHash: f.get('prev') ?? '',
+    hash: f.get('hash') ?? '',
+  };
+}
+
+const MAX_APPEND_ATTEMPTS = 50;
+
+/**
+ * An append-only, hash-chained log in one Redis stream. Appends are serialised with WATCH on the
+ * head (last sequence and hash): a concurrent append makes the transaction fail and it is retried
+ * on the new head, so the chain never forks. It takes a connection of its own, since WATCH holds
+ * state on the connection.
+ */
+export function createAuditLog(redis: Redis, keys: KeySpace): AuditLog {
+  const log = keys.auditLog();
+  const head = keys.auditHead();
+  return {
+    async append(input, nowMs) {
+      for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
+        await redis.watch(head);
+        const [seqText, previousHash] = await redis.hmget(head, 'seq', 'hash');
+        const record = {
+          sequence: Number(seqText ?? 0) + 1,
+          occurredAtMs: nowMs,
+          actor: input.actor,
+          action: input.action,
+          subject: input.subject,
+          detailsJson: JSON.stringify(input.details),
+        };
+        const prev = previousHash ?? '';
+        const hash = auditHash(prev, record);
+        const done = await redis
+          .multi()
+          .xadd(log, '*', 'seq', record.sequence, 'at', nowMs, 'actor', record.actor, 'action', record.action,
+            'subject', record.subject, 'details', record.detailsJson, 'prev', prev, 'hash', hash)
+          .hset(head, 'seq', record.sequence, 'hash', hash)
+          .exec();
+        if (done !== null) return { ...record, previousHash: prev, hash };
+      }
+      throw new Error('audit log append kept conflicting with concurrent appends');
+    },
+
+    async list(afterSequence, limit) {
+      const out: AuditRecord[] = [];
+      let start = '-';
+      while (out.length < limit) {
+        const page = await redis.xrange(log, start, '+', 'COUNT', 500);
+        if (page.length === 0) break;
+        for (const [, fields] of page) {
+          const record = parse(fields);
+          if (record.sequence > afterSequence && out.length < limit) out.push(record);
+        }
+        start = `(${page[page.length - 1]![0]}`;
+      }
+      return out;
+    },
+
+    async verify() {
+      let checked = 0;
+      let previousHash = '';
+      let start = '-';
+      for (;;) {
+        const page = await redis.xrange(log, start, '+', 'COUNT', 500);
+        if (page.length === 0) break;
+        for (const [, fields] of page) {
+          const r = parse(fields);
+          checked++;
+          const bad = (problem: string): AuditVerification => ({
+            intact: false,
+            checked,
+            firstBadSequence: checked,
+            problem,
+          });
+          if (r.sequence !== checked) return bad(`expected event ${checked} here, found ${r.sequence}: an event is missing or out of place`);
+          if (r.previousHash !== previousHash) return bad('its previous-hash does not match the event before it');
+          if (auditHash(previousHash, r) !== r.hash) return bad('its content does not match its hash: it was changed');
+          previousHash = r.hash;
+        }
+        start = `(${page[page.length - 1]![0]}`;
+      }
+      const [seqText, headHash] = await redis.hmget(head, 'seq', 'hash');
+      if (Number(seqText ?? 0) !== checked || (headHash ?? '') !== previousHash) {
+        return {
+          intact: false,
+          checked,
+          firstBadSequence: checked + 1,
+          problem: `the log ends at event ${checked} but its head says ${seqText ?? 0}: events were removed from the end`,
+        };
+      }
+      return { intact: true, checked };
+    },
+  };
+}

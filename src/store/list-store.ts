@@ -1,0 +1,206 @@
+import type { Redis, Cluster } from 'ioredis';
+import type { ListEntry } from '../screening/list-entry';
+import type { KeySpace } from './keys';
+import { lua } from './lua-scripts';
+
+/** What is kept about each list version beside its entries. */
+export interface ListVersionMeta {
+  list: string;
+  version: number;
+  entryCount: number;
+  createdAtMs: number;
+  createdBy: string;
+  origin: string;
+  note: string;
+  /** built → activated, or built → refused (its entries are then deleted). */
+  status: 'built' | 'activated' | 'refused';
+}
+
+export type ActivateResult = { kind: 'ok' } | { kind: 'moved'; current: number } | { kind: 'missing' };
+
+export interface ListStore {
+  listNames(): Promise<string[]>;
+  currentVersion(list: string): Promise<number>;
+  /** Activated versions, newest first. */
+  versions(list: string): Promise<ListVersionMeta[]>;
+  meta(list: string, version: number): Promise<ListVersionMeta | null>;
+  /** Writes a new, not yet current version; screening cannot see it until it is activated. */
+  createVersion(list: string, entries: ListEntry[], meta: VersionOrigin): Promise<ListVersionMeta>;
+  /** A new version equal to `from` with one entry added or replaced (upsert) or removed. */
+  deriveVersion(
+    list: string,
+    from: number,
+    change: { op: 'upsert'; entry: ListEntry } | { op: 'remove'; entryId: string },
+    meta: VersionOrigin,
+  ): Promise<ListVersionMeta | 'absent'>;
+  /** Makes `version` current if the current version is still `expected` (0 for none). */
+  activate(list: string, version: number, expected: number): Promise<ActivateResult>;
+  /** Marks a built version refused and frees its entries. */
+  refuse(list: string, version: number): Promise<void>;
+  loadEntries(list: string, version: number): Promise<ListEntry[]>;
+  entriesPage(
+    list: string,
+    version: number,
+    cursor: string,
+    count: number,
+  ): Promise<{ entries: ListEntry[]; cursor: string }>;
+  /** Frees the entries of activated versions older than the newest `keep` (never the current one). */
+  prune(list: string, keep: number): Promise<number>;
+}
+
+export interface VersionOrigin {
+  createdBy: string;
+  origin: string;
+  note: string;
+  nowMs: number;
+}
+
+const WRITE_BATCH = 1000;
+
+type ListScriptClient = (Redis | Cluster) & {
+  activateListVersion(...args: (string | number)[]): Promise<(string | number)[]>;
+  deriveListVersion(...args: (string | number)[]): Promise<(string | number)[]>;
+};
+
+function parseMeta(list: string, version: number, hash: Record<string, string>): ListVersionMeta | null {
+  if (hash.created_at === undefined) return null;
+  const status = hash.status === 'activated' || hash.status === 'refused' ? hash.status : 'built';
+  return {
+    list,
+    version,
+    entryCount: Number(hash.count ?? 0),
+    createdAtMs: Number(hash.created_at),
+    createdBy: hash.created_by ?? '',
+    origin: hash.origin ?? '',
+    note: hash.note ?? '',
+    status,
+  };
+}
+
+function parseEntries(flat: string[]): ListEntry[] {
+  const entries: ListEntry[] = [];
+  for (let i = 1; i < flat.length; i += 2) entries.push(JSON.parse(flat[i]!) as ListEntry);
+  return entries;
+}
+
+export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListStore {
+  redis.defineCommand('activateListVersion', { numberOfKeys: 3, lua: lua('activate-list-version') });
+  redis.defineCommand('deriveListVersion', { numberOfKeys: 2, lua: lua('derive-list-version') });
+  const scripts = redis as ListScriptClient;
+
+  async function newVersion(list: string): Promise<number> {
+    await redis.sadd(keys.listNames(), list);
+    return redis.incr(keys.list(list).sequence);
+  }
+
+  async function writeMeta(list: string, version: number, count: number, origin: VersionOrigin) {
+    const meta: ListVersionMeta = {
+      list,
+      version,
+      entryCount: count,
+      createdAtMs: origin.nowMs,
+      createdBy: origin.createdBy,
+      origin: origin.origin,
+      note: origin.note,
+      status: 'built',
+    };
+    await redis.hset(keys.list(list).meta(version), {
+      count,
+      created_at: origin.nowMs,
+      created_by: origin.createdBy,
+      origin: origin.origin,
+      note: origin.note,
+      status: 'built',
+    });
+    return meta;
+  }
+
+  const store: ListStore = {
+    async listNames() {
+      return (await redis.smembers(keys.listNames())).sort();
+    },
+
+    async currentVersion(list) {
+      return Number((await redis.get(keys.list(list).current)) ?? 0);
+    },
+
+    async versions(list) {
+      const numbers = (await redis.zrevrange(keys.list(list).versions, 0, -1)).map(Number);
+      const metas = await Promise.all(numbers.map((v) => store.meta(list, v)));
+      return metas.filter((m): m is ListVersionMeta => m !== null);
+    },
+
+    async meta(list, version) {
+      return parseMeta(list, version, await redis.hgetall(keys.list(list).meta(version)));
+    },
+
+    async createVersion(list, entries, origin) {
+      const version = await newVersion(list);
+      const key = keys.list(list).entries(version);
+      for (let i = 0; i < entries.length; i += WRITE_BATCH) {
+        const batch: string[] = [];
+        for (const entry of entries.slice(i, i + WRITE_BATCH)) batch.push(entry.id, JSON.stringify(entry));
+        await redis.hset(key, ...batch);
+      }
+      return writeMeta(list, version, await redis.hlen(key), origin);
+    },
+
+    async deriveVersion(list, from, change, origin) {
+      const version = await newVersion(list);
+      const k = keys.list(list);
+      const reply =
+        change.op === 'upsert'
+          ? await scripts.deriveListVersion(k.entries(from), k.entries(version), 'upsert', change.entry.id, JSON.stringify(change.entry))
+          : await scripts.deriveListVersion(k.entries(from), k.entries(version), 'remove', change.entryId, '');
+      if (reply[0] === 'absent') return 'absent';
+      return writeMeta(list, version, Number(reply[1]), origin);
+    },
+
+    async activate(list, version, expected) {
+      const k = keys.list(list);
+      const reply = await scripts.activateListVersion(
+        k.current,
+        k.versions,
+        k.meta(version),
+        String(expected),
+        String(version),
+        keys.listsChannel(),
+        list,
+      );
+      if (reply[0] === 'ok') return { kind: 'ok' };
+      if (reply[0] === 'moved') return { kind: 'moved', current: Number(reply[1]) };
+      return { kind: 'missing' };
+    },
+
+    async refuse(list, version) {
+      const k = keys.list(list);
+      await redis.hset(k.meta(version), 'status', 'refused');
+      await redis.unlink(k.entries(version));
+    },
+
+    async loadEntries(list, version) {
+      const entries: ListEntry[] = [];
+      let cursor = '0';
+      do {
+        const page = await store.entriesPage(list, version, cursor, 2000);
+        entries.push(...page.entries);
+        cursor = page.cursor;
+      } while (cursor !== '0');
+      return entries;
+    },
+
+    async entriesPage(list, version, cursor, count) {
+      const [next, flat] = await redis.hscan(keys.list(list).entries(version), cursor, 'COUNT', count);
+      return { entries: parseEntries(flat), cursor: next };
+    },
+
+    async prune(list, keep) {
+      const k = keys.list(list);
+      const current = await store.currentVersion(list);
+      const old = (await redis.zrevrange(k.versions, keep, -1)).map(Number).filter((v) => v !== current);
+      if (old.length > 0) await redis.unlink(...old.map((v) => k.entries(v)));
+      return old.length;
+    },
+  };
+  return store;
+}

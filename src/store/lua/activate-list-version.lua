@@ -1,0 +1,20 @@
+-- Makes a list version current if the current version is still the one the caller saw, so two
+-- officers' concurrent imports or rollbacks cannot silently overwrite each other.
+--
+-- KEYS[1] current-version key, KEYS[2] versions (sorted set), KEYS[3] the version's meta hash
+-- ARGV[1] expected current version ('0' for none)   ARGV[2] new version   ARGV[3] channel
+-- ARGV[4] list name
+--
+-- Returns {'ok'} | {'moved', current} | {'missing'}
+local current = redis.call('GET', KEYS[1]) or '0'
+if current ~= ARGV[1] then
+  return {'moved', current}
+end
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  return {'missing'}
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[2])
+redis.call('HSET', KEYS[3], 'status', 'activated')
+redis.call('PUBLISH', ARGV[3], cjson.encode({list = ARGV[4], version = tonumber(ARGV[2])}))
+return {'ok'}

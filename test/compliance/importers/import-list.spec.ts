@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { importList, parseListFiles } from '../../../src/compliance/importers';
+import { FIXTURES, fixture } from './fixtures';
+
+const SDN_ROW = '1,"ONE",-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n';
+const ALT_ROW = '1,10,"aka","UNO",-0- \r\n';
+
+describe('importList', () => {
+  it('tells OFAC files apart by their names, in any case and with a .gz suffix', async () => {
+    const result = await importList('ofac-sdn', [
+      { name: 'ALT.CSV', stream: Readable.from([ALT_ROW]) },
+      { name: 'uploads/sdn.csv.gz', stream: Readable.from([SDN_ROW]) },
+    ]);
+    assert.deepEqual(result.errors, []);
+    assert.deepEqual(result.entries, [
+      {
+        kind: 'name',
+        id: '1',
+        ref: '1',
+        subject: 'ONE',
+        programs: ['SDGT'],
+        name: 'ONE',
+        aliases: [{ name: 'UNO', kind: 'aka' }],
+        type: 'entity',
+        countries: [],
+      },
+    ]);
+  });
+
+  it('takes roles given with the file or in options for names that do not say', async () => {
+    const withRole = await importList(
+      'ofac-consolidated',
+      [
+        { name: 'upload-1', stream: Readable.from([SDN_ROW]), role: 'sdn' },
+        { name: 'upload-2', stream: Readable.from([ALT_ROW]) },
+      ],
+      { roles: { 'upload-2': 'alt' } },
+    );
+    assert.deepEqual(withRole.errors, []);
+    assert.equal(withRole.entries.length, 1);
+    assert.equal(withRole.stats.records.alt, 1);
+  });
+
+  it('names errors after the files as given', async () => {
+    const result = await importList('ofac-sdn', [
+      { name: 'sdn-2024.csv', stream: Readable.from(['x,"broken\r\n']), role: 'sdn' },
+    ]);
+    assert.deepEqual(result.errors, [
+      {
+        file: 'sdn-2024.csv',
+        line: 1,
+        message: 'unbalanced quote: field 2 opens a quote that is not closed',
+      },
+    ]);
+  });
+
+  it('uses the path of a file stream as its name', async () => {
+    const path = join(FIXTURES, 'sanctions', 'ofac_non_sdn_2025-12-19', 'cons_alt.csv');
+    const result = await importList(
+      'ofac-consolidated',
+      [fixture('ofac_non_sdn_2025-12-19/cons_prim.csv'), createReadStream(path)],
+      {
+        roles: { 'file 1': 'sdn' },
+      },
+    );
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.stats.records.alt, 1073);
+  });
+
+  it('refuses a set it cannot use, before reading anything, and closes the streams', async () => {
+    const streams = [
+      Readable.from([SDN_ROW]),
+      Readable.from([SDN_ROW]),
+      Readable.from([ALT_ROW]),
+      Readable.from(['']),
+    ];
+    const result = await importList('ofac-sdn', [
+      { name: 'cons_prim.csv', stream: streams[0] },
+      { name: 'sdn.csv', stream: streams[1] },
+      { name: 'alt.csv', stream: streams[2] },
+      { name: 'aliases.csv', stream: streams[3] },
+    ]);
+    assert.deepEqual(result.entries, []);
+    assert.deepEqual(
+      result.errors.map((e) => `${e.file}:${e.line} ${e.message}`),
+      [
+        'cons_prim.csv:0 cons_prim.csv belongs to the ofac-consolidated list; import it with format ofac-consolidated',
+        'aliases.csv:0 cannot tell which OFAC file aliases.csv is: name it sdn.csv, alt.csv, add.csv, sdn_comments.csv, or give its role',
+      ],
+    );
+    assert.equal(result.stats.errorCount, 2);
+    assert.ok(streams.every((s) => s.destroyed));
+  });
+
+  it('refuses two files of one role and a set without its primary file', async () => {
+    const twice = await importList('ofac-sdn', [
+      { name: 'sdn.csv', stream: Readable.from([SDN_ROW]) },
+      { name: 'other.csv', stream: Readable.from([SDN_ROW]), role: 'sdn' },
+    ]);
+    assert.deepEqual(
+      twice.errors.map((e) => e.message),
+      ['other.csv and sdn.csv are both the sdn file'],
+    );
+    const noPrimary = await importList('ofac-consolidated', [
+      { name: 'cons_alt.csv', stream: Readable.from([ALT_ROW]) },
+    ]);
+    assert.deepEqual(
+      noPrimary.errors.map((e) => e.message),
+      ['no primary file (cons_prim.csv) among the files'],
+    );
+  });
+
+  it('refuses an import of no files', async () => {
+    const result = await importList('csv', []);
+    assert.deepEqual(result.errors, [{ file: '', line: 0, message: 'no files to import' }]);
+  });
+
+  it('is what list maintenance injects as parseList', async () => {
+    const result = await parseListFiles('json', [
+      { name: 'k.jsonl', stream: Readable.from(['{"kind":"jurisdiction","country":"KP"}']) },
+    ]);
+    assert.deepEqual(
+      result.entries.map((e) => e.id),
+      ['jurisdiction/KP'],
+    );
+  });
+});
