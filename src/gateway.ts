@@ -44,13 +44,20 @@ const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
  * The composition root of the gateway process: Redis connections, the screening indexes, the
  * settlement and compliance use cases, and the gRPC edge, started and stopped in order.
  */
-export async function startGateway({ config, log, parseList, screen: override, now = Date.now }: GatewayOptions): Promise<Gateway> {
+export async function startGateway({
+  config,
+  log,
+  parseList,
+  screen: override,
+  now = Date.now,
+}: GatewayOptions): Promise<Gateway> {
   const redis = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
   // Subscriptions and WATCH hold per-connection state, so each gets a connection of its own.
   const subscriber = redis.duplicate({ commandTimeout: undefined, maxRetriesPerRequest: null });
   const auditConnection = redis.duplicate();
   const connections = [redis, subscriber, auditConnection];
-  for (const c of connections) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  for (const c of connections)
+    c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const closeAll = () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
   let sync: ScreeningSync | null = null;
   try {
@@ -106,7 +113,9 @@ export async function startGateway({ config, log, parseList, screen: override, n
     const screeningSync = sync;
     const screen =
       override ??
-      (screeningSync ? createScreeningStep(() => screeningSync.snapshot(), screeningOptions) : acceptWithoutScreening);
+      (screeningSync
+        ? createScreeningStep(() => screeningSync.snapshot(), screeningOptions)
+        : acceptWithoutScreening);
 
     services.unshift({
       name: 'caravan.settlement.v1.SettlementGateway',

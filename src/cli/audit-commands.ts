@@ -6,7 +6,9 @@ import { withCompliance } from './officer-session';
 import { paint, print, printJson } from './terminal-output';
 
 export function registerAuditCommands(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {
-  const audit = program.command('audit').description('the hash-chained audit log of list changes and hold decisions');
+  const audit = program
+    .command('audit')
+    .description('the hash-chained audit log of list changes and hold decisions');
 
   audit
     .command('list', { isDefault: true })
@@ -25,7 +27,11 @@ export function registerAuditCommands(program: Command, run: (fn: () => Promise<
           );
           for (const e of res.events) {
             const at = e.occurredAt ? new Date(Number(e.occurredAt.seconds) * 1000).toISOString() : '';
-            print(opts.json ? JSON.stringify(e) : `#${e.sequence}  ${at}  ${e.actor}  ${paint('bold', e.action)}  ${e.subject}  ${e.detailsJson}`);
+            print(
+              opts.json
+                ? JSON.stringify(e)
+                : `#${e.sequence}  ${at}  ${e.actor}  ${paint('bold', e.action)}  ${e.subject}  ${e.detailsJson}`,
+            );
           }
           return EXIT.ok;
         }),
@@ -39,10 +45,18 @@ export function registerAuditCommands(program: Command, run: (fn: () => Promise<
     .action((opts: { json?: boolean }) =>
       run(() =>
         withCompliance(opts.json ?? false, async (client, config) => {
-          const res = await callUnary(client.verifyAuditLog.bind(client), {}, callMetadata(config), deadline(config));
+          const res = await callUnary(
+            client.verifyAuditLog.bind(client),
+            {},
+            callMetadata(config),
+            deadline(config),
+          );
           if (opts.json) printJson(res);
           else if (res.intact) print(`${paint('green', 'intact')}: ${res.checked} events checked`);
-          else print(`${paint('red', 'TAMPERED')}: event ${res.firstBadSequence}: ${res.problem} (${res.checked} checked)`);
+          else
+            print(
+              `${paint('red', 'TAMPERED')}: event ${res.firstBadSequence}: ${res.problem} (${res.checked} checked)`,
+            );
           return res.intact ? EXIT.ok : EXIT.rejected;
         }),
       ),

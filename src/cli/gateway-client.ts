@@ -20,7 +20,8 @@ export function gatewayClient(config: ClientConfig): SettlementGatewayClient {
  */
 export function callMetadata(config: ClientConfig): Metadata {
   const metadata = new Metadata();
-  if (config.devInsecure && config.participant !== null) metadata.set(DEV_PARTICIPANT_HEADER, config.participant);
+  if (config.devInsecure && config.participant !== null)
+    metadata.set(DEV_PARTICIPANT_HEADER, config.participant);
   if (config.devInsecure && config.token !== null) metadata.set('authorization', `Bearer ${config.token}`);
   return metadata;
 }

@@ -8,7 +8,11 @@ import { withCompliance } from './officer-session';
 import { hitLines } from './screening-commands';
 import { paint, print, printJson } from './terminal-output';
 
-async function decide(uetr: string, decision: HoldDecision, opts: { comment: string; reason?: string; json?: boolean }): Promise<ExitCode> {
+async function decide(
+  uetr: string,
+  decision: HoldDecision,
+  opts: { comment: string; reason?: string; json?: boolean },
+): Promise<ExitCode> {
   return withCompliance(opts.json ?? false, async (client, config) => {
     const res = await callUnary(
       client.decideHold.bind(client),
@@ -19,14 +23,18 @@ async function decide(uetr: string, decision: HoldDecision, opts: { comment: str
     const state = InstructionState[res.state].replace('INSTRUCTION_STATE_', '');
     if (opts.json) printJson({ state, releasedBy: res.releasedBy, releasesNeeded: res.releasesNeeded });
     else if (res.releasesNeeded > 0) {
-      print(`${paint('yellow', 'release recorded')}: ${res.releasesNeeded} more release(s) by another officer needed (released by ${res.releasedBy.join(', ')})`);
+      print(
+        `${paint('yellow', 'release recorded')}: ${res.releasesNeeded} more release(s) by another officer needed (released by ${res.releasedBy.join(', ')})`,
+      );
     } else print(`${uetr}  ${state}`);
     return EXIT.ok;
   });
 }
 
 export function registerHoldsCommands(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {
-  const holds = program.command('holds').description('instructions held for compliance review (compliance role)');
+  const holds = program
+    .command('holds')
+    .description('instructions held for compliance review (compliance role)');
 
   holds
     .command('list', { isDefault: true })
@@ -36,7 +44,12 @@ export function registerHoldsCommands(program: Command, run: (fn: () => Promise<
     .action((opts: { limit: string; json?: boolean }) =>
       run(() =>
         withCompliance(opts.json ?? false, async (client, config) => {
-          const res = await callUnary(client.listHolds.bind(client), { pageSize: Number(opts.limit) }, callMetadata(config), deadline(config));
+          const res = await callUnary(
+            client.listHolds.bind(client),
+            { pageSize: Number(opts.limit) },
+            callMetadata(config),
+            deadline(config),
+          );
           if (opts.json) {
             printJson(ListHoldsResponse.toJSON(res));
             return EXIT.ok;
@@ -44,7 +57,9 @@ export function registerHoldsCommands(program: Command, run: (fn: () => Promise<
           if (res.holds.length === 0) print('no instruction is held');
           for (const h of res.holds) {
             const at = h.heldAt ? new Date(Number(h.heldAt.seconds) * 1000).toISOString() : '';
-            print(`${paint('bold', h.uetr)}  ${h.participant}  ${h.amount}  held ${at}${h.releasedBy.length ? `  released by ${h.releasedBy.join(', ')}` : ''}`);
+            print(
+              `${paint('bold', h.uetr)}  ${h.participant}  ${h.amount}  held ${at}${h.releasedBy.length ? `  released by ${h.releasedBy.join(', ')}` : ''}`,
+            );
             for (const hit of h.hits) for (const line of hitLines(hit)) print(`  ${line}`);
           }
           return EXIT.ok;
@@ -58,8 +73,13 @@ export function registerHoldsCommands(program: Command, run: (fn: () => Promise<
     .argument('<uetr>', 'the held instruction')
     .requiredOption('--comment <text>', 'your justification, kept in the audit log')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  caravan holds release 3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c --comment "false positive: different person, DOB differs"\n')
-    .action((uetr: string, opts: { comment: string; json?: boolean }) => run(() => decide(uetr, HoldDecision.HOLD_DECISION_RELEASE, opts)));
+    .addHelpText(
+      'after',
+      '\nExample:\n  caravan holds release 3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c --comment "false positive: different person, DOB differs"\n',
+    )
+    .action((uetr: string, opts: { comment: string; json?: boolean }) =>
+      run(() => decide(uetr, HoldDecision.HOLD_DECISION_RELEASE, opts)),
+    );
 
   holds
     .command('reject')
@@ -68,5 +88,7 @@ export function registerHoldsCommands(program: Command, run: (fn: () => Promise<
     .requiredOption('--comment <text>', 'your justification, kept in the audit log')
     .option('--reason <code>', 'ISO 20022 reason code', 'RR04')
     .option('--json', 'print JSON')
-    .action((uetr: string, opts: { comment: string; reason?: string; json?: boolean }) => run(() => decide(uetr, HoldDecision.HOLD_DECISION_REJECT, opts)));
+    .action((uetr: string, opts: { comment: string; reason?: string; json?: boolean }) =>
+      run(() => decide(uetr, HoldDecision.HOLD_DECISION_REJECT, opts)),
+    );
 }

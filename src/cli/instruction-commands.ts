@@ -81,10 +81,7 @@ async function readInstructionFile(file: string): Promise<SettlementInstruction 
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return `${file} must hold one JSON object: a SettlementInstruction in the proto JSON mapping`;
   }
-  const body =
-    'instruction' in json && Object.keys(json).length === 1
-      ? (json).instruction
-      : json;
+  const body = 'instruction' in json && Object.keys(json).length === 1 ? json.instruction : json;
   const instruction = SettlementInstruction.fromJSON(body);
   const unknown = unknownKeys(body, SettlementInstruction.toJSON(instruction));
   if (unknown.length > 0) {

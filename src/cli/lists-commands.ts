@@ -25,11 +25,21 @@ const FORMATS: Record<string, ListFormat> = {
 const CHUNK = 256 * 1024;
 
 const timeOf = (v: ListVersion) =>
-  v.createdAt === undefined ? '' : new Date(Number(v.createdAt.seconds) * 1000).toISOString().replace('.000Z', 'Z');
+  v.createdAt === undefined
+    ? ''
+    : new Date(Number(v.createdAt.seconds) * 1000).toISOString().replace('.000Z', 'Z');
 
 function versionLine(v: ListVersion): string {
   const mark = v.current ? paint('green', '* current') : '';
-  return [`${v.list}@${v.version}`, `${v.entryCount} entries`, timeOf(v), v.createdBy, v.origin, v.note ? `"${v.note}"` : '', mark]
+  return [
+    `${v.list}@${v.version}`,
+    `${v.entryCount} entries`,
+    timeOf(v),
+    v.createdBy,
+    v.origin,
+    v.note ? `"${v.note}"` : '',
+    mark,
+  ]
     .filter((s) => s !== '')
     .join('  ');
 }
@@ -41,7 +51,9 @@ function progress(total: number): (sent: number) => void {
     const width = 30;
     const done = Math.round((sent / Math.max(total, 1)) * width);
     const pct = Math.floor((sent / Math.max(total, 1)) * 100);
-    process.stderr.write(`\r  sending [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${pct}%${sent >= total ? '\n' : ''}`);
+    process.stderr.write(
+      `\r  sending [${'#'.repeat(done)}${'.'.repeat(width - done)}] ${pct}%${sent >= total ? '\n' : ''}`,
+    );
   };
 }
 
@@ -61,21 +73,31 @@ async function importFiles(
   try {
     sizes = files.map((f) => statSync(f).size);
   } catch (err) {
-    printError(`cannot read ${(err as NodeJS.ErrnoException).path ?? 'a file'}: ${(err as NodeJS.ErrnoException).code ?? ''}`);
+    printError(
+      `cannot read ${(err as NodeJS.ErrnoException).path ?? 'a file'}: ${(err as NodeJS.ErrnoException).code ?? ''}`,
+    );
     return EXIT.usage;
   }
   const total = sizes.reduce((a, b) => a + b, 0);
   const show = opts.json ? () => undefined : progress(total);
   const response = await new Promise<ImportListResponse>((resolve, reject) => {
     // Imports of large lists take a while to parse and index; allow minutes, not the default deadline.
-    const call = client.importList(callMetadata(config), { deadline: new Date(Date.now() + 10 * 60_000) }, (err, res) =>
-      err ? reject(err) : resolve(res),
+    const call = client.importList(
+      callMetadata(config),
+      { deadline: new Date(Date.now() + 10 * 60_000) },
+      (err, res) => (err ? reject(err) : resolve(res)),
     );
     const send = async () => {
       const header: ImportListRequest = {
         part: {
           $case: 'header',
-          value: { list, format, fileNames: files.map((f) => path.basename(f)), force: opts.force ?? false, note: opts.note ?? '' },
+          value: {
+            list,
+            format,
+            fileNames: files.map((f) => path.basename(f)),
+            force: opts.force ?? false,
+            note: opts.note ?? '',
+          },
         },
       };
       call.write(header);
@@ -137,10 +159,17 @@ const PARTY_TYPES: Record<string, PartyType> = {
 
 /** Builds the entry the options describe; exactly one kind option must be given. */
 export function entryFromOptions(o: AddOptions): ListEntry | string {
-  const kinds = [o.name, o.bic, o.iban, o.wallet, o.nationalId, o.scheme ?? (o.iin?.length ? 'iin' : undefined), o.jurisdiction].filter(
-    (v) => v !== undefined,
-  );
-  if (kinds.length !== 1) return 'give exactly one of --name, --bic, --iban, --wallet, --national-id, --scheme/--iin, --jurisdiction';
+  const kinds = [
+    o.name,
+    o.bic,
+    o.iban,
+    o.wallet,
+    o.nationalId,
+    o.scheme ?? (o.iin?.length ? 'iin' : undefined),
+    o.jurisdiction,
+  ].filter((v) => v !== undefined);
+  if (kinds.length !== 1)
+    return 'give exactly one of --name, --bic, --iban, --wallet, --national-id, --scheme/--iin, --jurisdiction';
   const base: ListEntry = {
     ...ListEntry.fromJSON({}),
     ref: o.ref ?? '',
@@ -150,7 +179,12 @@ export function entryFromOptions(o: AddOptions): ListEntry | string {
   if (o.name !== undefined) {
     return {
       ...base,
-      id: o.id ?? `name:${o.name.toUpperCase().replace(/[^A-Z0-9]+/g, '-').slice(0, 60)}`,
+      id:
+        o.id ??
+        `name:${o.name
+          .toUpperCase()
+          .replace(/[^A-Z0-9]+/g, '-')
+          .slice(0, 60)}`,
       kind: EntryKind.ENTRY_KIND_NAME,
       name: o.name,
       aliases: (o.alias ?? []).map((name) => ({ name, kind: 'aka' })),
@@ -158,33 +192,61 @@ export function entryFromOptions(o: AddOptions): ListEntry | string {
       countries: o.country ? [o.country] : [],
     };
   }
-  if (o.bic !== undefined) return { ...base, id: o.id ?? `bic:${o.bic}`, kind: EntryKind.ENTRY_KIND_BIC, bic: o.bic };
-  if (o.iban !== undefined) return { ...base, id: o.id ?? `iban:${o.iban}`, kind: EntryKind.ENTRY_KIND_IBAN, iban: o.iban };
+  if (o.bic !== undefined)
+    return { ...base, id: o.id ?? `bic:${o.bic}`, kind: EntryKind.ENTRY_KIND_BIC, bic: o.bic };
+  if (o.iban !== undefined)
+    return { ...base, id: o.id ?? `iban:${o.iban}`, kind: EntryKind.ENTRY_KIND_IBAN, iban: o.iban };
   if (o.wallet !== undefined) {
     const [network, address] = o.wallet.split(':', 2);
     if (!network || !address) return '--wallet takes NETWORK:ADDRESS, e.g. ETH:0x...';
-    return { ...base, id: o.id ?? `wallet:${network}:${address}`, kind: EntryKind.ENTRY_KIND_WALLET, network, address };
+    return {
+      ...base,
+      id: o.id ?? `wallet:${network}:${address}`,
+      kind: EntryKind.ENTRY_KIND_WALLET,
+      network,
+      address,
+    };
   }
   if (o.nationalId !== undefined) {
     const [scheme, value, country] = o.nationalId.split(':');
     if (!scheme || !value) return '--national-id takes SCHEME:VALUE[:COUNTRY], e.g. kz-bin:110140012405:KZ';
-    return { ...base, id: o.id ?? `id:${scheme}:${value}`, kind: EntryKind.ENTRY_KIND_NATIONAL_ID, scheme, value, country: country ?? '' };
+    return {
+      ...base,
+      id: o.id ?? `id:${scheme}:${value}`,
+      kind: EntryKind.ENTRY_KIND_NATIONAL_ID,
+      scheme,
+      value,
+      country: country ?? '',
+    };
   }
   if (o.jurisdiction !== undefined) {
-    return { ...base, id: o.id ?? `country:${o.jurisdiction}`, kind: EntryKind.ENTRY_KIND_JURISDICTION, country: o.jurisdiction };
+    return {
+      ...base,
+      id: o.id ?? `country:${o.jurisdiction}`,
+      kind: EntryKind.ENTRY_KIND_JURISDICTION,
+      country: o.jurisdiction,
+    };
   }
   const ranges = (o.iin ?? []).map((r) => {
     const [from, to] = r.split('-');
     return { from: from ?? '', to: to ?? from ?? '' };
   });
   const scheme = (o.scheme ?? '').toUpperCase();
-  return { ...base, id: o.id ?? `scheme:${scheme || ranges.map((r) => `${r.from}-${r.to}`).join(',')}`, kind: EntryKind.ENTRY_KIND_CARD_SCHEME, scheme, iinRanges: ranges };
+  return {
+    ...base,
+    id: o.id ?? `scheme:${scheme || ranges.map((r) => `${r.from}-${r.to}`).join(',')}`,
+    kind: EntryKind.ENTRY_KIND_CARD_SCHEME,
+    scheme,
+    iinRanges: ranges,
+  };
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 export function registerListsCommands(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {
-  const lists = program.command('lists').description('screening lists: import, change, inspect, roll back (compliance role)');
+  const lists = program
+    .command('lists')
+    .description('screening lists: import, change, inspect, roll back (compliance role)');
 
   lists
     .command('show', { isDefault: true })
@@ -193,10 +255,17 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
     .action((opts: { json?: boolean }) =>
       run(() =>
         withCompliance(opts.json ?? false, async (client, config) => {
-          const res = await callUnary(client.listLists.bind(client), {}, callMetadata(config), deadline(config));
+          const res = await callUnary(
+            client.listLists.bind(client),
+            {},
+            callMetadata(config),
+            deadline(config),
+          );
           if (opts.json) printJson(res.lists.map((l) => ({ name: l.name, current: l.current })));
           else if (res.lists.length === 0) print('no lists yet: import one with `caravan lists import`');
-          else for (const l of res.lists) print(l.current ? versionLine(l.current) : `${l.name}  (no current version)`);
+          else
+            for (const l of res.lists)
+              print(l.current ? versionLine(l.current) : `${l.name}  (no current version)`);
           return EXIT.ok;
         }),
       ),
@@ -211,9 +280,21 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
     .option('--force', 'activate even if the entry count drops sharply or the list is empty')
     .option('--note <text>', 'a note kept with the version and in the audit log')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExample:\n  caravan lists import ofac-sdn --format ofac-sdn sdn.csv alt.csv add.csv sdn_comments.csv\n')
-    .action((list: string, files: string[], opts: { format: string; force?: boolean; note?: string; json?: boolean }) =>
-      run(() => withCompliance(opts.json ?? false, (client, config) => importFiles(client, config, list, opts, files))),
+    .addHelpText(
+      'after',
+      '\nExample:\n  caravan lists import ofac-sdn --format ofac-sdn sdn.csv alt.csv add.csv sdn_comments.csv\n',
+    )
+    .action(
+      (
+        list: string,
+        files: string[],
+        opts: { format: string; force?: boolean; note?: string; json?: boolean },
+      ) =>
+        run(() =>
+          withCompliance(opts.json ?? false, (client, config) =>
+            importFiles(client, config, list, opts, files),
+          ),
+        ),
     );
 
   lists
@@ -237,7 +318,10 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
     .option('--program <name>', 'a programme (repeatable)', collect)
     .option('--note <text>', 'why; kept in the audit log')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  caravan lists add card-schemes --scheme MIR --iin 2200-2204 --note "Mir suspended"\n  caravan lists add internal-counterparties --bic VTBAKZKZ --subject "VTB Kazakhstan"\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  caravan lists add card-schemes --scheme MIR --iin 2200-2204 --note "Mir suspended"\n  caravan lists add internal-counterparties --bic VTBAKZKZ --subject "VTB Kazakhstan"\n',
+    )
     .action((list: string, opts: AddOptions) =>
       run(() =>
         withCompliance(opts.json ?? false, async (client, config) => {
@@ -246,7 +330,12 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
             printError(entry);
             return EXIT.usage;
           }
-          const v = await callUnary(client.upsertEntry.bind(client), { list, entry, note: opts.note ?? '' }, callMetadata(config), deadline(config));
+          const v = await callUnary(
+            client.upsertEntry.bind(client),
+            { list, entry, note: opts.note ?? '' },
+            callMetadata(config),
+            deadline(config),
+          );
           if (opts.json) printJson({ version: v, entry: ListEntry.toJSON(entry) });
           else print(`${paint('green', 'added')} ${entry.id}  →  ${versionLine(v)}`);
           return EXIT.ok;
@@ -264,7 +353,12 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
     .action((list: string, entryId: string, opts: { note?: string; json?: boolean }) =>
       run(() =>
         withCompliance(opts.json ?? false, async (client, config) => {
-          const v = await callUnary(client.removeEntry.bind(client), { list, entryId, note: opts.note ?? '' }, callMetadata(config), deadline(config));
+          const v = await callUnary(
+            client.removeEntry.bind(client),
+            { list, entryId, note: opts.note ?? '' },
+            callMetadata(config),
+            deadline(config),
+          );
           if (opts.json) printJson(v);
           else print(`${paint('yellow', 'removed')} ${entryId}  →  ${versionLine(v)}`);
           return EXIT.ok;
@@ -280,7 +374,12 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
     .action((list: string, opts: { json?: boolean }) =>
       run(() =>
         withCompliance(opts.json ?? false, async (client, config) => {
-          const res = await callUnary(client.listVersions.bind(client), { list }, callMetadata(config), deadline(config));
+          const res = await callUnary(
+            client.listVersions.bind(client),
+            { list },
+            callMetadata(config),
+            deadline(config),
+          );
           if (opts.json) printJson(res.versions);
           else for (const v of res.versions) print(versionLine(v));
           return EXIT.ok;
@@ -309,7 +408,11 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
               deadline(config),
             );
             for (const e of res.entries) {
-              print(opts.json ? JSON.stringify(ListEntry.toJSON(e)) : `${e.id}  ${EntryKind[e.kind].replace('ENTRY_KIND_', '').toLowerCase()}  ${e.name || e.bic || e.iban || e.address || e.value || e.scheme || e.country}`);
+              print(
+                opts.json
+                  ? JSON.stringify(ListEntry.toJSON(e))
+                  : `${e.id}  ${EntryKind[e.kind].replace('ENTRY_KIND_', '').toLowerCase()}  ${e.name || e.bic || e.iban || e.address || e.value || e.scheme || e.country}`,
+              );
             }
             shown += res.entries.length;
             pageToken = res.nextPageToken;
@@ -329,7 +432,12 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
     .action((list: string, opts: { to: string; note?: string; json?: boolean }) =>
       run(() =>
         withCompliance(opts.json ?? false, async (client, config) => {
-          const v = await callUnary(client.rollbackList.bind(client), { list, toVersion: opts.to, note: opts.note ?? '' }, callMetadata(config), deadline(config));
+          const v = await callUnary(
+            client.rollbackList.bind(client),
+            { list, toVersion: opts.to, note: opts.note ?? '' },
+            callMetadata(config),
+            deadline(config),
+          );
           if (opts.json) printJson(v);
           else print(`${paint('yellow', 'rolled back')}  →  ${versionLine(v)}`);
           return EXIT.ok;

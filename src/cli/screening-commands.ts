@@ -11,16 +11,22 @@ import { paint, print, printError, printJson } from './terminal-output';
 /** One hit, explained the way an officer reads it: what matched what, how well, and why. */
 export function hitLines(hit: ScreeningHit): string[] {
   const effect =
-    hit.effect === ScreeningDecision.SCREENING_DECISION_BLOCK ? paint('red', 'BLOCK ') : paint('yellow', 'REVIEW');
+    hit.effect === ScreeningDecision.SCREENING_DECISION_BLOCK
+      ? paint('red', 'BLOCK ')
+      : paint('yellow', 'REVIEW');
   const lines = [
     `${effect} ${hit.field}  ~  ${hit.matched}${hit.nameKind && hit.nameKind !== 'primary' ? ` (${hit.nameKind})` : ''}  score ${hit.score.toFixed(3)}`,
     `       ${hit.list}@${hit.listVersion} entry ${hit.entryId}  ref ${hit.ref}  ${hit.subject}  ${hit.programs.join(', ')}`,
   ];
   if (hit.pairs.length > 0) {
-    lines.push(`       tokens: ${hit.pairs.map((p) => `${p.query}~${p.candidate} ${p.similarity.toFixed(2)}`).join(', ')}`);
+    lines.push(
+      `       tokens: ${hit.pairs.map((p) => `${p.query}~${p.candidate} ${p.similarity.toFixed(2)}`).join(', ')}`,
+    );
   }
   if (hit.unmatchedQuery.length + hit.unmatchedCandidate.length > 0) {
-    lines.push(`       unpaired: screened [${hit.unmatchedQuery.join(' ')}] listed [${hit.unmatchedCandidate.join(' ')}]`);
+    lines.push(
+      `       unpaired: screened [${hit.unmatchedQuery.join(' ')}] listed [${hit.unmatchedCandidate.join(' ')}]`,
+    );
   }
   return lines;
 }
@@ -54,7 +60,8 @@ function partyOf(o: ScreenOptions): Party | string {
   for (const spec of o.id ?? []) {
     const [type, value, issuerCountry] = spec.split(':');
     const t = ID_TYPES[type ?? ''];
-    if (t === undefined || !value) return `--id takes TYPE:VALUE[:COUNTRY] with TYPE one of ${Object.keys(ID_TYPES).join(', ')}`;
+    if (t === undefined || !value)
+      return `--id takes TYPE:VALUE[:COUNTRY] with TYPE one of ${Object.keys(ID_TYPES).join(', ')}`;
     identifiers.push({ type: t, value, issuerCountry: issuerCountry ?? '' });
   }
   let account: Party['account'];
@@ -69,7 +76,10 @@ function partyOf(o: ScreenOptions): Party | string {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
-export function registerScreeningCommands(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {
+export function registerScreeningCommands(
+  program: Command,
+  run: (fn: () => Promise<ExitCode>) => void,
+): void {
   program
     .command('screen')
     .description('dry-run screening of a party: the hits and why (nothing is submitted or stored)')
@@ -83,7 +93,10 @@ export function registerScreeningCommands(program: Command, run: (fn: () => Prom
     .option('--bin <digits>', 'the card BIN (first 6 or 8 digits)')
     .option('--min-score <score>', 'show name hits from this score (default: the review threshold)')
     .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  caravan screen --name "ТОО Сбер Восток"\n  caravan screen --bic VTBAKZKZXXX\n  caravan screen --card-scheme MIR --bin 22001234\n')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  caravan screen --name "ТОО Сбер Восток"\n  caravan screen --bic VTBAKZKZXXX\n  caravan screen --card-scheme MIR --bin 22001234\n',
+    )
     .action((opts: ScreenOptions) =>
       run(() =>
         withCompliance(opts.json ?? false, async (client, config) => {
@@ -92,8 +105,14 @@ export function registerScreeningCommands(program: Command, run: (fn: () => Prom
             printError(party);
             return EXIT.usage;
           }
-          const scheme = opts.cardScheme === undefined ? undefined : CardScheme[`CARD_SCHEME_${opts.cardScheme.toUpperCase()}` as keyof typeof CardScheme];
-          const card = opts.cardScheme !== undefined || opts.bin !== undefined ? { scheme: scheme ?? 0, bin: opts.bin ?? '', last4: '' } : undefined;
+          const scheme =
+            opts.cardScheme === undefined
+              ? undefined
+              : CardScheme[`CARD_SCHEME_${opts.cardScheme.toUpperCase()}` as keyof typeof CardScheme];
+          const card =
+            opts.cardScheme !== undefined || opts.bin !== undefined
+              ? { scheme: scheme ?? 0, bin: opts.bin ?? '', last4: '' }
+              : undefined;
           const res = await callUnary(
             client.screenParty.bind(client),
             { party, bics: opts.bic ?? [], card, minScore: Number(opts.minScore ?? 0) },
@@ -104,7 +123,9 @@ export function registerScreeningCommands(program: Command, run: (fn: () => Prom
             printJson(ScreenPartyResponse.toJSON(res));
           } else {
             const decision = ScreeningDecision[res.decision].replace('SCREENING_DECISION_', '');
-            print(`${paint('bold', decision)}  against ${res.listVersions.map((v) => `${v.list}@${v.version}`).join(', ') || 'no lists'}`);
+            print(
+              `${paint('bold', decision)}  against ${res.listVersions.map((v) => `${v.list}@${v.version}`).join(', ') || 'no lists'}`,
+            );
             for (const hit of res.hits) for (const line of hitLines(hit)) print(line);
           }
           return res.decision === ScreeningDecision.SCREENING_DECISION_CLEAR ? EXIT.ok : EXIT.rejected;

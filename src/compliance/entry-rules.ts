@@ -29,15 +29,20 @@ const NATIONAL_ID_SCHEMES = new Set([
 export function checkEntry(entry: ListEntry): FieldViolation[] {
   const out: FieldViolation[] = [];
   const bad = (field: string, description: string) => out.push({ field, description });
-  if (!ENTRY_ID.test(entry.id)) bad('id', 'must be 1-128 characters: letters, digits and . _ : / @ -, starting with a letter or digit');
+  if (!ENTRY_ID.test(entry.id))
+    bad('id', 'must be 1-128 characters: letters, digits and . _ : / @ -, starting with a letter or digit');
   if (entry.subject.length > 300) bad('subject', 'must be at most 300 characters');
-  if (entry.programs.some((p) => p.length === 0 || p.length > 64)) bad('programs', 'each programme must be 1-64 characters');
+  if (entry.programs.some((p) => p.length === 0 || p.length > 64))
+    bad('programs', 'each programme must be 1-64 characters');
   switch (entry.kind) {
     case 'name':
-      if (entry.name.trim() === '' || entry.name.length > 300) bad('name', 'is required, at most 300 characters');
+      if (entry.name.trim() === '' || entry.name.length > 300)
+        bad('name', 'is required, at most 300 characters');
       entry.aliases.forEach((a, i) => {
-        if (a.name.trim() === '' || a.name.length > 300) bad(`aliases[${i}].name`, 'is required, at most 300 characters');
-        if (!ALIAS_KINDS.has(a.kind)) bad(`aliases[${i}].kind`, 'must be aka, fka, nka, original-script or weak');
+        if (a.name.trim() === '' || a.name.length > 300)
+          bad(`aliases[${i}].name`, 'is required, at most 300 characters');
+        if (!ALIAS_KINDS.has(a.kind))
+          bad(`aliases[${i}].kind`, 'must be aka, fka, nka, original-script or weak');
       });
       entry.countries.forEach((c, i) => {
         if (!isCountryCode(c)) bad(`countries[${i}]`, 'must be an ISO 3166-1 alpha-2 code');
@@ -54,16 +59,22 @@ export function checkEntry(entry: ListEntry): FieldViolation[] {
       break;
     }
     case 'wallet':
-      if (!/^[A-Z0-9]{2,12}$/.test(entry.network)) bad('network', 'must be 2-12 upper-case letters or digits, e.g. ETH, XBT, TRX');
-      if (!/^[\x21-\x7e]{8,128}$/.test(entry.address)) bad('address', 'must be 8-128 printable characters without spaces');
+      if (!/^[A-Z0-9]{2,12}$/.test(entry.network))
+        bad('network', 'must be 2-12 upper-case letters or digits, e.g. ETH, XBT, TRX');
+      if (!/^[\x21-\x7e]{8,128}$/.test(entry.address))
+        bad('address', 'must be 8-128 printable characters without spaces');
       break;
     case 'national-id':
-      if (!NATIONAL_ID_SCHEMES.has(entry.scheme)) bad('scheme', `must be one of ${[...NATIONAL_ID_SCHEMES].join(', ')}`);
-      if (entry.country !== '' && !isCountryCode(entry.country)) bad('country', 'must be an ISO 3166-1 alpha-2 code');
-      if (!/^[A-Z0-9]{1,40}$/.test(entry.value)) bad('value', 'must be 1-40 upper-case letters or digits, without spaces or dashes');
+      if (!NATIONAL_ID_SCHEMES.has(entry.scheme))
+        bad('scheme', `must be one of ${[...NATIONAL_ID_SCHEMES].join(', ')}`);
+      if (entry.country !== '' && !isCountryCode(entry.country))
+        bad('country', 'must be an ISO 3166-1 alpha-2 code');
+      if (!/^[A-Z0-9]{1,40}$/.test(entry.value))
+        bad('value', 'must be 1-40 upper-case letters or digits, without spaces or dashes');
       break;
     case 'card-scheme':
-      if (!/^[A-Z0-9_]{2,20}$/.test(entry.scheme)) bad('scheme', 'must be the scheme name in upper case, e.g. MIR');
+      if (!/^[A-Z0-9_]{2,20}$/.test(entry.scheme))
+        bad('scheme', 'must be the scheme name in upper case, e.g. MIR');
       entry.iinRanges.forEach((r, i) => {
         if (!DIGITS.test(r.from)) bad(`iin_ranges[${i}].from`, 'must be 1-11 digits');
         if (!DIGITS.test(r.to)) bad(`iin_ranges[${i}].to`, 'must be 1-11 digits');

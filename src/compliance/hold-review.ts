@@ -51,7 +51,12 @@ const REASON_CODE = /^[A-Z0-9]{4}$/;
  * direction); a release takes `releasesRequired` different officers, each recorded, and the last
  * one moves the instruction to ACCEPTED and onto the outbox in one atomic step.
  */
-export function createHoldReview(deps: HoldReviewDeps) {
+export interface HoldReview {
+  list(limit: number): Promise<HeldInstruction[]>;
+  decide(request: HoldDecisionRequest): Promise<HoldDecisionOutcome | SettlementError>;
+}
+
+export function createHoldReview(deps: HoldReviewDeps): HoldReview {
   const { store, audit, now } = deps;
 
   async function list(limit: number): Promise<HeldInstruction[]> {
@@ -65,7 +70,8 @@ export function createHoldReview(deps: HoldReviewDeps) {
         uetr,
         participant: record.participant,
         heldAtMs,
-        amount: `${record.instruction.amount?.value ?? ''} ${record.instruction.amount?.currency ?? ''}`.trim(),
+        amount:
+          `${record.instruction.amount?.value ?? ''} ${record.instruction.amount?.currency ?? ''}`.trim(),
         hits: evidence.hits,
         versions: evidence.versions,
         releasedBy: await store.releasesOf(uetr),
@@ -86,13 +92,18 @@ export function createHoldReview(deps: HoldReviewDeps) {
       return {
         kind: 'invalid-argument',
         message: 'reason_code: must be an ISO 20022 status reason code such as RR04',
-        violations: [{ field: 'reason_code', description: 'must be 4 upper-case letters or digits, e.g. RR04' }],
+        violations: [
+          { field: 'reason_code', description: 'must be 4 upper-case letters or digits, e.g. RR04' },
+        ],
       };
     }
     const record = await store.get(request.uetr);
     if (record === null) return { kind: 'not-found', message: `no instruction with UETR ${request.uetr}` };
     if (record.state !== 'HELD_FOR_REVIEW') {
-      return { kind: 'failed-precondition', message: `instruction ${request.uetr} is not held; it is ${record.state}` };
+      return {
+        kind: 'failed-precondition',
+        message: `instruction ${request.uetr} is not held; it is ${record.state}`,
+      };
     }
     const move = (to: State, reason: { code: string; description: string }) =>
       store.transition({
@@ -110,7 +121,15 @@ export function createHoldReview(deps: HoldReviewDeps) {
       const code = request.reasonCode === '' ? 'RR04' : request.reasonCode;
       const moved = await move('REJECTED', { code, description: 'rejected by compliance review' });
       if (moved.kind !== 'ok') return raced(request.uetr, moved);
-      await audit.append({ actor: request.officer, action: 'hold.reject', subject: request.uetr, details: { ...details, code } }, now());
+      await audit.append(
+        {
+          actor: request.officer,
+          action: 'hold.reject',
+          subject: request.uetr,
+          details: { ...details, code },
+        },
+        now(),
+      );
       return { state: 'REJECTED', releasedBy: await store.releasesOf(request.uetr), releasesNeeded: 0 };
     }
 
@@ -118,7 +137,12 @@ export function createHoldReview(deps: HoldReviewDeps) {
     const needed = Math.max(0, deps.releasesRequired - approval.releasedBy.length);
     if (needed > 0) {
       await audit.append(
-        { actor: request.officer, action: 'hold.release-approval', subject: request.uetr, details: { ...details, releasedBy: approval.releasedBy } },
+        {
+          actor: request.officer,
+          action: 'hold.release-approval',
+          subject: request.uetr,
+          details: { ...details, releasedBy: approval.releasedBy },
+        },
         now(),
       );
       return { state: 'HELD_FOR_REVIEW', releasedBy: approval.releasedBy, releasesNeeded: needed };
@@ -130,7 +154,12 @@ export function createHoldReview(deps: HoldReviewDeps) {
     }
     if (moved.kind !== 'ok') return raced(request.uetr, moved);
     await audit.append(
-      { actor: request.officer, action: 'hold.release', subject: request.uetr, details: { ...details, releasedBy: approval.releasedBy } },
+      {
+        actor: request.officer,
+        action: 'hold.release',
+        subject: request.uetr,
+        details: { ...details, releasedBy: approval.releasedBy },
+      },
       now(),
     );
     return { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 };
@@ -142,7 +171,9 @@ export function createHoldReview(deps: HoldReviewDeps) {
 function raced(uetr: string, moved: { kind: 'missing' } | { kind: 'stale'; state: State }): SettlementError {
   return moved.kind === 'missing'
     ? { kind: 'not-found', message: `no instruction with UETR ${uetr}` }
-    : { kind: 'failed-precondition', message: `instruction ${uetr} was decided meanwhile; it is ${moved.state}` };
+    : {
+        kind: 'failed-precondition',
+        message: `instruction ${uetr} was decided meanwhile; it is ${moved.state}`,
+      };
 }
 
-export type HoldReview = ReturnType<typeof createHoldReview>;

@@ -8,7 +8,10 @@ import type { ImportError, ImportResult } from './importers/import-result';
 
 export type ListFormatName = 'ofac-sdn' | 'ofac-consolidated' | 'un-xml' | 'csv' | 'json';
 
-export type ParseList = (format: ListFormatName, files: { name: string; stream: Readable }[]) => Promise<ImportResult>;
+export type ParseList = (
+  format: ListFormatName,
+  files: { name: string; stream: Readable }[],
+) => Promise<ImportResult>;
 
 export interface ImportOutcome {
   /** The version built; absent when the files were refused before a version was written. */
@@ -55,7 +58,16 @@ export function checkListName(list: string): SettlementError | null {
  * current one and then flips the current pointer in one atomic step that also checks nobody else
  * flipped it meanwhile; screening never sees a half-written version. Every flip is audited.
  */
-export function createListMaintenance(deps: ListMaintenanceDeps) {
+export interface ListMaintenance {
+  importList(request: ImportRequest): Promise<ImportOutcome | SettlementError>;
+  upsertEntry(list: string, entry: ListEntry, note: string, actor: string): Promise<ListVersionMeta | SettlementError>;
+  removeEntry(list: string, entryId: string, note: string, actor: string): Promise<ListVersionMeta | SettlementError>;
+  /** Makes `toVersion` (0: the one before the current) current again. */
+  rollback(list: string, toVersion: number, note: string, actor: string): Promise<ListVersionMeta | SettlementError>;
+  summaries(): Promise<{ list: string; current: ListVersionMeta | null }[]>;
+}
+
+export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenance {
   const { lists, audit, now } = deps;
 
   async function activateAudited(
@@ -78,7 +90,12 @@ export function createListMaintenance(deps: ListMaintenanceDeps) {
       };
     }
     await audit.append(
-      { actor, action, subject: `${list}@${meta.version}`, details: { ...details, previous: expected, entries: meta.entryCount } },
+      {
+        actor,
+        action,
+        subject: `${list}@${meta.version}`,
+        details: { ...details, previous: expected, entries: meta.entryCount },
+      },
       now(),
     );
     await lists.prune(list, deps.keepVersions);
@@ -89,7 +106,8 @@ export function createListMaintenance(deps: ListMaintenanceDeps) {
     const badName = checkListName(request.list);
     if (badName) return badName;
     const previous = await lists.currentVersion(request.list);
-    const previousEntryCount = previous === 0 ? 0 : ((await lists.meta(request.list, previous))?.entryCount ?? 0);
+    const previousEntryCount =
+      previous === 0 ? 0 : ((await lists.meta(request.list, previous))?.entryCount ?? 0);
     const parsed = await deps.parse(request.format, request.files);
     const refused = (refusal: string, version: ListVersionMeta | null = null): ImportOutcome => ({
       version,
@@ -161,13 +179,20 @@ export function createListMaintenance(deps: ListMaintenanceDeps) {
     removeEntry: (list: string, entryId: string, note: string, actor: string) =>
       changeEntry(list, { op: 'remove', entryId }, note, actor),
 
-    async rollback(list: string, toVersion: number, note: string, actor: string): Promise<ListVersionMeta | SettlementError> {
+    async rollback(
+      list: string,
+      toVersion: number,
+      note: string,
+      actor: string,
+    ): Promise<ListVersionMeta | SettlementError> {
       const badName = checkListName(list);
       if (badName) return badName;
       const current = await lists.currentVersion(list);
       const versions = await lists.versions(list);
       const target =
-        toVersion === 0 ? versions.find((v) => v.version < current) : versions.find((v) => v.version === toVersion);
+        toVersion === 0
+          ? versions.find((v) => v.version < current)
+          : versions.find((v) => v.version === toVersion);
       if (target === undefined) {
         return {
           kind: 'not-found',
@@ -202,4 +227,3 @@ export function createListMaintenance(deps: ListMaintenanceDeps) {
   };
 }
 
-export type ListMaintenance = ReturnType<typeof createListMaintenance>;

@@ -1,5 +1,10 @@
 import type { Redis, Cluster } from 'ioredis';
-import { screenInstruction, type ListIndex, type ScreeningHit, type ScreeningOptions } from '../screening/screen-instruction';
+import {
+  screenInstruction,
+  type ListIndex,
+  type ScreeningHit,
+  type ScreeningOptions,
+} from '../screening/screen-instruction';
 import type { ScreeningEvidence } from '../settlement/screening-step';
 import type { InstructionStore } from '../store/instruction-store';
 import type { KeySpace } from '../store/keys';
@@ -29,10 +34,19 @@ const hitKey = (h: ScreeningHit) => `${h.list}|${h.entryId}|${h.field}`;
  * not undone by an unrelated list change — and a new hit stops delivery: an identifier hit rejects
  * it, a name hit holds it for review. One replica does the work per list version (a Redis lock).
  */
-export function createRescreen(deps: RescreenDeps) {
+export interface Rescreen {
+  /** Re-screens every open instruction; null when another replica has this list change. */
+  run(changed: { list: string; version: number }[], lists: readonly ListIndex[]): Promise<RescreenReport | null>;
+}
+
+export function createRescreen(deps: RescreenDeps): Rescreen {
   const { store, log } = deps;
 
-  async function rescreenOne(uetr: string, lists: readonly ListIndex[], report: RescreenReport): Promise<void> {
+  async function rescreenOne(
+    uetr: string,
+    lists: readonly ListIndex[],
+    report: RescreenReport,
+  ): Promise<void> {
     const record = await store.get(uetr);
     if (record === null || (record.state !== 'ACCEPTED' && record.state !== 'HELD_FOR_REVIEW')) return;
     report.checked++;
@@ -43,7 +57,11 @@ export function createRescreen(deps: RescreenDeps) {
     if (fresh.length === 0) return;
     const block = fresh.find((h) => h.effect === 'block');
     if (!block && record.state === 'HELD_FOR_REVIEW') return;
-    const evidence: ScreeningEvidence = { screened: true, versions: result.versions, hits: [...before.hits, ...fresh] };
+    const evidence: ScreeningEvidence = {
+      screened: true,
+      versions: result.versions,
+      hits: [...before.hits, ...fresh],
+    };
     const to = block ? 'REJECTED' : 'HELD_FOR_REVIEW';
     const reason = block
       ? {
@@ -64,15 +82,23 @@ export function createRescreen(deps: RescreenDeps) {
     if (moved.kind === 'ok') {
       if (to === 'REJECTED') report.rejected++;
       else report.held++;
-      log.warn({ uetr, participant: record.participant, state: to, reason: reason.code }, 'instruction stopped by re-screening');
+      log.warn(
+        { uetr, participant: record.participant, state: to, reason: reason.code },
+        'instruction stopped by re-screening',
+      );
     }
   }
 
   /** Re-screens every open instruction against `lists` once per changed list version. */
-  async function run(changed: { list: string; version: number }[], lists: readonly ListIndex[]): Promise<RescreenReport | null> {
+  async function run(
+    changed: { list: string; version: number }[],
+    lists: readonly ListIndex[],
+  ): Promise<RescreenReport | null> {
     const report: RescreenReport = { checked: 0, held: 0, rejected: 0 };
     const locks = await Promise.all(
-      changed.map((c) => deps.redis.set(deps.keys.rescreenLock(c.list, c.version), '1', 'PX', 3_600_000, 'NX')),
+      changed.map((c) =>
+        deps.redis.set(deps.keys.rescreenLock(c.list, c.version), '1', 'PX', 3_600_000, 'NX'),
+      ),
     );
     if (!locks.some((l) => l === 'OK')) return null;
     for (let p = 0; p < deps.keys.partitions; p++) {
@@ -90,4 +116,3 @@ export function createRescreen(deps: RescreenDeps) {
   return { run };
 }
 
-export type Rescreen = ReturnType<typeof createRescreen>;

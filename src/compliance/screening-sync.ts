@@ -6,8 +6,7 @@ import type { ListStore } from '../store/list-store';
 import type { Logger } from '../telemetry/logger';
 
 export type ScreeningSnapshot =
-  | { kind: 'current'; lists: readonly ListIndex[] }
-  | { kind: 'stale'; confirmedAgoMs: number };
+  { kind: 'current'; lists: readonly ListIndex[] } | { kind: 'stale'; confirmedAgoMs: number };
 
 export interface ScreeningSync {
   /** The indexes to screen with, or 'stale' when the current versions cannot be confirmed. */
@@ -54,8 +53,8 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
     const loaded: { list: string; version: number }[] = [];
     let changed = names.length !== indexes.length;
     for (let i = 0; i < names.length; i++) {
-      const list = names[i]!;
-      const version = versions[i]!;
+      const list = names[i];
+      const version = versions[i];
       if (version === 0) {
         changed ||= byName.has(list);
         continue;
@@ -97,21 +96,27 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
 
   const onMessage = (channel: string) => {
     if (channel === options.keys.listsChannel()) {
-      refresh().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'screening list refresh failed'));
+      refresh().catch((err: unknown) =>
+        log.warn({ err: (err as Error).message }, 'screening list refresh failed'),
+      );
     }
   };
   options.subscriber.on('message', onMessage);
   await options.subscriber.subscribe(options.keys.listsChannel());
   await refresh();
   const timer = setInterval(() => {
-    refresh().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'screening list refresh failed'));
+    refresh().catch((err: unknown) =>
+      log.warn({ err: (err as Error).message }, 'screening list refresh failed'),
+    );
   }, options.pollMs);
   timer.unref();
 
   return {
     snapshot() {
       const ago = now() - confirmedAtMs;
-      return ago > options.stalenessMs ? { kind: 'stale', confirmedAgoMs: ago } : { kind: 'current', lists: indexes };
+      return ago > options.stalenessMs
+        ? { kind: 'stale', confirmedAgoMs: ago }
+        : { kind: 'current', lists: indexes };
     },
     refresh,
     async close() {

@@ -204,7 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
   const { values: v, tls } = parse(serverSchema, env, 'server');
   if (v.CARAVAN_ROLE_TOKENS !== undefined && !v.CARAVAN_DEV_INSECURE) {
     throw new ConfigError([
-      'CARAVAN_ROLE_TOKENS: role tokens are for development mode only; with mTLS an officer\'s role comes from the OU of their client certificate',
+      "CARAVAN_ROLE_TOKENS: role tokens are for development mode only; with mTLS an officer's role comes from the OU of their client certificate",
     ]);
   }
   return {
@@ -248,7 +248,7 @@ export function loadClientConfig(
   }
   if (v.CARAVAN_DEV_INSECURE && caller === 'officer' && v.CARAVAN_TOKEN === undefined) {
     throw new ConfigError([
-      'CARAVAN_TOKEN is not set: in development mode an officer is identified by a token from the gateway\'s CARAVAN_ROLE_TOKENS',
+      "CARAVAN_TOKEN is not set: in development mode an officer is identified by a token from the gateway's CARAVAN_ROLE_TOKENS",
     ]);
   }
   return {

@@ -82,13 +82,19 @@ export function officerOf(
     const ou = cert?.subject?.OU;
     const id = Array.isArray(cn) ? cn[0] : cn;
     if (typeof id !== 'string' || id === '') {
-      return { kind: 'unauthenticated', message: 'a client certificate with the officer id as subject CN is required' };
+      return {
+        kind: 'unauthenticated',
+        message: 'a client certificate with the officer id as subject CN is required',
+      };
     }
     const units = (Array.isArray(ou) ? ou : ou === undefined ? [] : [ou]).map((u) => u.toLowerCase());
     officer = { id, roles: (['compliance', 'operations'] as const).filter((r) => units.includes(r)) };
   }
   if (!officer.roles.includes(role)) {
-    return { kind: 'permission-denied', message: `this call needs the ${role} role, which ${officer.id} does not have` };
+    return {
+      kind: 'permission-denied',
+      message: `this call needs the ${role} role, which ${officer.id} does not have`,
+    };
   }
   return officer;
 }

@@ -4,9 +4,13 @@ import {
   type ListEntry as ListEntryProto,
   type ListVersion,
 } from '../gen/caravan/compliance/v1/lists';
-import { ScreeningDecision, type ScreeningHit as ScreeningHitProto } from '../gen/caravan/compliance/v1/screening';
+import {
+  ScreeningDecision,
+  type ScreeningHit as ScreeningHitProto,
+} from '../gen/caravan/compliance/v1/screening';
 import type { AliasKind, ListEntry, ListEntryKind, PartyType } from '../screening/list-entry';
 import type { ScreeningHit } from '../screening/screen-instruction';
+import { nationalIdKey } from '../screening/identifier-index';
 import type { ListVersionMeta } from '../store/list-store';
 import { timestampOf } from './instruction-mapping';
 
@@ -28,7 +32,8 @@ const PARTY_TYPES: readonly [PartyType, PartyTypeProto][] = [
 ];
 
 export const entryKindToProto = (kind: ListEntryKind): EntryKind => KINDS.find(([k]) => k === kind)![1];
-const entryKindFromProto = (kind: EntryKind): ListEntryKind | null => KINDS.find(([, p]) => p === kind)?.[0] ?? null;
+const entryKindFromProto = (kind: EntryKind): ListEntryKind | null =>
+  KINDS.find(([, p]) => p === kind)?.[0] ?? null;
 
 export function versionToProto(meta: ListVersionMeta, current: number): ListVersion {
   return {
@@ -59,7 +64,14 @@ const EMPTY: Omit<ListEntryProto, 'id' | 'kind' | 'ref' | 'subject' | 'programs'
 };
 
 export function entryToProto(entry: ListEntry): ListEntryProto {
-  const base = { ...EMPTY, id: entry.id, kind: entryKindToProto(entry.kind), ref: entry.ref, subject: entry.subject, programs: entry.programs };
+  const base = {
+    ...EMPTY,
+    id: entry.id,
+    kind: entryKindToProto(entry.kind),
+    ref: entry.ref,
+    subject: entry.subject,
+    programs: entry.programs,
+  };
   switch (entry.kind) {
     case 'name':
       return {
@@ -107,7 +119,13 @@ export function entryFromProto(p: ListEntryProto): ListEntry | null {
     case 'wallet':
       return { ...base, kind, network: p.network.toUpperCase(), address: p.address };
     case 'national-id':
-      return { ...base, kind, scheme: p.scheme, country: p.country.toUpperCase(), value: p.value.replace(/[\s.-]+/g, '').toUpperCase() };
+      return {
+        ...base,
+        kind,
+        scheme: p.scheme,
+        country: p.country.toUpperCase(),
+        value: nationalIdKey(p.value),
+      };
     case 'card-scheme':
       return { ...base, kind, scheme: p.scheme.toUpperCase(), iinRanges: p.iinRanges };
     case 'jurisdiction':
@@ -131,7 +149,10 @@ export function hitToProto(hit: ScreeningHit): ScreeningHitProto {
     pairs: hit.pairs,
     unmatchedQuery: hit.unmatchedQuery,
     unmatchedCandidate: hit.unmatchedCandidate,
-    effect: hit.effect === 'block' ? ScreeningDecision.SCREENING_DECISION_BLOCK : ScreeningDecision.SCREENING_DECISION_REVIEW,
+    effect:
+      hit.effect === 'block'
+        ? ScreeningDecision.SCREENING_DECISION_BLOCK
+        : ScreeningDecision.SCREENING_DECISION_REVIEW,
   };
 }
 

@@ -30,7 +30,13 @@ import type { ListStore, ListVersionMeta } from '../store/list-store';
 import type { Logger } from '../telemetry/logger';
 import { traceparentOf } from '../telemetry/tracing';
 import { officerOf, type IdentityMode, type Officer } from './caller-identity';
-import { decisionToProto, entryFromProto, entryToProto, hitToProto, versionToProto } from './compliance-mapping';
+import {
+  decisionToProto,
+  entryFromProto,
+  entryToProto,
+  hitToProto,
+  versionToProto,
+} from './compliance-mapping';
 import { clientStreaming, unary, type CallScope, type Decoder } from './handlers';
 import { stateToProto, timestampOf } from './instruction-mapping';
 import { isEdgeError, type EdgeError } from './status';
@@ -60,7 +66,8 @@ const FORMATS: Partial<Record<ListFormat, ListFormatName>> = {
 };
 const FILE_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 const MAX_PAGE = 1000;
-const pageSize = (requested: number, fallback = 100) => Math.min(Math.max(requested || fallback, 1), MAX_PAGE);
+const pageSize = (requested: number, fallback = 100) =>
+  Math.min(Math.max(requested || fallback, 1), MAX_PAGE);
 
 type Method = keyof typeof ComplianceService;
 
@@ -73,33 +80,54 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
     type: Decoder<Req>,
     handle: (request: Req, officer: Officer, scope: CallScope) => Promise<Res | EdgeError>,
   ) {
-    return unary<Req, Res>(`${SERVICE}/${name}`, type, `caravan.compliance.v1.${name}Request`, log, async (request, scope, call) => {
-      const officer = officerOf(call, deps.identity, deps.roleTokens, 'compliance');
-      if (isSettlementError(officer)) return officer;
-      scope.span.setAttribute('enduser.id', officer.id);
-      return handle(request, officer, scope);
-    });
+    return unary<Req, Res>(
+      `${SERVICE}/${name}`,
+      type,
+      `caravan.compliance.v1.${name}Request`,
+      log,
+      async (request, scope, call) => {
+        const officer = officerOf(call, deps.identity, deps.roleTokens, 'compliance');
+        if (isSettlementError(officer)) return officer;
+        scope.span.setAttribute('enduser.id', officer.id);
+        return handle(request, officer, scope);
+      },
+    );
   }
 
   const versionReply = async (meta: ListVersionMeta | EdgeError) =>
     isEdgeError(meta) ? meta : versionToProto(meta, await deps.lists.currentVersion(meta.list));
 
-  async function importList(messages: AsyncIterable<ImportListRequest>, officer: Officer): Promise<ImportListResponse | EdgeError> {
+  async function importList(
+    messages: AsyncIterable<ImportListRequest>,
+    officer: Officer,
+  ): Promise<ImportListResponse | EdgeError> {
     const iterator = messages[Symbol.asyncIterator]();
     const first = await iterator.next();
     const header = first.done ? undefined : first.value.part;
     if (header?.$case !== 'header') {
-      return invalidArgument([{ field: 'header', description: 'the first message of an import must be its header' }]);
+      return invalidArgument([
+        { field: 'header', description: 'the first message of an import must be its header' },
+      ]);
     }
     const h = header.value;
     const violations: FieldViolation[] = [];
     const badName = checkListName(h.list);
-    if (badName && badName.kind === 'invalid-argument') violations.push(...badName.violations.map((v) => ({ ...v, field: `header.${v.field}` })));
+    if (badName && badName.kind === 'invalid-argument')
+      violations.push(...badName.violations.map((v) => ({ ...v, field: `header.${v.field}` })));
     const format = FORMATS[h.format];
-    if (format === undefined) violations.push({ field: 'header.format', description: 'is required: ofac-sdn, ofac-consolidated, un-xml, csv or json' });
-    if (h.fileNames.length === 0 || h.fileNames.length > 8) violations.push({ field: 'header.file_names', description: 'must name 1 to 8 files' });
+    if (format === undefined)
+      violations.push({
+        field: 'header.format',
+        description: 'is required: ofac-sdn, ofac-consolidated, un-xml, csv or json',
+      });
+    if (h.fileNames.length === 0 || h.fileNames.length > 8)
+      violations.push({ field: 'header.file_names', description: 'must name 1 to 8 files' });
     h.fileNames.forEach((n, i) => {
-      if (!FILE_NAME.test(n)) violations.push({ field: `header.file_names[${i}]`, description: 'must be a plain file name: letters, digits, . _ -' });
+      if (!FILE_NAME.test(n))
+        violations.push({
+          field: `header.file_names[${i}]`,
+          description: 'must be a plain file name: letters, digits, . _ -',
+        });
     });
     if (violations.length > 0 || format === undefined) return invalidArgument(violations);
 
@@ -107,25 +135,36 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
     let total = 0;
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
       const part = next.value.part;
-      if (part?.$case !== 'chunk') return invalidArgument([{ field: 'chunk', description: 'only file chunks may follow the header' }]);
+      if (part?.$case !== 'chunk')
+        return invalidArgument([{ field: 'chunk', description: 'only file chunks may follow the header' }]);
       const target = chunks[part.value.fileIndex];
-      if (target === undefined) return invalidArgument([{ field: 'chunk.file_index', description: `must be below ${h.fileNames.length}` }]);
+      if (target === undefined)
+        return invalidArgument([
+          { field: 'chunk.file_index', description: `must be below ${h.fileNames.length}` },
+        ]);
       total += part.value.data.length;
       if (total > deps.maxImportBytes) {
-        return { kind: 'resource-exhausted', message: `the files exceed ${deps.maxImportBytes} bytes together`, retryAfterMs: 0 };
+        return {
+          kind: 'resource-exhausted',
+          message: `the files exceed ${deps.maxImportBytes} bytes together`,
+          retryAfterMs: 0,
+        };
       }
       target.push(Buffer.from(part.value.data));
     }
     const outcome = await deps.maintenance.importList({
       list: h.list,
       format,
-      files: h.fileNames.map((name, i) => ({ name, stream: Readable.from(chunks[i]!) })),
+      files: h.fileNames.map((name, i) => ({ name, stream: Readable.from(chunks[i]) })),
       force: h.force,
       note: h.note,
       actor: officer.id,
     });
     if (isSettlementError(outcome)) return outcome;
-    log.info({ list: h.list, officer: officer.id, activated: outcome.activated, problems: outcome.problems.length }, 'list import');
+    log.info(
+      { list: h.list, officer: officer.id, activated: outcome.activated, problems: outcome.problems.length },
+      'list import',
+    );
     const current = await deps.lists.currentVersion(h.list);
     return {
       version: outcome.version === null ? undefined : versionToProto(outcome.version, current),
@@ -161,7 +200,9 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
 
     removeEntry: officerUnary('RemoveEntry', RemoveEntryRequest, async (request, officer) => {
       if (request.entryId === '') return invalidArgument([{ field: 'entry_id', description: 'is required' }]);
-      return versionReply(await deps.maintenance.removeEntry(request.list, request.entryId, request.note, officer.id));
+      return versionReply(
+        await deps.maintenance.removeEntry(request.list, request.entryId, request.note, officer.id),
+      );
     }),
 
     listLists: officerUnary('ListLists', ListListsRequest, async () => ({
@@ -186,9 +227,16 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
         return { kind: 'not-found', message: `list ${request.list} has no version ${request.version}` };
       }
       if (request.pageToken !== '' && !/^[0-9]{1,20}$/.test(request.pageToken)) {
-        return invalidArgument([{ field: 'page_token', description: 'must be a next_page_token from an earlier answer' }]);
+        return invalidArgument([
+          { field: 'page_token', description: 'must be a next_page_token from an earlier answer' },
+        ]);
       }
-      const page = await deps.lists.entriesPage(request.list, version, request.pageToken || '0', pageSize(request.pageSize));
+      const page = await deps.lists.entriesPage(
+        request.list,
+        version,
+        request.pageToken || '0',
+        pageSize(request.pageSize),
+      );
       return {
         entries: page.entries.map(entryToProto),
         nextPageToken: page.cursor === '0' ? '' : page.cursor,
@@ -197,7 +245,9 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
     }),
 
     rollbackList: officerUnary('RollbackList', RollbackListRequest, async (request, officer) =>
-      versionReply(await deps.maintenance.rollback(request.list, Number(request.toVersion), request.note, officer.id)),
+      versionReply(
+        await deps.maintenance.rollback(request.list, Number(request.toVersion), request.note, officer.id),
+      ),
     ),
 
     screenParty: officerUnary('ScreenParty', ScreenPartyRequest, (request) => {
@@ -205,19 +255,35 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
       if (request.party === undefined && request.bics.length === 0 && request.card === undefined) {
         violations.push({ field: 'party', description: 'give a party, BICs or a card to screen' });
       }
-      if ((request.party?.name.length ?? 0) > 1000) violations.push({ field: 'party.name', description: 'must be at most 1000 characters' });
+      if ((request.party?.name.length ?? 0) > 1000)
+        violations.push({ field: 'party.name', description: 'must be at most 1000 characters' });
       if (request.bics.length > 20) violations.push({ field: 'bics', description: 'at most 20 BICs' });
       if (request.card !== undefined && !/^[0-9]{6,8}$/.test(request.card.bin) && request.card.bin !== '') {
-        violations.push({ field: 'card.bin', description: 'must be the first 6 or 8 digits; a full card number is never accepted' });
+        violations.push({
+          field: 'card.bin',
+          description: 'must be the first 6 or 8 digits; a full card number is never accepted',
+        });
       }
-      if (request.minScore < 0 || request.minScore > 1) violations.push({ field: 'min_score', description: 'must be between 0 and 1' });
+      if (request.minScore < 0 || request.minScore > 1)
+        violations.push({ field: 'min_score', description: 'must be between 0 and 1' });
       if (violations.length > 0) return Promise.resolve(invalidArgument(violations));
       const snapshot = deps.sync.snapshot();
       if (snapshot.kind === 'stale') {
-        return Promise.resolve({ kind: 'unavailable' as const, message: 'screening lists cannot be confirmed current; try again', retryAfterMs: 2000 });
+        return Promise.resolve({
+          kind: 'unavailable' as const,
+          message: 'screening lists cannot be confirmed current; try again',
+          retryAfterMs: 2000,
+        });
       }
       const result = screenTargets(
-        [{ field: 'party', party: request.party, bics: request.bics.map((bic, i) => ({ field: `bics[${i}]`, bic })), card: request.card }],
+        [
+          {
+            field: 'party',
+            party: request.party,
+            bics: request.bics.map((bic, i) => ({ field: `bics[${i}]`, bic })),
+            card: request.card,
+          },
+        ],
         snapshot.lists,
         { reviewThreshold: request.minScore || deps.reviewThreshold },
       );
@@ -241,7 +307,10 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
     })),
 
     decideHold: officerUnary('DecideHold', DecideHoldRequest, async (request, officer, scope) => {
-      if (request.decision === HoldDecision.HOLD_DECISION_UNSPECIFIED || HoldDecision[request.decision] === undefined) {
+      if (
+        request.decision === HoldDecision.HOLD_DECISION_UNSPECIFIED ||
+        HoldDecision[request.decision] === undefined
+      ) {
         return invalidArgument([{ field: 'decision', description: 'is required: release or reject' }]);
       }
       scope.span.setAttribute('caravan.uetr', request.uetr);
@@ -256,7 +325,11 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
       });
       if (isSettlementError(outcome)) return outcome;
       log.info({ uetr: request.uetr, officer: officer.id, state: outcome.state }, 'hold decided');
-      return { state: stateToProto(outcome.state), releasedBy: outcome.releasedBy, releasesNeeded: outcome.releasesNeeded };
+      return {
+        state: stateToProto(outcome.state),
+        releasedBy: outcome.releasedBy,
+        releasesNeeded: outcome.releasesNeeded,
+      };
     }),
 
     listAuditEvents: officerUnary('ListAuditEvents', ListAuditEventsRequest, async (request) => ({
@@ -276,7 +349,12 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
       const result = await deps.audit.verify();
       return result.intact
         ? { intact: true, checked: String(result.checked), firstBadSequence: '0', problem: '' }
-        : { intact: false, checked: String(result.checked), firstBadSequence: String(result.firstBadSequence), problem: result.problem };
+        : {
+            intact: false,
+            checked: String(result.checked),
+            firstBadSequence: String(result.firstBadSequence),
+            problem: result.problem,
+          };
     }),
   };
   return handlers;

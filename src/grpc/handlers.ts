@@ -100,7 +100,10 @@ function inServerSpan<T>(
       work({ span, traceId, metadata }).catch((err: unknown) => unexpected(err, log, method)),
     )
     .then((result) => {
-      span.setAttribute('rpc.grpc.status_code', isEdgeError(result) ? (toServiceError(result, traceId).code ?? 2) : 0);
+      span.setAttribute(
+        'rpc.grpc.status_code',
+        isEdgeError(result) ? (toServiceError(result, traceId).code ?? 2) : 0,
+      );
       respond(result, traceId);
     })
     .finally(() => span.end())
@@ -141,7 +144,11 @@ export function serverStreaming<Req, Res>(
   type: Decoder<Req>,
   typeName: string,
   log: Logger,
-  handle: (request: Req, scope: CallScope, call: ServerWritableStream<Buffer, Res>) => Promise<EdgeError | null>,
+  handle: (
+    request: Req,
+    scope: CallScope,
+    call: ServerWritableStream<Buffer, Res>,
+  ) => Promise<EdgeError | null>,
 ): handleServerStreamingCall<Buffer, Res> {
   return (call: ServerWritableStream<Buffer, Res>) => {
     inServerSpan<null>(
@@ -196,7 +203,8 @@ export function clientStreaming<Req, Res>(
           return await handle(decoded(), scope, call);
         } catch (err) {
           if (err instanceof MalformedMessage) return err.error;
-          if (call.cancelled) return { kind: 'cancelled', message: 'the client cancelled the call; nothing was changed' };
+          if (call.cancelled)
+            return { kind: 'cancelled', message: 'the client cancelled the call; nothing was changed' };
           throw err;
         }
       },

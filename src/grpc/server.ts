@@ -35,7 +35,6 @@ export function rawRequests(definition: ServiceDefinition): ServiceDefinition {
   return out as ServiceDefinition;
 }
 
-
 export async function startServer(
   config: Pick<
     Config,

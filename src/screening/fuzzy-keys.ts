@@ -16,32 +16,37 @@ function deletionsNeeded(length: number, similarity: number): number {
   return Math.floor((1 - similarity) * length + 1e-9);
 }
 
-function hash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
-}
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 
-function deletionVariants(key: string, depth: number): Set<string> {
-  const variants = new Set<string>([key]);
-  let frontier = [key];
-  for (let level = 0; level < depth; level++) {
-    const next: string[] = [];
-    for (const text of frontier) {
-      for (let i = 0; i < text.length; i++) {
-        const variant = text.slice(0, i) + text.slice(i + 1);
-        if (!variants.has(variant)) {
-          variants.add(variant);
-          next.push(variant);
-        }
-      }
+/**
+ * FNV-1a hashes of the key with up to `depth` (≤ 2) characters deleted, computed without building
+ * the strings. Equal strings reached by different deletions give equal hashes, so duplicates are
+ * harmless: lookups skip keys already seen.
+ */
+function variantHashes(key: string, depth: number, out: number[]): void {
+  const n = key.length;
+  const hashWithout = (skipA: number, skipB: number) => {
+    let h = FNV_OFFSET;
+    for (let i = 0; i < n; i++) {
+      if (i === skipA || i === skipB) continue;
+      h ^= key.charCodeAt(i);
+      h = Math.imul(h, FNV_PRIME);
     }
-    frontier = next;
+    return h >>> 0;
+  };
+  out.push(hashWithout(-1, -1));
+  if (depth < 1) return;
+  for (let a = 0; a < n; a++) {
+    // Deleting either letter of a repeated pair gives the same string: keep one.
+    if (a > 0 && key[a] === key[a - 1]) continue;
+    out.push(hashWithout(a, -1));
+    if (depth < 2) continue;
+    for (let b = a + 1; b < n; b++) {
+      if (b > a + 1 && key[b] === key[b - 1]) continue;
+      out.push(hashWithout(a, b));
+    }
   }
-  return variants;
 }
 
 /** Ids below 2^21 fit beside a 32-bit hash in one float64, so one numeric sort orders both. */
@@ -62,10 +67,12 @@ export class FuzzyKeyIndex {
     if (keys.length >= ID_BITS) throw new Error(`FuzzyKeyIndex: ${keys.length} keys, at most ${ID_BITS - 1}`);
     const packed: number[] = [];
     const byLength: number[][] = [];
+    const hashes: number[] = [];
     keys.forEach((key, id) => {
       (byLength[key.length] ??= []).push(id);
-      const depth = Math.min(MAX_DEPTH, deletionsNeeded(key.length, minSimilarity));
-      for (const variant of deletionVariants(key, depth)) packed.push(hash(variant) * ID_BITS + id);
+      hashes.length = 0;
+      variantHashes(key, Math.min(MAX_DEPTH, deletionsNeeded(key.length, minSimilarity)), hashes);
+      for (const h of hashes) packed.push(h * ID_BITS + id);
     });
     const sorted = Float64Array.from(packed).sort();
     this.hashes = new Uint32Array(sorted.length);
@@ -95,10 +102,11 @@ export class FuzzyKeyIndex {
       const value = stringSimilarity(probe, this.keys[id]);
       if (value >= similarity) visit(id, value);
     };
-    const depth = Math.min(MAX_DEPTH, deletionsNeeded(probe.length, similarity));
-    for (const variant of deletionVariants(probe, depth)) {
-      const h = hash(variant);
-      for (let i = this.lowerBound(h); i < this.hashes.length && this.hashes[i] === h; i++) check(this.ids[i]);
+    const hashes: number[] = [];
+    variantHashes(probe, Math.min(MAX_DEPTH, deletionsNeeded(probe.length, similarity)), hashes);
+    for (const h of hashes) {
+      for (let i = this.lowerBound(h); i < this.hashes.length && this.hashes[i] === h; i++)
+        check(this.ids[i]);
     }
     // Pairs whose longer string needs more than MAX_DEPTH deletions are not in the table.
     const shortest = Math.ceil(probe.length * similarity - 1e-9);

@@ -12,7 +12,7 @@ import type {
  * Exact-match lookups for the identifier entries of one list version. Every key is normalised the
  * same way on both sides: BICs on their first 8 characters, IBANs without spaces in upper case,
  * EVM addresses (0x + 40 hex) lower-case, every other wallet address exactly as written (base58 and
- * bech32 are case-significant), national ids upper case without spaces, dashes or dots.
+ * bech32 are case-significant), national ids as letters and digits only, upper case.
  */
 export interface IdentifierIndex {
   readonly size: number;
@@ -33,7 +33,7 @@ export const walletKey = (address: string): string => {
   const trimmed = address.trim();
   return EVM_ADDRESS.test(trimmed) ? trimmed.toLowerCase() : trimmed;
 };
-export const nationalIdKey = (value: string): string => value.replace(/[\s./-]+/g, '').toUpperCase();
+export const nationalIdKey = (value: string): string => value.toUpperCase().replace(/[^A-Z0-9]+/g, '');
 
 /** Whether the BIN's leading digits fall in the range, compared on the range's prefix length. */
 export function binInRange(bin: string, range: { from: string; to: string }): boolean {

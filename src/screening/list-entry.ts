@@ -54,7 +54,7 @@ export interface NationalIdEntry extends EntryBase {
   scheme: string;
   /** Issuing country, ISO 3166-1 alpha-2, or empty when the source does not say. */
   country: string;
-  /** Upper case, spaces and dashes removed. */
+  /** Letters and digits only, upper case: lists write one number as 78.865.882 or K357514(4). */
   value: string;
 }
 
@@ -73,12 +73,6 @@ export interface JurisdictionEntry extends EntryBase {
 }
 
 export type ListEntry =
-  | NameEntry
-  | BicEntry
-  | IbanEntry
-  | WalletEntry
-  | NationalIdEntry
-  | CardSchemeEntry
-  | JurisdictionEntry;
+  NameEntry | BicEntry | IbanEntry | WalletEntry | NationalIdEntry | CardSchemeEntry | JurisdictionEntry;
 
 export type ListEntryKind = ListEntry['kind'];

@@ -120,7 +120,11 @@ class MatchCollector {
   ) {}
 
   offer(name: IndexedName): void {
-    const result = scorePrepared(this.query, name.prepared, this.options.type ? schemaOf(this.options.type) : schemaOf(name.entry.type));
+    const result = scorePrepared(
+      this.query,
+      name.prepared,
+      this.options.type ? schemaOf(this.options.type) : schemaOf(name.entry.type),
+    );
     if (result.score < this.options.threshold) return;
     const current = this.best.get(name.entry);
     if (current && current.score >= result.score) return;
@@ -151,7 +155,11 @@ const preparedLists = new WeakMap<readonly NameEntry[], IndexedName[]>();
  * The reference: the same scorer over every name of every entry. Normalised names are cached per
  * entries array (which must not change afterwards), so repeated calls measure scoring alone.
  */
-export function bruteForceSearch(entries: NameEntry[], name: string, options: NameSearchOptions): NameMatch[] {
+export function bruteForceSearch(
+  entries: NameEntry[],
+  name: string,
+  options: NameSearchOptions,
+): NameMatch[] {
   let names = preparedLists.get(entries);
   if (!names) {
     names = indexedNames(entries);
@@ -237,6 +245,11 @@ function exactKeys(token: NameToken): string[] {
   }
 }
 
+/** List-side runs written together, matched exactly by a query word (see joinSimilarity). */
+function joinKey(key: string): string {
+  return `=${key}`;
+}
+
 /** Only exact pairs of these kinds match at all, so an unanchored one is surely unmatched. */
 function exactOnly(token: NameToken): boolean {
   return token.kind === 'number' || token.kind === 'particle';
@@ -258,31 +271,26 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const minThreshold = options.minThreshold ?? DEFAULT_REVIEW_THRESHOLD;
   const names = indexedNames(entries);
   const words = new Postings();
-  const joins = new Postings();
   const exact = new Postings();
   names.forEach((name, n) => {
     const wordMasks = new Map<string, number>();
     const exactMasks = new Map<string, number>();
     name.prepared.tokens.forEach((token, position) => {
       const bit = 1 << position;
-      if (isWordLike(token)) for (const key of token.keys) wordMasks.set(key, (wordMasks.get(key) ?? 0) | bit);
+      if (isWordLike(token))
+        for (const key of token.keys) wordMasks.set(key, (wordMasks.get(key) ?? 0) | bit);
       for (const key of exactKeys(token)) exactMasks.set(key, (exactMasks.get(key) ?? 0) | bit);
     });
-    const joinMasks = new Map<string, number>();
     for (const join of name.prepared.joins) {
-      const mask = ((1 << join.length) - 1) << join.start;
-      joinMasks.set(join.key, (joinMasks.get(join.key) ?? 0) | mask);
+      const key = joinKey(join.key);
+      exactMasks.set(key, (exactMasks.get(key) ?? 0) | (((1 << join.length) - 1) << join.start));
     }
     for (const [key, mask] of wordMasks) words.add(key, n, mask >>> 0);
     for (const [key, mask] of exactMasks) exact.add(key, n, mask >>> 0);
-    for (const [key, mask] of joinMasks) joins.add(key, n, mask >>> 0);
   });
   words.seal();
-  joins.seal();
   exact.seal();
-  const anchorFloor = anchorSimilarity(minThreshold);
-  const wordKeys = new FuzzyKeyIndex(words.keys, Math.min(anchorFloor, SCORING.joinMinSimilarity));
-  const joinKeys = new FuzzyKeyIndex(joins.keys, SCORING.joinMinSimilarity);
+  const wordKeys = new FuzzyKeyIndex(words.keys, anchorSimilarity(minThreshold));
 
   // Per-search scratch, reused: search is synchronous, so one search runs at a time.
   const stampOf = new Uint32Array(names.length);
@@ -342,22 +350,21 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     query.tokens.forEach((token, position) => {
       const bit = (1 << position) >>> 0;
       if (isWordLike(token)) {
-        for (const key of token.keys) {
-          wordKeys.search(key, anchor, (id) => add(words, id, bit));
-          joinKeys.search(key, SCORING.joinMinSimilarity, (id) => add(joins, id, bit));
-        }
+        for (const key of token.keys) wordKeys.search(key, anchor, (id) => add(words, id, bit));
       }
-      for (const key of exactKeys(token)) {
+      const keys = isWordLike(token) ? [...exactKeys(token), ...token.keys.map(joinKey)] : exactKeys(token);
+      for (const key of keys) {
         const id = exact.id(key);
         if (id !== undefined) add(exact, id, bit);
       }
     });
     for (const join of query.joins) {
-      const mask = ((((1 << join.length) - 1) << join.start) >>> 0) as number;
-      wordKeys.search(join.key, SCORING.joinMinSimilarity, (id) => add(words, id, mask));
+      const id = words.id(join.key);
+      if (id !== undefined) add(words, id, (((1 << join.length) - 1) << join.start) >>> 0);
     }
     const probes: Probe[] = [];
-    for (const [postings, keys] of byKey) for (const [key, queryMask] of keys) probes.push({ postings, key, queryMask });
+    for (const [postings, keys] of byKey)
+      for (const [key, queryMask] of keys) probes.push({ postings, key, queryMask });
     return probes;
   }
 
@@ -409,7 +416,11 @@ function skippedTokens(query: PreparedName, anchor: number, threshold: number): 
  * whether they pair (extra + pair cost on the rest) or stay free (extra cost).
  */
 function weakPairBounds(anchor: number): { weak: number; pairLoss: number } {
-  const weak = Math.max(matchValue(anchor), matchValue(SCORING.initialSimilarity), matchValue(SCORING.legalCompanySimilarity));
+  const weak = Math.max(
+    matchValue(anchor),
+    matchValue(SCORING.initialSimilarity),
+    matchValue(SCORING.legalCompanySimilarity),
+  );
   const pairLoss = Math.min((SCORING.extraCost + SCORING.pairCost) * (1 - weak), SCORING.extraCost);
   return { weak, pairLoss };
 }
@@ -488,7 +499,9 @@ class ScoreBound {
     });
     const matched = anchored + this.weak * paired;
     const cost =
-      this.pairLoss * all + SCORING.extraCost * (freeQ + freeC) + SCORING.conflictCost * Math.min(leftQ, leftC);
+      this.pairLoss * all +
+      SCORING.extraCost * (freeQ + freeC) +
+      SCORING.conflictCost * Math.min(leftQ, leftC);
     return matched > 0 ? matched / (matched + cost) : 0;
   }
 }

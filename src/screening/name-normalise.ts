@@ -50,7 +50,8 @@ export const MAX_TOKENS = 32;
 const MAX_TOKEN_CHARS = 64;
 
 /** Format controls (zero-width spaces and joiners, bidi marks, soft hyphen) and fillers. */
-const INVISIBLE = /[\p{Cf}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFFA0\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
+const INVISIBLE =
+  /[\p{Cf}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFFA0\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
 /** Apostrophes and transliteration primes sit inside words (Qa'ida, ʿAbd, Grigorʹyevich). */
 const APOSTROPHES = /['’‘‛ʼʻʽʹʾʿ`´′]/g;
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
@@ -174,12 +175,43 @@ function dominantScript(token: string): Script {
 
 /** Lower-case Cyrillic and Greek letters that look like a Latin letter. */
 const CYRILLIC_TO_LATIN: Readonly<Record<string, string>> = {
-  а: 'a', в: 'b', е: 'e', ё: 'e', к: 'k', м: 'm', н: 'h', о: 'o', р: 'p', с: 'c', т: 't', у: 'y',
-  х: 'x', і: 'i', ј: 'j', ѕ: 's', ԁ: 'd', ԛ: 'q', ԝ: 'w', һ: 'h', ӏ: 'l',
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  ё: 'e',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  і: 'i',
+  ј: 'j',
+  ѕ: 's',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  һ: 'h',
+  ӏ: 'l',
 };
 const GREEK_TO_LATIN: Readonly<Record<string, string>> = {
-  α: 'a', β: 'b', ε: 'e', η: 'h', ι: 'i', κ: 'k', μ: 'm', ν: 'v', ο: 'o', ρ: 'p', τ: 't', υ: 'u',
-  χ: 'x', ζ: 'z',
+  α: 'a',
+  β: 'b',
+  ε: 'e',
+  η: 'h',
+  ι: 'i',
+  κ: 'k',
+  μ: 'm',
+  ν: 'v',
+  ο: 'o',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  ζ: 'z',
 };
 const LATIN_TO_CYRILLIC: Readonly<Record<string, string>> = Object.fromEntries(
   Object.entries(CYRILLIC_TO_LATIN)
@@ -217,8 +249,23 @@ function stripMarks(text: string): string {
 
 /** Latin letters without a decomposition into base letter + accent. */
 const LATIN_SPECIAL: Readonly<Record<string, string>> = {
-  ß: 'ss', ø: 'o', æ: 'ae', œ: 'oe', đ: 'd', ð: 'd', þ: 'th', ł: 'l', ħ: 'h', ŧ: 't', ŋ: 'ng',
-  ı: 'i', ĸ: 'k', ſ: 's', ə: 'a', ɨ: 'i', ʒ: 'zh',
+  ß: 'ss',
+  ø: 'o',
+  æ: 'ae',
+  œ: 'oe',
+  đ: 'd',
+  ð: 'd',
+  þ: 'th',
+  ł: 'l',
+  ħ: 'h',
+  ŧ: 't',
+  ŋ: 'ng',
+  ı: 'i',
+  ĸ: 'k',
+  ſ: 's',
+  ə: 'a',
+  ɨ: 'i',
+  ʒ: 'zh',
 };
 
 function foldLatinLetters(text: string): string {
@@ -230,7 +277,15 @@ function foldLatinLetters(text: string): string {
  * (Müller/Mueller, Babiš/Babish, Şahin/Shahin) besides the plain one (Muller, Babis, Sahin).
  */
 const SPELLED_OUT: Readonly<Record<string, string>> = {
-  ä: 'ae', ö: 'oe', ü: 'ue', š: 'sh', ş: 'sh', č: 'ch', ç: 'ch', ž: 'zh', ć: 'ch',
+  ä: 'ae',
+  ö: 'oe',
+  ü: 'ue',
+  š: 'sh',
+  ş: 'sh',
+  č: 'ch',
+  ç: 'ch',
+  ž: 'zh',
+  ć: 'ch',
 };
 
 function latinReadings(token: string): string[] {
@@ -240,7 +295,15 @@ function latinReadings(token: string): string[] {
 }
 
 /** Digits used as letters ("Ig0r Sech1n"): read back as letters, beside the literal reading. */
-const LEET: Readonly<Record<string, string>> = { '0': 'O', '1': 'I', '3': 'E', '4': 'A', '5': 'S', '7': 'T', '9': 'G' };
+const LEET: Readonly<Record<string, string>> = {
+  '0': 'O',
+  '1': 'I',
+  '3': 'E',
+  '4': 'A',
+  '5': 'S',
+  '7': 'T',
+  '9': 'G',
+};
 
 function deleetVariants(text: string): string[] {
   if (!/\d/.test(text)) return [text];
@@ -340,7 +403,9 @@ function combineNumberWords(tokens: Romanised[]): Romanised[] {
     }
     let value = first.value;
     let text = tokens[i].text;
-    const unit = tokens[i + 1] ? (numberWordValue(tokens[i + 1].text) ?? digitValue(tokens[i + 1].text)) : null;
+    const unit = tokens[i + 1]
+      ? (numberWordValue(tokens[i + 1].text) ?? digitValue(tokens[i + 1].text))
+      : null;
     if (first.tens && unit && !unit.tens && unit.value < 10) {
       value += unit.value;
       text += ` ${tokens[i + 1].text}`;
@@ -389,7 +454,9 @@ const LEGAL_TRIE: PhraseNode = (() => {
   return root;
 })();
 
-const FOLDED_PARTICLES = new Map(Object.entries(PARTICLES).map(([word, canonical]) => [foldKey(word), canonical]));
+const FOLDED_PARTICLES = new Map(
+  Object.entries(PARTICLES).map(([word, canonical]) => [foldKey(word), canonical]),
+);
 const FOLDED_GENERIC = new Set([...GENERIC_WORDS].map(foldKey));
 const FOLDED_ABBREVIATIONS = new Map(
   Object.entries(ABBREVIATIONS).map(([short, long]) => [foldKey(short), foldKey(long)]),
@@ -401,7 +468,10 @@ function classify(tokens: Romanised[]): NameToken[] {
     const legal = longestLegalForm(tokens, i);
     if (legal) {
       out.push({
-        text: tokens.slice(i, i + legal.length).map((t) => t.text).join(' '),
+        text: tokens
+          .slice(i, i + legal.length)
+          .map((t) => t.text)
+          .join(' '),
         kind: 'legal-form',
         keys: [legal.canonical],
         legalFamily: legal.family,

@@ -55,8 +55,6 @@ export const SCORING = Object.freeze({
   pairCost: 0.6,
   /** "V." for "Vladimir": an initial confirms a word only partly. */
   initialSimilarity: 0.7,
-  /** Joined/split tokens must agree closely, or any run of short words would match a long one. */
-  joinMinSimilarity: 0.9,
   /** Score factor when only legal forms, particles or generic words are matched. */
   insignificantFactor: 0.5,
   weights: Object.freeze<Record<TokenKind, number>>({
@@ -127,13 +125,19 @@ export function scorePrepared(query: PreparedName, candidate: PreparedName, sche
   const q = query.tokens;
   const c = candidate.tokens;
   if (q.length === 0 || c.length === 0) {
-    return { score: 0, pairs: [], unmatchedQuery: q.map((t) => t.text), unmatchedCandidate: c.map((t) => t.text) };
+    return {
+      score: 0,
+      pairs: [],
+      unmatchedQuery: q.map((t) => t.text),
+      unmatchedCandidate: c.map((t) => t.text),
+    };
   }
   const units = candidateUnits(query, candidate, schema);
   // Best pairs first; on a tie the unit covering more tokens wins (a join over two singles).
   units.sort(
     (a, b) =>
-      b.similarity - a.similarity || b.query.length + b.candidate.length - a.query.length - a.candidate.length,
+      b.similarity - a.similarity ||
+      b.query.length + b.candidate.length - a.query.length - a.candidate.length,
   );
   const matchQ = new Float64Array(q.length).fill(-1);
   const matchC = new Float64Array(c.length).fill(-1);
@@ -187,7 +191,11 @@ function isSignificant(token: NameToken): boolean {
   return token.kind === 'word' || token.kind === 'number' || token.kind === 'initial';
 }
 
-function candidateUnits(query: PreparedName, candidate: PreparedName, schema: SchemaHint | undefined): Unit[] {
+function candidateUnits(
+  query: PreparedName,
+  candidate: PreparedName,
+  schema: SchemaHint | undefined,
+): Unit[] {
   const q = query.tokens;
   const c = candidate.tokens;
   const units: Unit[] = [];
@@ -216,12 +224,12 @@ function range(join: Join): number[] {
   return Array.from({ length: join.length }, (_, k) => join.start + k);
 }
 
-/** Similarity of a joined run with a single word, or 0 when below the join minimum. */
+/**
+ * A run written together matches a single word only exactly (after folding): a loose rule would
+ * let any run of short words match a long one, and would make joins expensive to index.
+ */
 export function joinSimilarity(key: string, token: NameToken): number {
-  if (!isWordLike(token)) return 0;
-  let best = 0;
-  for (const k of token.keys) best = Math.max(best, stringSimilarity(key, k));
-  return best >= SCORING.joinMinSimilarity ? best : 0;
+  return isWordLike(token) && token.keys.includes(key) ? 1 : 0;
 }
 
 export function isWordLike(token: NameToken): boolean {
@@ -231,7 +239,8 @@ export function isWordLike(token: NameToken): boolean {
 export function tokenSimilarity(a: NameToken, b: NameToken, schema?: SchemaHint): number {
   if (a.kind === 'number' || b.kind === 'number') return a.kind === b.kind && a.keys[0] === b.keys[0] ? 1 : 0;
   if (a.kind === 'legal-form' || b.kind === 'legal-form') return legalSimilarity(a, b);
-  if (a.kind === 'particle' || b.kind === 'particle') return a.kind === b.kind && a.keys[0] === b.keys[0] ? 1 : 0;
+  if (a.kind === 'particle' || b.kind === 'particle')
+    return a.kind === b.kind && a.keys[0] === b.keys[0] ? 1 : 0;
   if (a.kind === 'initial' || b.kind === 'initial') return initialSimilarity(a, b, schema);
   let best = 0;
   for (const ka of a.keys) {

@@ -25,7 +25,8 @@ export function editDistance(a: string, b: string): number {
     current = new Int32Array(m + 1);
   }
   previous[0] = 0;
-  for (let j = 1; j <= m; j++) previous[j] = previous[j - 1] + (isDigit(b.charCodeAt(j - 1)) ? DIGIT_COST : 1);
+  for (let j = 1; j <= m; j++)
+    previous[j] = previous[j - 1] + (isDigit(b.charCodeAt(j - 1)) ? DIGIT_COST : 1);
   for (let i = 1; i <= n; i++) {
     const ca = a.charCodeAt(i - 1);
     const costA = isDigit(ca) ? DIGIT_COST : 1;

@@ -1,4 +1,10 @@
-import { CardScheme, IdentifierType, type Card, type Party, type SettlementInstruction } from '../gen/caravan/settlement/v1/instruction';
+import {
+  CardScheme,
+  IdentifierType,
+  type Card,
+  type Party,
+  type SettlementInstruction,
+} from '../gen/caravan/settlement/v1/instruction';
 import type { IdentifierIndex } from './identifier-index';
 import type { ListEntry, ListEntryKind, NationalIdEntry } from './list-entry';
 import type { NameIndex } from './name-index';
@@ -145,7 +151,8 @@ function screenOne(index: ListIndex, target: PartyToScreen, options: ScreeningOp
         return;
       }
       for (const e of ids.nationalId(identifier.value)) {
-        if (identifierMatches(e, identifier.type, identifier.issuerCountry)) hits.push(exactHit(index, e, where, e.value));
+        if (identifierMatches(e, identifier.type, identifier.issuerCountry))
+          hits.push(exactHit(index, e, where, e.value));
       }
     });
   }
@@ -178,10 +185,12 @@ export function screenInstruction(
   lists: readonly ListIndex[],
   options: ScreeningOptions,
 ): ScreeningResult {
-  const agents = (['instructingAgent', 'instructedAgent', 'debtorAgent', 'creditorAgent'] as const).map((key) => ({
-    field: key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) + '.bic',
-    bic: instruction[key]?.bic ?? '',
-  }));
+  const agents = (['instructingAgent', 'instructedAgent', 'debtorAgent', 'creditorAgent'] as const).map(
+    (key) => ({
+      field: key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) + '.bic',
+      bic: instruction[key]?.bic ?? '',
+    }),
+  );
   return screenTargets(
     [
       { field: 'debtor', party: instruction.debtor },

@@ -26,7 +26,7 @@ export function isSettlementError(value: unknown): value is SettlementError {
     typeof value === 'object' &&
     value !== null &&
     'kind' in value &&
-    typeof (value).kind === 'string' &&
+    typeof value.kind === 'string' &&
     'message' in value
   );
 }

@@ -1,11 +1,15 @@
 import type { SettlementInstruction } from '../gen/caravan/settlement/v1/instruction';
-import { screenInstruction, type ListIndex, type ScreeningHit, type ScreeningOptions } from '../screening/screen-instruction';
+import {
+  screenInstruction,
+  type ListIndex,
+  type ScreeningHit,
+  type ScreeningOptions,
+} from '../screening/screen-instruction';
 import type { Reason } from '../store/instruction-record';
 import type { IntakeDecision, ScreenInstruction } from './screening-seam';
 
 export type SnapshotSource = () =>
-  | { kind: 'current'; lists: readonly ListIndex[] }
-  | { kind: 'stale'; confirmedAgoMs: number };
+  { kind: 'current'; lists: readonly ListIndex[] } | { kind: 'stale'; confirmedAgoMs: number };
 
 /** The evidence stored on the instruction record: versions used and every hit. */
 export interface ScreeningEvidence {
@@ -23,10 +27,10 @@ function blockReason(hits: ScreeningHit[]): Reason {
   const blocking = hits.filter((h) => h.effect === 'block');
   const sanctions = blocking.filter((h) => h.kind !== 'card-scheme');
   if (sanctions.length === 0) {
-    const first = blocking[0]!;
+    const first = blocking[0];
     return { code: 'AG01', description: `card scheme ${first.matched} is blocked (list ${first.list})` };
   }
-  const first = sanctions[0]!;
+  const first = sanctions[0];
   const more = sanctions.length > 1 ? ` and ${sanctions.length - 1} more` : '';
   return {
     code: 'RR04',

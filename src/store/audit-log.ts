@@ -38,7 +38,7 @@ export function auditHash(previousHash: string, e: Omit<AuditRecord, 'hash' | 'p
 
 function parse(fields: string[]): AuditRecord {
   const f = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i]!, fields[i + 1]!);
+  for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
   return {
     sequence: Number(f.get('seq')),
     occurredAtMs: Number(f.get('at')),
@@ -79,8 +79,26 @@ export function createAuditLog(redis: Redis, keys: KeySpace): AuditLog {
         const hash = auditHash(prev, record);
         const done = await redis
           .multi()
-          .xadd(log, '*', 'seq', record.sequence, 'at', nowMs, 'actor', record.actor, 'action', record.action,
-            'subject', record.subject, 'details', record.detailsJson, 'prev', prev, 'hash', hash)
+          .xadd(
+            log,
+            '*',
+            'seq',
+            record.sequence,
+            'at',
+            nowMs,
+            'actor',
+            record.actor,
+            'action',
+            record.action,
+            'subject',
+            record.subject,
+            'details',
+            record.detailsJson,
+            'prev',
+            prev,
+            'hash',
+            hash,
+          )
           .hset(head, 'seq', record.sequence, 'hash', hash)
           .exec();
         if (done !== null) return { ...record, previousHash: prev, hash };
@@ -98,7 +116,7 @@ export function createAuditLog(redis: Redis, keys: KeySpace): AuditLog {
           const record = parse(fields);
           if (record.sequence > afterSequence && out.length < limit) out.push(record);
         }
-        start = `(${page[page.length - 1]![0]}`;
+        start = `(${page[page.length - 1][0]}`;
       }
       return out;
     },
@@ -119,12 +137,17 @@ export function createAuditLog(redis: Redis, keys: KeySpace): AuditLog {
             firstBadSequence: checked,
             problem,
           });
-          if (r.sequence !== checked) return bad(`expected event ${checked} here, found ${r.sequence}: an event is missing or out of place`);
-          if (r.previousHash !== previousHash) return bad('its previous-hash does not match the event before it');
-          if (auditHash(previousHash, r) !== r.hash) return bad('its content does not match its hash: it was changed');
+          if (r.sequence !== checked)
+            return bad(
+              `expected event ${checked} here, found ${r.sequence}: an event is missing or out of place`,
+            );
+          if (r.previousHash !== previousHash)
+            return bad('its previous-hash does not match the event before it');
+          if (auditHash(previousHash, r) !== r.hash)
+            return bad('its content does not match its hash: it was changed');
           previousHash = r.hash;
         }
-        start = `(${page[page.length - 1]![0]}`;
+        start = `(${page[page.length - 1][0]}`;
       }
       const [seqText, headHash] = await redis.hmget(head, 'seq', 'hash');
       if (Number(seqText ?? 0) !== checked || (headHash ?? '') !== previousHash) {

@@ -192,17 +192,23 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
       const all: { uetr: string; heldAtMs: number }[] = [];
       for (let p = 0; p < keys.partitions; p++) {
         const flat = await redis.zrange(keys.holds(p), 0, limit - 1, 'WITHSCORES');
-        for (let i = 0; i + 1 < flat.length; i += 2) all.push({ uetr: flat[i]!, heldAtMs: Number(flat[i + 1]) });
+        for (let i = 0; i + 1 < flat.length; i += 2)
+          all.push({ uetr: flat[i], heldAtMs: Number(flat[i + 1]) });
       }
       return all.sort((a, b) => a.heldAtMs - b.heldAtMs).slice(0, limit);
     },
 
     async addRelease(uetr, officer) {
       const k = keys.instruction(uetr);
-      const replies = await redis.multi().sadd(k.releases, officer).smembers(k.releases).hget(k.record, 'state').exec();
+      const replies = await redis
+        .multi()
+        .sadd(k.releases, officer)
+        .smembers(k.releases)
+        .hget(k.record, 'state')
+        .exec();
       if (replies === null) throw new StoreDataError('transaction aborted while recording a release');
-      const releasedBy = replies[1]![1] as string[];
-      const state = replies[2]![1] as string | null;
+      const releasedBy = replies[1][1] as string[];
+      const state = replies[2][1] as string | null;
       return { state: state === null ? null : stateOf(state, 'state'), releasedBy: releasedBy.sort() };
     },
 

@@ -79,7 +79,7 @@ function parseMeta(list: string, version: number, hash: Record<string, string>):
 
 function parseEntries(flat: string[]): ListEntry[] {
   const entries: ListEntry[] = [];
-  for (let i = 1; i < flat.length; i += 2) entries.push(JSON.parse(flat[i]!) as ListEntry);
+  for (let i = 1; i < flat.length; i += 2) entries.push(JSON.parse(flat[i]) as ListEntry);
   return entries;
 }
 
@@ -150,8 +150,20 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
       const k = keys.list(list);
       const reply =
         change.op === 'upsert'
-          ? await scripts.deriveListVersion(k.entries(from), k.entries(version), 'upsert', change.entry.id, JSON.stringify(change.entry))
-          : await scripts.deriveListVersion(k.entries(from), k.entries(version), 'remove', change.entryId, '');
+          ? await scripts.deriveListVersion(
+              k.entries(from),
+              k.entries(version),
+              'upsert',
+              change.entry.id,
+              JSON.stringify(change.entry),
+            )
+          : await scripts.deriveListVersion(
+              k.entries(from),
+              k.entries(version),
+              'remove',
+              change.entryId,
+              '',
+            );
       if (reply[0] === 'absent') return 'absent';
       return writeMeta(list, version, Number(reply[1]), origin);
     },

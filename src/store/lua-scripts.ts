@@ -10,8 +10,14 @@ export function lua(name: string): string {
 type ScriptReply = (string | number | null)[];
 
 export interface InstructionScripts {
-  recordInstruction(keys: [string, string, string, string, string], args: (string | number)[]): Promise<ScriptReply>;
-  transitionInstruction(keys: [string, string, string, string, string, string], args: (string | number)[]): Promise<ScriptReply>;
+  recordInstruction(
+    keys: [string, string, string, string, string],
+    args: (string | number)[],
+  ): Promise<ScriptReply>;
+  transitionInstruction(
+    keys: [string, string, string, string, string, string],
+    args: (string | number)[],
+  ): Promise<ScriptReply>;
 }
 
 /** The commands defineCommand adds to the client at run time. */

@@ -433,7 +433,10 @@ describe('caravan submit / status / watch (the CLI process)', function () {
     it('exits 78 when neither mTLS nor development mode is configured', async function () {
       const result = await caravan(['status', randomUUID()], { CARAVAN_ADDR: gateway.address });
       assertExit(result, 78);
-      assert.match(result.stderr, /CARAVAN_TLS_CERT, CARAVAN_TLS_KEY, CARAVAN_TLS_CA: mTLS is on by default and these are not set/);
+      assert.match(
+        result.stderr,
+        /CARAVAN_TLS_CERT, CARAVAN_TLS_KEY, CARAVAN_TLS_CA: mTLS is on by default and these are not set/,
+      );
     });
   });
 

@@ -15,8 +15,23 @@ import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
 import { decodeStatusDetails } from '../../src/grpc/status';
 import { createKeySpace } from '../../src/store/keys';
 import { callUnary } from '../../src/cli/grpc-call';
-import { asOfficer, complianceClient, entry, fixture, importFiles, ROLE_TOKENS_ENV } from '../support/compliance';
-import { asParticipant, devClient, getInstruction, grpcError, startTestGateway, submit, type TestGateway } from '../support/gateway';
+import {
+  asOfficer,
+  complianceClient,
+  entry,
+  fixture,
+  importFiles,
+  ROLE_TOKENS_ENV,
+} from '../support/compliance';
+import {
+  asParticipant,
+  devClient,
+  getInstruction,
+  grpcError,
+  startTestGateway,
+  submit,
+  type TestGateway,
+} from '../support/gateway';
 import { validInstruction } from '../support/instructions';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 
@@ -37,13 +52,20 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
   const upsert = (list: string, e: ListEntry, who: Metadata = ALICE): Promise<ListVersion> =>
     callUnary(client.upsertEntry.bind(client), { list, entry: e, note: 'test' }, who, soon());
   const screenParty = (request: Partial<ScreenPartyRequest>): Promise<ScreenPartyResponse> =>
-    callUnary(client.screenParty.bind(client), { party: undefined, bics: [], card: undefined, minScore: 0, ...request }, ALICE, soon());
+    callUnary(
+      client.screenParty.bind(client),
+      { party: undefined, bics: [], card: undefined, minScore: 0, ...request },
+      ALICE,
+      soon(),
+    );
   /** Waits until this gateway screens with the newest list versions. */
   const synced = () => gw.gateway.screening!.refresh();
 
   before(async () => {
     redis = testRedis();
-    gw = await startTestGateway(prefix, { env: { CARAVAN_ROLE_TOKENS: ROLE_TOKENS_ENV, CARAVAN_LIST_POLL_MS: '200' } });
+    gw = await startTestGateway(prefix, {
+      env: { CARAVAN_ROLE_TOKENS: ROLE_TOKENS_ENV, CARAVAN_LIST_POLL_MS: '200' },
+    });
     client = complianceClient(gw.address);
     settlement = devClient(gw.address);
   });
@@ -60,32 +82,57 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
     it('refuses callers without the compliance role', async () => {
       const none = await grpcError(callUnary(client.listLists.bind(client), {}, HALYK, soon()));
       assert.equal(none.code, status.UNAUTHENTICATED);
-      const operator = await grpcError(callUnary(client.listLists.bind(client), {}, asOfficer('olga'), soon()));
+      const operator = await grpcError(
+        callUnary(client.listLists.bind(client), {}, asOfficer('olga'), soon()),
+      );
       assert.equal(operator.code, status.PERMISSION_DENIED);
-      assert.match(decodeStatusDetails(operator.metadata).errorInfo?.metadata.trace_id ?? '', /^[0-9a-f]{32}$/);
+      assert.match(
+        decodeStatusDetails(operator.metadata).errorInfo?.metadata.trace_id ?? '',
+        /^[0-9a-f]{32}$/,
+      );
     });
   });
 
   describe('card schemes', function () {
     before(async () => {
-      await upsert('card-schemes', entry({ id: 'MIR', kind: EntryKind.ENTRY_KIND_CARD_SCHEME, scheme: 'MIR', iinRanges: [{ from: '2200', to: '2204' }] }));
+      await upsert(
+        'card-schemes',
+        entry({
+          id: 'MIR',
+          kind: EntryKind.ENTRY_KIND_CARD_SCHEME,
+          scheme: 'MIR',
+          iinRanges: [{ from: '2200', to: '2204' }],
+        }),
+      );
       await synced();
     });
 
     it('rejects Mir cards (IIN 2200-2204) with AG01 and lets 2205-2220 and Mastercard 2221 through', async () => {
       for (const bin of ['22000000', '22041234', '220012']) {
-        const res = await submit(settlement, validInstruction({ card: { scheme: CardScheme.CARD_SCHEME_VISA, bin, last4: '1234' } }), HALYK);
+        const res = await submit(
+          settlement,
+          validInstruction({ card: { scheme: CardScheme.CARD_SCHEME_VISA, bin, last4: '1234' } }),
+          HALYK,
+        );
         assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED, bin);
         assert.equal(res.reason?.code, 'AG01');
       }
-      const byName = await submit(settlement, validInstruction({ card: { scheme: CardScheme.CARD_SCHEME_MIR, bin: '41111111', last4: '1234' } }), HALYK);
+      const byName = await submit(
+        settlement,
+        validInstruction({ card: { scheme: CardScheme.CARD_SCHEME_MIR, bin: '41111111', last4: '1234' } }),
+        HALYK,
+      );
       assert.equal(byName.reason?.code, 'AG01');
       for (const [scheme, bin] of [
         [CardScheme.CARD_SCHEME_VISA, '22050000'],
         [CardScheme.CARD_SCHEME_VISA, '22209999'],
         [CardScheme.CARD_SCHEME_MASTERCARD, '22210000'],
       ] as const) {
-        const res = await submit(settlement, validInstruction({ card: { scheme, bin, last4: '1234' } }), HALYK);
+        const res = await submit(
+          settlement,
+          validInstruction({ card: { scheme, bin, last4: '1234' } }),
+          HALYK,
+        );
         assert.equal(res.state, InstructionState.INSTRUCTION_STATE_ACCEPTED, bin);
       }
     });
@@ -94,9 +141,12 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
   describe('OFAC SDN 2024-05-03 imported over gRPC', function () {
     let imported: ListVersion;
     before(async () => {
-      const res = await importFiles(client, ALICE, { list: 'ofac-sdn', format: ListFormat.LIST_FORMAT_OFAC_SDN, note: 'test import' }, [
-        { name: 'sdn.csv', data: fixture('sanctions/ofac_sdn_2024-05-03/sdn.csv.gz') },
-      ]);
+      const res = await importFiles(
+        client,
+        ALICE,
+        { list: 'ofac-sdn', format: ListFormat.LIST_FORMAT_OFAC_SDN, note: 'test import' },
+        [{ name: 'sdn.csv', data: fixture('sanctions/ofac_sdn_2024-05-03/sdn.csv.gz') }],
+      );
       assert.equal(res.activated, true, res.refusal);
       imported = res.version!;
       await synced();
@@ -110,20 +160,33 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
 
     it('blocks VTBAKZKZ and VTBAKZKZXXX as agents and lets HSBKKZKX and EURIKZKA through', async () => {
       for (const bic of ['VTBAKZKZ', 'VTBAKZKZXXX']) {
-        const res = await submit(settlement, validInstruction({ creditorAgent: { bic }, instructedAgent: { bic } }), HALYK);
+        const res = await submit(
+          settlement,
+          validInstruction({ creditorAgent: { bic }, instructedAgent: { bic } }),
+          HALYK,
+        );
         assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED, bic);
         assert.equal(res.reason?.code, 'RR04');
-        assert.match(res.reason?.description ?? '', /(instructed|creditor)_agent\.bic is listed on ofac-sdn \(ref 18723\)/);
+        assert.match(
+          res.reason?.description ?? '',
+          /(instructed|creditor)_agent\.bic is listed on ofac-sdn \(ref 18723\)/,
+        );
       }
       for (const bic of ['HSBKKZKX', 'EURIKZKA']) {
-        const res = await submit(settlement, validInstruction({ creditorAgent: { bic }, instructedAgent: { bic } }), HALYK);
+        const res = await submit(
+          settlement,
+          validInstruction({ creditorAgent: { bic }, instructedAgent: { bic } }),
+          HALYK,
+        );
         assert.equal(res.state, InstructionState.INSTRUCTION_STATE_ACCEPTED, bic);
       }
     });
 
     it('blocks a listed Kazakh registration number given as the creditor BIN', async () => {
       const ins = validInstruction();
-      ins.creditor!.identifiers = [{ type: IdentifierType.IDENTIFIER_TYPE_KZ_BIN, value: '110140012405', issuerCountry: 'KZ' }];
+      ins.creditor!.identifiers = [
+        { type: IdentifierType.IDENTIFIER_TYPE_KZ_BIN, value: '110140012405', issuerCountry: 'KZ' },
+      ];
       ins.creditor!.country = 'KZ';
       const res = await submit(settlement, ins, HALYK);
       assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED);
@@ -137,8 +200,13 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       const record = await getInstruction(settlement, ins.uetr, HALYK);
       assert.equal(record.screening?.screened, true);
       assert.ok((record.screening?.hitCount ?? 0) >= 1);
-      assert.deepEqual(record.screening?.listVersions.map((v) => v.list).sort(), ['card-schemes', 'ofac-sdn']);
-      const dry = await screenParty({ party: { name: 'ТОО Сбер Восток', country: '', account: undefined, identifiers: [] } });
+      assert.deepEqual(record.screening?.listVersions.map((v) => v.list).sort(), [
+        'card-schemes',
+        'ofac-sdn',
+      ]);
+      const dry = await screenParty({
+        party: { name: 'ТОО Сбер Восток', country: '', account: undefined, identifiers: [] },
+      });
       assert.equal(dry.decision, ScreeningDecision.SCREENING_DECISION_REVIEW);
       const hit = dry.hits.find((h) => h.ref === '36427');
       assert.ok(hit, JSON.stringify(dry.hits.map((h) => h.subject)));
@@ -147,21 +215,36 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
     });
 
     it('does not let a number-only company name match every CORP', async () => {
-      const dry = await screenParty({ party: { name: '11420 CORP.', country: '', account: undefined, identifiers: [] } });
-      assert.ok(dry.hits.every((h) => !/^CORP/.test(h.matched) || /11420/.test(h.matched)), JSON.stringify(dry.hits.map((h) => h.matched)));
+      const dry = await screenParty({
+        party: { name: '11420 CORP.', country: '', account: undefined, identifiers: [] },
+      });
+      assert.ok(
+        dry.hits.every((h) => !/^CORP/.test(h.matched) || /11420/.test(h.matched)),
+        JSON.stringify(dry.hits.map((h) => h.matched)),
+      );
     });
 
     it('lists versions and pages through entries', async () => {
       const versions = await callUnary(client.listVersions.bind(client), { list: 'ofac-sdn' }, ALICE, soon());
-      assert.equal(versions.versions[0]!.version, imported.version);
-      const page = await callUnary(client.listEntries.bind(client), { list: 'ofac-sdn', version: '0', pageSize: 50, pageToken: '' }, ALICE, soon());
+      assert.equal(versions.versions[0].version, imported.version);
+      const page = await callUnary(
+        client.listEntries.bind(client),
+        { list: 'ofac-sdn', version: '0', pageSize: 50, pageToken: '' },
+        ALICE,
+        soon(),
+      );
       assert.ok(page.entries.length > 0 && page.entries.length <= 1000);
       assert.notEqual(page.nextPageToken, '');
     });
 
     it('refuses a new version that loses most entries unless forced, and rolls back', async () => {
       const small = Buffer.from('kind,id,name\nname,x1,TEST PERSON ONE\n');
-      const refused = await importFiles(client, ALICE, { list: 'ofac-sdn', format: ListFormat.LIST_FORMAT_CSV }, [{ name: 'small.csv', data: small }]);
+      const refused = await importFiles(
+        client,
+        ALICE,
+        { list: 'ofac-sdn', format: ListFormat.LIST_FORMAT_CSV },
+        [{ name: 'small.csv', data: small }],
+      );
       assert.equal(refused.activated, false);
       assert.match(refused.refusal, /fewer|problem/);
       const current = await callUnary(client.listVersions.bind(client), { list: 'ofac-sdn' }, ALICE, soon());
@@ -172,7 +255,15 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
   describe('four-eyes release and rejection', function () {
     let held: string[];
     before(async () => {
-      await upsert('internal-counterparties', entry({ id: 'n1', kind: EntryKind.ENTRY_KIND_NAME, name: 'Zhetysu Orbita Holding LLP', ref: 'case-1' }));
+      await upsert(
+        'internal-counterparties',
+        entry({
+          id: 'n1',
+          kind: EntryKind.ENTRY_KIND_NAME,
+          name: 'Zhetysu Orbita Holding LLP',
+          ref: 'case-1',
+        }),
+      );
       await synced();
       held = [];
       for (let i = 0; i < 2; i++) {
@@ -192,9 +283,14 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
     });
 
     it('needs two different officers to release, then puts the instruction on the outbox', async () => {
-      const uetr = held[0]!;
+      const uetr = held[0];
       const decide = (who: Metadata) =>
-        callUnary(client.decideHold.bind(client), { uetr, decision: HoldDecision.HOLD_DECISION_RELEASE, comment: 'different entity', reasonCode: '' }, who, soon());
+        callUnary(
+          client.decideHold.bind(client),
+          { uetr, decision: HoldDecision.HOLD_DECISION_RELEASE, comment: 'different entity', reasonCode: '' },
+          who,
+          soon(),
+        );
       const first = await decide(ALICE);
       assert.equal(first.state, InstructionState.INSTRUCTION_STATE_HELD_FOR_REVIEW);
       assert.equal(first.releasesNeeded, 1);
@@ -210,17 +306,32 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
     });
 
     it('rejects with one officer and a reason, and refuses a decision without a comment', async () => {
-      const uetr = held[1]!;
+      const uetr = held[1];
       const noComment = await grpcError(
-        callUnary(client.decideHold.bind(client), { uetr, decision: HoldDecision.HOLD_DECISION_REJECT, comment: '', reasonCode: '' }, ALICE, soon()),
+        callUnary(
+          client.decideHold.bind(client),
+          { uetr, decision: HoldDecision.HOLD_DECISION_REJECT, comment: '', reasonCode: '' },
+          ALICE,
+          soon(),
+        ),
       );
       assert.equal(noComment.code, status.INVALID_ARGUMENT);
-      const res = await callUnary(client.decideHold.bind(client), { uetr, decision: HoldDecision.HOLD_DECISION_REJECT, comment: 'true match', reasonCode: 'RR04' }, ALICE, soon());
+      const res = await callUnary(
+        client.decideHold.bind(client),
+        { uetr, decision: HoldDecision.HOLD_DECISION_REJECT, comment: 'true match', reasonCode: 'RR04' },
+        ALICE,
+        soon(),
+      );
       assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED);
       const record = await getInstruction(settlement, uetr, HALYK);
       assert.equal(record.reason?.code, 'RR04');
       const decided = await grpcError(
-        callUnary(client.decideHold.bind(client), { uetr, decision: HoldDecision.HOLD_DECISION_RELEASE, comment: 'late', reasonCode: '' }, BOB, soon()),
+        callUnary(
+          client.decideHold.bind(client),
+          { uetr, decision: HoldDecision.HOLD_DECISION_RELEASE, comment: 'late', reasonCode: '' },
+          BOB,
+          soon(),
+        ),
       );
       assert.equal(decided.code, status.FAILED_PRECONDITION);
     });
@@ -228,9 +339,15 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
 
   describe('re-screening after a list change', function () {
     it('stops an accepted, undelivered instruction that a new entry now matches', async () => {
-      const ins = validInstruction({ creditorAgent: { bic: 'KSNVKZKA' }, instructedAgent: { bic: 'KSNVKZKA' } });
+      const ins = validInstruction({
+        creditorAgent: { bic: 'KSNVKZKA' },
+        instructedAgent: { bic: 'KSNVKZKA' },
+      });
       assert.equal((await submit(settlement, ins, HALYK)).state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
-      await upsert('internal-counterparties', entry({ id: 'bic-ksnv', kind: EntryKind.ENTRY_KIND_BIC, bic: 'KSNVKZKA', ref: 'case-2' }));
+      await upsert(
+        'internal-counterparties',
+        entry({ id: 'bic-ksnv', kind: EntryKind.ENTRY_KIND_BIC, bic: 'KSNVKZKA', ref: 'case-2' }),
+      );
       await synced();
       let state = InstructionState.INSTRUCTION_STATE_ACCEPTED;
       for (let i = 0; i < 50 && state === InstructionState.INSTRUCTION_STATE_ACCEPTED; i++) {
@@ -252,7 +369,10 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       });
       const changes = (async () => {
         for (let i = 0; i < 5; i++) {
-          await upsert('swap-test', entry({ id: `j${i}`, kind: EntryKind.ENTRY_KIND_JURISDICTION, country: 'KP' }));
+          await upsert(
+            'swap-test',
+            entry({ id: `j${i}`, kind: EntryKind.ENTRY_KIND_JURISDICTION, country: 'KP' }),
+          );
         }
       })();
       const [results] = await Promise.all([Promise.all(submissions), changes]);
@@ -267,14 +387,32 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
   describe('imports that must not change anything', function () {
     it('reports parse problems with line numbers and keeps the current version', async () => {
       await upsert('imports-test', entry({ id: 'keep', kind: EntryKind.ENTRY_KIND_BIC, bic: 'ABCDKZKA' }));
-      const before = await callUnary(client.listVersions.bind(client), { list: 'imports-test' }, ALICE, soon());
+      const before = await callUnary(
+        client.listVersions.bind(client),
+        { list: 'imports-test' },
+        ALICE,
+        soon(),
+      );
       const bad = Buffer.from('kind,id,bic\nbic,b1,NOTABIC!\nnonsense,b2,\n');
-      const res = await importFiles(client, ALICE, { list: 'imports-test', format: ListFormat.LIST_FORMAT_CSV, force: true }, [{ name: 'bad.csv', data: bad }]);
+      const res = await importFiles(
+        client,
+        ALICE,
+        { list: 'imports-test', format: ListFormat.LIST_FORMAT_CSV, force: true },
+        [{ name: 'bad.csv', data: bad }],
+      );
       assert.equal(res.activated, false);
       assert.ok(res.problems.length >= 2);
       assert.deepEqual(res.problems.map((p) => p.line).sort(), [2, 3]);
-      const after = await callUnary(client.listVersions.bind(client), { list: 'imports-test' }, ALICE, soon());
-      assert.equal(after.versions.find((v) => v.current)?.version, before.versions.find((v) => v.current)?.version);
+      const after = await callUnary(
+        client.listVersions.bind(client),
+        { list: 'imports-test' },
+        ALICE,
+        soon(),
+      );
+      assert.equal(
+        after.versions.find((v) => v.current)?.version,
+        before.versions.find((v) => v.current)?.version,
+      );
     });
 
     it('keeps the current version when the upload is cut off half-way', async () => {
@@ -289,7 +427,10 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       assert.equal((cut as { code: number }).code, status.CANCELLED);
       await new Promise((r) => setTimeout(r, 300));
       const after = await callUnary(client.listVersions.bind(client), { list: 'ofac-sdn' }, ALICE, soon());
-      assert.deepEqual(after.versions.map((v) => v.version), before.versions.map((v) => v.version));
+      assert.deepEqual(
+        after.versions.map((v) => v.version),
+        before.versions.map((v) => v.version),
+      );
     });
 
     it('answers malformed import streams with INVALID_ARGUMENT', async () => {
@@ -301,24 +442,52 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
         }),
       );
       assert.equal(noHeader.code, status.INVALID_ARGUMENT);
-      const badIndex = await grpcError(importFiles(client, ALICE, { list: 'Bad List!', format: ListFormat.LIST_FORMAT_CSV }, [{ name: '../etc/passwd', data: Buffer.from('x') }]));
+      const badIndex = await grpcError(
+        importFiles(client, ALICE, { list: 'Bad List!', format: ListFormat.LIST_FORMAT_CSV }, [
+          { name: '../etc/passwd', data: Buffer.from('x') },
+        ]),
+      );
       assert.equal(badIndex.code, status.INVALID_ARGUMENT);
       const fields = decodeStatusDetails(badIndex.metadata).badRequest?.fieldViolations.map((v) => v.field);
       assert.deepEqual(fields, ['header.list', 'header.file_names[0]']);
     });
 
     it('refuses an invalid single entry with field paths', async () => {
-      const err = await grpcError(upsert('internal-counterparties', entry({ id: 'x', kind: EntryKind.ENTRY_KIND_CARD_SCHEME, scheme: 'mir!', iinRanges: [{ from: '2204', to: '2200' }] })));
+      const err = await grpcError(
+        upsert(
+          'internal-counterparties',
+          entry({
+            id: 'x',
+            kind: EntryKind.ENTRY_KIND_CARD_SCHEME,
+            scheme: 'mir!',
+            iinRanges: [{ from: '2204', to: '2200' }],
+          }),
+        ),
+      );
       assert.equal(err.code, status.INVALID_ARGUMENT);
-      assert.deepEqual(decodeStatusDetails(err.metadata).badRequest?.fieldViolations.map((v) => v.field), ['entry.scheme', 'entry.iin_ranges[0]']);
+      assert.deepEqual(
+        decodeStatusDetails(err.metadata).badRequest?.fieldViolations.map((v) => v.field),
+        ['entry.scheme', 'entry.iin_ranges[0]'],
+      );
     });
   });
 
   describe('audit log', function () {
     it('records every change and decision in an intact chain, and detects tampering', async () => {
-      const events = await callUnary(client.listAuditEvents.bind(client), { afterSequence: '0', limit: 1000 }, ALICE, soon());
+      const events = await callUnary(
+        client.listAuditEvents.bind(client),
+        { afterSequence: '0', limit: 1000 },
+        ALICE,
+        soon(),
+      );
       const actions = new Set(events.events.map((e) => e.action));
-      for (const action of ['list.upsert', 'list.import', 'hold.release-approval', 'hold.release', 'hold.reject']) {
+      for (const action of [
+        'list.upsert',
+        'list.import',
+        'hold.release-approval',
+        'hold.release',
+        'hold.reject',
+      ]) {
         assert.ok(actions.has(action), `${action} missing from ${[...actions].join(', ')}`);
       }
       const ok = await callUnary(client.verifyAuditLog.bind(client), {}, ALICE, soon());
@@ -339,7 +508,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
 
       // Deleting an event is found too.
       const [third] = (await redis.xrange(keys.auditLog(), '-', '+', 'COUNT', 3)).slice(2);
-      await redis.xdel(keys.auditLog(), third![0]);
+      await redis.xdel(keys.auditLog(), third[0]);
       const removed = await callUnary(client.verifyAuditLog.bind(client), {}, ALICE, soon());
       assert.equal(removed.intact, false);
       assert.equal(removed.firstBadSequence, '2');

@@ -36,7 +36,12 @@ export async function startTestGateway(
     ...options.env,
   });
   const log = createLogger(config.logLevel);
-  const gateway = await startGateway({ config, log, parseList: parseListFiles, ...(options.screen ? { screen: options.screen } : {}) });
+  const gateway = await startGateway({
+    config,
+    log,
+    parseList: parseListFiles,
+    ...(options.screen ? { screen: options.screen } : {}),
+  });
   return { gateway, address: `127.0.0.1:${gateway.port}`, config };
 }
 

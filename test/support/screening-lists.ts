@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 import type { AliasKind, NameEntry, PartyType } from '../../src/screening/list-entry';
 import { parseCsv } from './screening-csv';
 
-export const SANCTIONS_DIR = process.env.SANCTIONS_DATA_DIR ?? resolve(__dirname, '../../../shared/data/sanctions');
+export const SANCTIONS_DIR =
+  process.env.SANCTIONS_DATA_DIR ?? resolve(__dirname, '../../../shared/data/sanctions');
 
 /** OFAC writes null as "-0-" (with a trailing space). */
 function ofacValue(field: string | undefined): string {
@@ -99,12 +100,15 @@ export function loadUnXml(path: string): NameEntry[] {
       .join(' ');
     if (!ref || !name) continue;
     const aliases: NameEntry['aliases'] = [];
-    for (const alias of block.matchAll(/<(?:INDIVIDUAL|ENTITY)_ALIAS>([\s\S]*?)<\/(?:INDIVIDUAL|ENTITY)_ALIAS>/g)) {
+    for (const alias of block.matchAll(
+      /<(?:INDIVIDUAL|ENTITY)_ALIAS>([\s\S]*?)<\/(?:INDIVIDUAL|ENTITY)_ALIAS>/g,
+    )) {
       const aliasName = xmlText(alias[1], 'ALIAS_NAME')[0];
       const quality = xmlText(alias[1], 'QUALITY')[0] ?? '';
       if (aliasName) aliases.push({ name: aliasName, kind: /low/i.test(quality) ? 'weak' : 'aka' });
     }
-    for (const original of xmlText(block, 'NAME_ORIGINAL_SCRIPT')) aliases.push({ name: original, kind: 'original-script' });
+    for (const original of xmlText(block, 'NAME_ORIGINAL_SCRIPT'))
+      aliases.push({ name: original, kind: 'original-script' });
     entries.push({
       kind: 'name',
       id: `un:${ref}`,

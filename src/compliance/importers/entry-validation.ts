@@ -82,7 +82,8 @@ export function validateEntry(
   draft: EntryDraft,
 ): { entry: ListEntry; problems?: undefined } | { problems: string[] } {
   const kind = draft.kind;
-  if (typeof kind !== 'string' || !(kind in KIND_FIELDS)) {
+  // hasOwn, not `in`: "toString" is in every object.
+  if (typeof kind !== 'string' || !Object.hasOwn(KIND_FIELDS, kind)) {
     return {
       problems: [
         `kind: must be one of ${Object.keys(KIND_FIELDS).join(', ')}, got ${JSON.stringify(kind ?? '')}`,
@@ -197,7 +198,7 @@ function buildEntry(r: DraftReader): ListEntry {
       const scheme = r.text('scheme', true);
       const value = normaliseIdentifier(r.text('value', true));
       const country = r.text('country');
-      const shape = SCHEME_VALUES[scheme];
+      const shape = Object.hasOwn(SCHEME_VALUES, scheme) ? SCHEME_VALUES[scheme] : undefined;
       if (value !== '' && shape && !shape.test(value)) {
         r.problems.push(`value: ${JSON.stringify(value)} is not a valid ${scheme}`);
       } else if (value !== '' && scheme === 'lei' && mod97(value) !== 1) {

@@ -1,14 +1,11 @@
+import { nationalIdKey } from '../../screening/identifier-index';
 import type { PartyType } from '../../screening/list-entry';
 
 /**
- * Upper case with everything but letters and digits removed: the one form document numbers are
- * stored and compared in. Lists write the same number as "OB 0243318", "7686966-0143", "78.865.882"
- * or "K357514(4)", and a participant's message may write it any other way; entry-rules.ts accepts
- * only [A-Z0-9] for the same reason.
+ * The one form document numbers are stored and compared in (upper case, letters and digits only):
+ * lists write the same number as "OB 0243318", "7686966-0143", "78.865.882" or "K357514(4)".
  */
-export function normaliseIdentifier(value: string): string {
-  return value.toUpperCase().replace(/[^A-Z0-9]+/g, '');
-}
+export const normaliseIdentifier = nationalIdKey;
 
 /**
  * The normalised number when `raw` is a document number as lists write one ("OB 0243318",

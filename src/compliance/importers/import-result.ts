@@ -71,9 +71,23 @@ export function emptyStats(): ImportStats {
   };
 }
 
-/** Adds `by` to `counts[key]`, creating the key; keeps the stats objects free of undefined holes. */
+/**
+ * Adds `by` to `counts[key]`, creating the key. Keys come from the files (country names, alias
+ * types): "constructor" must count like any other word, and "__proto__" must become an own
+ * property rather than reach Object.prototype.
+ */
 export function bump<K extends string>(counts: Partial<Record<K, number>>, key: K, by = 1): void {
-  counts[key] = (counts[key] ?? 0) + by;
+  const current = Object.hasOwn(counts, key) ? (counts[key] ?? 0) : 0;
+  if (key === '__proto__') {
+    Object.defineProperty(counts, key, {
+      value: current + by,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else {
+    counts[key] = current + by;
+  }
 }
 
 /** Collects errors up to a cap and counts the rest. */
@@ -112,7 +126,7 @@ export function countEntries(entries: readonly ListEntry[], stats: ImportStats):
 /** Adds the counts of `from` into `into`, for an import made of several files read separately. */
 export function mergeStats(into: ImportStats, from: ImportStats): void {
   const add = (a: Record<string, number | undefined>, b: Record<string, number | undefined>) => {
-    for (const [key, value] of Object.entries(b)) a[key] = (a[key] ?? 0) + (value ?? 0);
+    for (const [key, value] of Object.entries(b)) bump(a, key, value ?? 0);
   };
   add(into.records, from.records);
   add(into.entries, from.entries);

@@ -51,17 +51,19 @@ export interface ImportListOptions extends ImportOptions {
   idPrefix?: string;
 }
 
+const OFAC_ROLES: readonly OfacRole[] = ['sdn', 'alt', 'add', 'comments'];
+
 /** OFAC's own file names: which list and which file of the set each is. */
-const OFAC_NAMES: Readonly<Record<string, { list: 'ofac-sdn' | 'ofac-consolidated'; role: OfacRole }>> = {
-  'sdn.csv': { list: 'ofac-sdn', role: 'sdn' },
-  'alt.csv': { list: 'ofac-sdn', role: 'alt' },
-  'add.csv': { list: 'ofac-sdn', role: 'add' },
-  'sdn_comments.csv': { list: 'ofac-sdn', role: 'comments' },
-  'cons_prim.csv': { list: 'ofac-consolidated', role: 'sdn' },
-  'cons_alt.csv': { list: 'ofac-consolidated', role: 'alt' },
-  'cons_add.csv': { list: 'ofac-consolidated', role: 'add' },
-  'cons_comments.csv': { list: 'ofac-consolidated', role: 'comments' },
-};
+const OFAC_NAMES: ReadonlyMap<string, { list: 'ofac-sdn' | 'ofac-consolidated'; role: OfacRole }> = new Map([
+  ['sdn.csv', { list: 'ofac-sdn', role: 'sdn' }],
+  ['alt.csv', { list: 'ofac-sdn', role: 'alt' }],
+  ['add.csv', { list: 'ofac-sdn', role: 'add' }],
+  ['sdn_comments.csv', { list: 'ofac-sdn', role: 'comments' }],
+  ['cons_prim.csv', { list: 'ofac-consolidated', role: 'sdn' }],
+  ['cons_alt.csv', { list: 'ofac-consolidated', role: 'alt' }],
+  ['cons_add.csv', { list: 'ofac-consolidated', role: 'add' }],
+  ['cons_comments.csv', { list: 'ofac-consolidated', role: 'comments' }],
+]);
 
 /**
  * Imports list files of one format into entries. Problems with the set of files itself (an OFAC
@@ -134,8 +136,16 @@ async function importOfacFiles(
   const byRole: Partial<Record<OfacRole, NamedFile>> = {};
   for (const file of named) {
     // A gzipped upload is named after the .gz it came from; the stream given here is its content.
-    const known = OFAC_NAMES[basename(file.name).toLowerCase().replace(/\.gz$/, '')];
-    let role = file.role ?? options.roles?.[file.name];
+    const known = OFAC_NAMES.get(basename(file.name).toLowerCase().replace(/\.gz$/, ''));
+    const roles = options.roles;
+    let role = file.role ?? (roles && Object.hasOwn(roles, file.name) ? roles[file.name] : undefined);
+    if (role !== undefined && !OFAC_ROLES.includes(role)) {
+      problem(
+        file.name,
+        `unknown role ${JSON.stringify(role)} for ${file.name}; roles are ${OFAC_ROLES.join(', ')}`,
+      );
+      continue;
+    }
     if (role === undefined && known !== undefined) {
       if (known.list !== format) {
         problem(
@@ -147,8 +157,9 @@ async function importOfacFiles(
       role = known.role;
     }
     if (role === undefined) {
-      const expected = Object.keys(OFAC_NAMES)
-        .filter((name) => OFAC_NAMES[name].list === format)
+      const expected = [...OFAC_NAMES]
+        .filter(([, known]) => known.list === format)
+        .map(([name]) => name)
         .join(', ');
       problem(
         file.name,

@@ -10,7 +10,7 @@ import {
   type ImportOptions,
   type ImportResult,
 } from './import-result';
-import { findBadCharacter, readLines, type TextSource } from './text-lines';
+import { findBadCharacter, readLines, type TextLine, type TextSource } from './text-lines';
 
 /*
  * Internal lists (our own blocklists: counterparties, card schemes, wallets, jurisdictions) come in
@@ -172,36 +172,51 @@ async function importLines(
   const taken = options.takenIds ?? new Map<string, string>();
   let sawLine = false;
 
-  for await (const item of readLines(source, maxLineLength)) {
+  // One line: its entry kept, or its problems logged; 'stop' when the file cannot be read on.
+  const take = (item: TextLine): 'stop' | undefined => {
     const line = item.line;
     if (item.tooLong !== undefined) {
       errors.add(file, line, `line is ${item.tooLong} characters long; the limit is ${maxLineLength}`);
-      continue;
+      return undefined;
     }
     const text = (line === 1 ? item.text.replace(/^\ufeff/, '') : item.text).trim();
-    if (text === '') continue;
+    if (text === '') return undefined;
     sawLine = true;
     const bad = findBadCharacter(text);
     if (bad !== undefined) {
       errors.add(file, line, bad);
-      continue;
+      return undefined;
     }
     const draft = read(line, text, errors);
-    if (draft === 'stop') break;
-    if (draft === undefined) continue;
+    if (draft === 'stop' || draft === undefined) return draft;
     bump(stats.records, 'rows');
     const checked = validateEntry(draft);
     if (checked.problems) {
       errors.add(file, line, checked.problems.join('; '));
-      continue;
+      return undefined;
     }
     const where = taken.get(checked.entry.id);
     if (where !== undefined) {
       errors.add(file, line, `id ${JSON.stringify(checked.entry.id)} is already used at ${where}`);
-      continue;
+      return undefined;
     }
     taken.set(checked.entry.id, `${file}:${line}`);
     entries.push(checked.entry);
+    return undefined;
+  };
+
+  let lastLine = 0;
+  try {
+    reading: for await (const lines of readLines(source, maxLineLength)) {
+      for (const item of lines) {
+        lastLine = item.line;
+        if (take(item) === 'stop') break reading;
+      }
+    }
+  } catch (err) {
+    // The stream itself failed (a corrupt gzip upload, a dropped connection): an error like any other.
+    errors.add(file, lastLine + 1, `reading stopped: ${err instanceof Error ? err.message : String(err)}`);
+    sawLine = true;
   }
   if (!sawLine) errors.add(file, 0, 'file is empty');
 

@@ -9,7 +9,7 @@ import {
   type ImportResult,
   type ImportStats,
 } from './import-result';
-import { OFAC_COLUMNS, readOfacCsv, type OfacCsvRecord, type OfacRole } from './ofac-legacy-csv';
+import { OFAC_COLUMNS, readOfacCsvBatches, type OfacCsvRecord, type OfacRole } from './ofac-legacy-csv';
 import { parseRemarks, type RemarkIdentifier } from './ofac-remarks';
 import type { TextSource } from './text-lines';
 
@@ -49,15 +49,20 @@ export const OFAC_FILE_NAMES: Readonly<Record<'sdn' | 'consolidated', Readonly<R
  */
 const REMARKS_FIELD_LIMIT = 1000;
 
-const PARTY_TYPES: Readonly<Record<string, PartyType>> = {
-  individual: 'person',
-  vessel: 'vessel',
-  aircraft: 'aircraft',
+// Maps, not object literals, so that a field reading "constructor" finds nothing.
+const PARTY_TYPES: ReadonlyMap<string, PartyType> = new Map([
+  ['individual', 'person'],
+  ['vessel', 'vessel'],
+  ['aircraft', 'aircraft'],
   // OFAC leaves SDN_Type null for entities.
-  '': 'entity',
-};
+  ['', 'entity'],
+]);
 
-const ALIAS_KINDS: Readonly<Record<string, AliasKind>> = { aka: 'aka', fka: 'fka', nka: 'nka' };
+const ALIAS_KINDS: ReadonlyMap<string, AliasKind> = new Map([
+  ['aka', 'aka'],
+  ['fka', 'fka'],
+  ['nka', 'nka'],
+]);
 
 interface Party {
   ent: string;
@@ -92,18 +97,28 @@ export async function importOfac(files: OfacFiles, options: OfacImportOptions = 
     if (source === undefined) return;
     const file = names[role];
     stats.records[role] = 0;
-    const csv = readOfacCsv(source, {
+    const csv = readOfacCsvBatches(source, {
       file,
       columns: OFAC_COLUMNS[role],
       maxLineLength: options.maxLineLength,
     });
-    for await (const item of csv) {
-      if (item.error) {
-        errors.push(item.error);
-        continue;
+    let line = 0;
+    try {
+      for await (const batch of csv) {
+        for (const item of batch) {
+          if (item.error) {
+            errors.push(item.error);
+            continue;
+          }
+          line = item.record.line;
+          stats.records[role]++;
+          each(item.record);
+        }
       }
-      stats.records[role]++;
-      each(item.record);
+    } catch (err) {
+      // The stream itself failed (a corrupt gzip upload, a dropped connection): an error like any
+      // other, after the last record read.
+      errors.add(file, line + 1, `reading stopped: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
   const party = (role: OfacRole, ent: string): Party | undefined => {
@@ -122,7 +137,7 @@ export async function importOfac(files: OfacFiles, options: OfacImportOptions = 
       errors.add(names.sdn, line, `ent_num ${ent} has no SDN_Name`);
       return;
     }
-    let type = PARTY_TYPES[sdnType.toLowerCase()];
+    let type = PARTY_TYPES.get(sdnType.toLowerCase());
     if (type === undefined) {
       // A new SDN_Type means OFAC changed the format: loud, but the party is still screened by name.
       errors.add(names.sdn, line, `ent_num ${ent} has an unknown SDN_Type ${JSON.stringify(sdnType)}`);
@@ -161,7 +176,7 @@ export async function importOfac(files: OfacFiles, options: OfacImportOptions = 
       errors.add(names.alt, line, `alias of ent_num ${ent} has no alt_name`);
       return;
     }
-    let kind = ALIAS_KINDS[altType.toLowerCase()];
+    let kind = ALIAS_KINDS.get(altType.toLowerCase());
     if (kind === undefined) {
       errors.add(
         names.alt,

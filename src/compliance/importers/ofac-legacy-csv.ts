@@ -1,6 +1,6 @@
 import { splitCsvLine } from './csv-line';
 import { DEFAULT_MAX_LINE_LENGTH, type ImportError } from './import-result';
-import { findBadCharacter, readLines, type TextSource } from './text-lines';
+import { findBadCharacter, readLines, type TextLine, type TextSource } from './text-lines';
 
 /**
  * The four files of an OFAC legacy CSV set, with their column counts. The SDN set (sdn.csv, alt.csv,
@@ -39,52 +39,52 @@ const DOS_EOF = 0x1a;
  * values and reading continues with the next line; blank lines and the trailing 0x1A are skipped.
  */
 export async function* readOfacCsv(source: TextSource, options: OfacCsvOptions): AsyncGenerator<OfacCsvItem> {
-  const { file, columns } = options;
+  for await (const batch of readOfacCsvBatches(source, options)) yield* batch;
+}
+
+/** readOfacCsv in batches (one per chunk read), for callers that count the cost of a promise per record. */
+export async function* readOfacCsvBatches(
+  source: TextSource,
+  options: OfacCsvOptions,
+): AsyncGenerator<OfacCsvItem[]> {
   const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
-  for await (const item of readLines(source, maxLineLength)) {
-    const line = item.line;
-    if (item.tooLong !== undefined) {
-      yield {
-        error: {
-          file,
-          line,
-          message: `line is ${item.tooLong} characters long; the limit is ${maxLineLength}`,
-        },
-      };
-      continue;
+  for await (const lines of readLines(source, maxLineLength)) {
+    const items: OfacCsvItem[] = [];
+    for (const line of lines) {
+      const item = parseLine(line, options.file, options.columns, maxLineLength);
+      if (item) items.push(item);
     }
-    let text = item.text;
-    while (text.charCodeAt(text.length - 1) === DOS_EOF) text = text.slice(0, -1);
-    if (text.trim() === '') continue;
-    // Printable non-ASCII is let through: OFAC documents these files as ASCII, but a name with an
-    // accent is still a name worth screening.
-    const bad = findBadCharacter(text);
-    if (bad !== undefined) {
-      yield { error: { file, line, message: bad } };
-      continue;
-    }
-    const split = splitCsvLine(text);
-    if (split.error !== undefined) {
-      yield { error: { file, line, message: split.error } };
-      continue;
-    }
-    const fields = split.fields;
-    if (fields.length !== columns) {
-      yield { error: { file, line, message: `expected ${columns} columns, found ${fields.length}` } };
-      continue;
-    }
-    for (let i = 0; i < fields.length; i++)
-      if (fields[i] === NULL || fields[i].trim() === NULL) fields[i] = '';
-    if (!/^\d+$/.test(fields[0])) {
-      yield {
-        error: {
-          file,
-          line,
-          message: `ent_num must be a number, found ${JSON.stringify(fields[0].slice(0, 40))}`,
-        },
-      };
-      continue;
-    }
-    yield { record: { line, fields } };
+    if (items.length > 0) yield items;
   }
+}
+
+function parseLine(
+  item: TextLine,
+  file: string,
+  columns: number,
+  maxLineLength: number,
+): OfacCsvItem | undefined {
+  const line = item.line;
+  const error = (message: string): OfacCsvItem => ({ error: { file, line, message } });
+  if (item.tooLong !== undefined) {
+    return error(`line is ${item.tooLong} characters long; the limit is ${maxLineLength}`);
+  }
+  let text = item.text;
+  while (text.charCodeAt(text.length - 1) === DOS_EOF) text = text.slice(0, -1);
+  if (text.trim() === '') return undefined;
+  // Printable non-ASCII is let through: OFAC documents these files as ASCII, but a name with an
+  // accent is still a name worth screening.
+  const bad = findBadCharacter(text);
+  if (bad !== undefined) return error(bad);
+  const split = splitCsvLine(text);
+  if (split.error !== undefined) return error(split.error);
+  const fields = split.fields;
+  if (fields.length !== columns) return error(`expected ${columns} columns, found ${fields.length}`);
+  for (let i = 0; i < fields.length; i++) {
+    if (fields[i] === NULL || fields[i].trim() === NULL) fields[i] = '';
+  }
+  if (!/^\d+$/.test(fields[0])) {
+    return error(`ent_num must be a number, found ${JSON.stringify(fields[0].slice(0, 40))}`);
+  }
+  return { record: { line, fields } };
 }

@@ -11,38 +11,40 @@ export type TextLine =
   { line: number; text: string; tooLong?: undefined } | { line: number; tooLong: number };
 
 /**
- * Splits a stream into lines (LF or CRLF), numbered from 1, holding at most one line in memory.
- * Bytes are decoded as UTF-8 across chunk boundaries; invalid sequences become U+FFFD, which the
- * callers report, rather than throwing mid-file.
+ * Splits a stream into lines (LF or CRLF), numbered from 1, holding at most one chunk and one line
+ * in memory. Lines come in batches, one per chunk read, because a promise per line would cost more
+ * than parsing it. Bytes are decoded as UTF-8 across chunk boundaries; invalid sequences become
+ * U+FFFD, which the callers report, rather than throwing mid-file.
  *
  * A line longer than `maxLineLength` is not accumulated: the rest of it is skipped up to the next
  * newline and it comes out as `{ line, tooLong }`, so that a file with no newlines at all (binary
  * garbage, a wrong upload) costs constant memory.
  */
-export async function* readLines(source: TextSource, maxLineLength: number): AsyncGenerator<TextLine> {
+export async function* readLines(source: TextSource, maxLineLength: number): AsyncGenerator<TextLine[]> {
   const decoder = new StringDecoder('utf8');
   let pending = '';
   let lineNo = 0;
   let skipping = false;
   let skippedLength = 0;
 
-  function* split(text: string, atEnd: boolean): Generator<TextLine> {
+  function split(text: string, atEnd: boolean): TextLine[] {
+    const lines: TextLine[] = [];
     let start = 0;
     for (;;) {
       const newline = text.indexOf('\n', start);
       if (newline === -1) break;
       lineNo++;
       if (skipping) {
-        yield { line: lineNo, tooLong: skippedLength + newline - start };
+        lines.push({ line: lineNo, tooLong: skippedLength + newline - start });
         skipping = false;
         skippedLength = 0;
       } else {
         let line = pending === '' ? text.slice(start, newline) : pending + text.slice(start, newline);
         pending = '';
         if (line.endsWith('\r')) line = line.slice(0, -1);
-        yield line.length > maxLineLength
-          ? { line: lineNo, tooLong: line.length }
-          : { line: lineNo, text: line };
+        lines.push(
+          line.length > maxLineLength ? { line: lineNo, tooLong: line.length } : { line: lineNo, text: line },
+        );
       }
       start = newline + 1;
     }
@@ -60,10 +62,11 @@ export async function* readLines(source: TextSource, maxLineLength: number): Asy
     if (atEnd && (skipping || pending !== '')) {
       lineNo++;
       const last = pending.endsWith('\r') ? pending.slice(0, -1) : pending;
-      yield skipping ? { line: lineNo, tooLong: skippedLength } : { line: lineNo, text: last };
+      lines.push(skipping ? { line: lineNo, tooLong: skippedLength } : { line: lineNo, text: last });
       pending = '';
       skipping = false;
     }
+    return lines;
   }
 
   for await (const chunk of source) {
@@ -71,23 +74,26 @@ export async function* readLines(source: TextSource, maxLineLength: number): Asy
       typeof chunk === 'string'
         ? chunk
         : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    yield* split(text, false);
+    const lines = split(text, false);
+    if (lines.length > 0) yield lines;
   }
-  yield* split(decoder.end(), true);
+  const last = split(decoder.end(), true);
+  if (last.length > 0) yield last;
 }
 
-/**
- * Why a line is not text (with its column), or undefined when it is: C0 controls other than tab,
- * DEL, and U+FFFD (what invalid UTF-8 decodes to) are signs of a binary or mis-encoded file.
- * Printable non-ASCII is text.
- */
+// C0 controls other than tab, DEL, and U+FFFD (what invalid UTF-8 decodes to): signs of a binary
+// or mis-encoded file. Printable non-ASCII is text.
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const BAD_CHARACTER = /[\u0000-\u0008\u000a-\u001f\u007f\ufffd]/;
+
+/** Why a line is not text (with its column), or undefined when it is. */
 export function findBadCharacter(text: string): string | undefined {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if ((code < 0x20 && code !== 0x09) || code === 0x7f) {
-      return `control character 0x${code.toString(16).padStart(2, '0')} at column ${i + 1}: not a line of text`;
-    }
-    if (code === 0xfffd) return `bytes that are not valid UTF-8 at column ${i + 1}: not a line of text`;
-  }
-  return undefined;
+  const bad = BAD_CHARACTER.exec(text);
+  if (!bad) return undefined;
+  const code = bad[0].charCodeAt(0);
+  const what =
+    code === 0xfffd
+      ? 'bytes that are not valid UTF-8'
+      : `control character 0x${code.toString(16).padStart(2, '0')}`;
+  return `${what} at column ${bad.index + 1}: not a line of text`;
 }

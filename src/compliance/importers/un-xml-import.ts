@@ -15,6 +15,7 @@ import {
 } from './import-result';
 import type { TextSource } from './text-lines';
 
+/** `maxLineLength` bounds, for XML, the characters between two tags (default 1 MiB). */
 export interface UnXmlImportOptions extends ImportOptions {
   /** Name errors mention (default "consolidated.xml"). */
   fileName?: string;
@@ -23,7 +24,10 @@ export interface UnXmlImportOptions extends ImportOptions {
 }
 
 const ROOT = 'CONSOLIDATED_LIST';
-const RECORD_TYPES: Readonly<Record<string, PartyType>> = { INDIVIDUAL: 'person', ENTITY: 'entity' };
+const RECORD_TYPES: ReadonlyMap<string, PartyType> = new Map([
+  ['INDIVIDUAL', 'person'],
+  ['ENTITY', 'entity'],
+]);
 const ALIAS_ELEMENTS = new Set(['INDIVIDUAL_ALIAS', 'ENTITY_ALIAS']);
 const ADDRESS_ELEMENTS = new Set(['INDIVIDUAL_ADDRESS', 'ENTITY_ADDRESS']);
 const NAME_PARTS = ['FIRST_NAME', 'SECOND_NAME', 'THIRD_NAME', 'FOURTH_NAME'];
@@ -66,10 +70,12 @@ export async function importUnXml(
   const parser = new SaxesParser({ position: true });
   const path: string[] = [];
   let text = '';
-  let textTooLong = false;
+  // Characters written since the last tag: saxes holds text until the next `<`, so this is what
+  // bounds memory on a file with an endless text node.
+  let sinceTag = 0;
   let record: UnRecord | undefined;
   let alias: { quality: string; name: string } | undefined;
-  let document: Partial<Record<string, string>> | undefined;
+  let document: Map<string, string> | undefined;
   let stopped = false;
 
   const fail = (line: number, message: string) => {
@@ -86,33 +92,28 @@ export async function importUnXml(
     }
     path.push(tag.name);
     text = '';
-    textTooLong = false;
-    const type = RECORD_TYPES[tag.name];
+    sinceTag = 0;
+    const type = RECORD_TYPES.get(tag.name);
     if (type !== undefined && path.length === 3) {
       record = { line: parser.line, type, fields: new Map(), aliases: [], countries: [], documents: [] };
     } else if (record && ALIAS_ELEMENTS.has(tag.name)) {
       alias = { quality: '', name: '' };
       bump(stats.records, 'alias');
     } else if (record && tag.name === 'INDIVIDUAL_DOCUMENT') {
-      document = {};
+      document = new Map();
     }
   });
   parser.on('text', (chunk) => {
-    if (textTooLong) return;
-    if (text.length + chunk.length > maxText) {
-      textTooLong = true;
-      fail(parser.line, `text of <${path.at(-1) ?? '?'}> is longer than ${maxText} characters`);
-      return;
-    }
     text += chunk;
   });
   parser.on('closetag', (tag) => {
     path.pop();
+    sinceTag = 0;
     const value = text.replace(/\s+/g, ' ').trim();
     text = '';
     if (!record) return;
     const parent = path.at(-1);
-    if (RECORD_TYPES[tag.name] !== undefined && path.length === 2) {
+    if (RECORD_TYPES.has(tag.name) && path.length === 2) {
       bump(stats.records, tag.name.toLowerCase());
       emit(record);
       record = undefined;
@@ -126,16 +127,17 @@ export async function importUnXml(
     } else if (alias && tag.name === 'ALIAS_NAME') {
       alias.name = value;
     } else if (document && tag.name === 'INDIVIDUAL_DOCUMENT') {
-      if (document.NUMBER) {
+      const number = document.get('NUMBER') ?? '';
+      if (number !== '') {
         record.documents.push({
-          type: document.TYPE_OF_DOCUMENT ?? '',
-          number: document.NUMBER,
-          country: document.ISSUING_COUNTRY || document.COUNTRY_OF_ISSUE || '',
+          type: document.get('TYPE_OF_DOCUMENT') ?? '',
+          number,
+          country: document.get('ISSUING_COUNTRY') || document.get('COUNTRY_OF_ISSUE') || '',
         });
       }
       document = undefined;
     } else if (document) {
-      document[tag.name] = value;
+      document.set(tag.name, value);
     } else if (value !== '' && parent === 'NATIONALITY' && tag.name === 'VALUE') {
       addCountry(record, value);
     } else if (
@@ -172,13 +174,28 @@ export async function importUnXml(
   }
 
   const decoder = new StringDecoder('utf8');
-  for await (const chunk of source) {
-    parser.write(
-      typeof chunk === 'string'
-        ? chunk
-        : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)),
-    );
-    if (stopped) break;
+  try {
+    for await (const chunk of source) {
+      const piece =
+        typeof chunk === 'string'
+          ? chunk
+          : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      sinceTag += piece.length;
+      parser.write(piece);
+      if (!stopped && sinceTag > maxText) {
+        fail(
+          parser.line,
+          `more than ${maxText} characters without a tag (in <${path.at(-1) ?? '?'}>): not a UN list`,
+        );
+        stopped = true;
+      }
+      if (stopped) break;
+    }
+  } catch (err) {
+    // The stream itself failed (a corrupt gzip upload, a dropped connection): what was read stays
+    // reported, and the import carries an error rather than throwing.
+    fail(parser.line, `reading stopped: ${err instanceof Error ? err.message : String(err)}`);
+    stopped = true;
   }
   if (!stopped) {
     parser.write(decoder.end());
@@ -197,7 +214,7 @@ export async function importUnXml(
  * name with its transliterations, "حسن غول (Hassan Ghul; Hassan Gul; Hasan Gul)". Each becomes an
  * alias of its own; a parenthesis left open or closed by the split is dropped.
  */
-export function splitAliasNames(raw: string): string[] {
+function splitAliasNames(raw: string): string[] {
   if (!raw.includes(';')) return raw === '' ? [] : [raw];
   const withTransliterations = /^([^()]+?)\s*\(([^()]*;[^()]*)\)$/.exec(raw);
   const parts = withTransliterations
@@ -216,7 +233,12 @@ function dropUnmatchedParentheses(text: string): string {
     else if (text[i] === ')' && open.pop() === undefined) drop.add(i);
   }
   for (const i of open) drop.add(i);
-  return drop.size === 0 ? text : [...text].filter((_, i) => !drop.has(i)).join('');
+  return drop.size === 0
+    ? text
+    : text
+        .split('')
+        .filter((_, i) => !drop.has(i))
+        .join('');
 }
 
 // UN QUALITY is "Good" or "a.k.a." for strong aliases, "Low" for weak ones, "f.k.a." for former names.

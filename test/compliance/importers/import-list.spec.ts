@@ -113,6 +113,28 @@ describe('importList', () => {
     );
   });
 
+  for (const format of ['ofac-sdn', 'un-xml', 'csv'] as const) {
+    it(`reports a ${format} stream that fails mid-way as an error, not a throw`, async () => {
+      let sent = false;
+      const failing = new Readable({
+        read() {
+          if (sent) {
+            this.destroy(new Error('connection reset'));
+          } else {
+            sent = true;
+            this.push(format === 'un-xml' ? '<CONSOLIDATED_LIST>\n' : 'kind,country\n');
+          }
+        },
+      });
+      const name = format === 'ofac-sdn' ? 'sdn.csv' : format === 'un-xml' ? 'list.xml' : 'list.csv';
+      const result = await importList(format, [{ name, stream: failing }]);
+      const last = result.errors.at(-1);
+      assert.equal(last?.file, name);
+      assert.match(last?.message ?? '', /^reading stopped: connection reset$/);
+      assert.equal(result.stats.errorCount, result.errors.length);
+    });
+  }
+
   it('refuses an import of no files', async () => {
     const result = await importList('csv', []);
     assert.deepEqual(result.errors, [{ file: '', line: 0, message: 'no files to import' }]);

@@ -281,6 +281,20 @@ describe('internal list import', () => {
       assert.match(errors[4], /^6: iinRanges: must be a list/);
     });
 
+    it('does not take object prototype names for kinds or schemes', async () => {
+      const lines = [
+        '{"kind":"toString"}',
+        '{"kind":"national-id","scheme":"constructor","value":"1"}',
+        '{"kind":"jurisdiction","country":"KP","__proto__":{"polluted":true}}',
+      ];
+      const result = await importInternalJsonLines(Readable.from([lines.join('\n')]));
+      const errors = errorsOf(result);
+      assert.match(errors[0], /^1: kind: must be one of/);
+      assert.match(errors[1], /^2: scheme: must be one of/);
+      assert.match(errors[2], /^3: __proto__: unknown field/);
+      assert.equal(({} as { polluted?: boolean }).polluted, undefined);
+    });
+
     it('stops at a JSON array, which is not JSON Lines', async () => {
       const result = await importInternalJsonLines(
         Readable.from(['[\n{"kind":"jurisdiction","country":"KP"}\n]\n']),

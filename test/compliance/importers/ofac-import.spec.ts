@@ -362,6 +362,21 @@ describe('importOfac', () => {
       assert.equal(result.stats.orphans.alt, 1);
     });
 
+    it('treats words like "constructor" and "__proto__" in the files as plain words', async () => {
+      const sdn = '1,"ONE","constructor","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n';
+      const add = '1,5,-0- ,-0- ,"__proto__",-0- \n1,6,-0- ,-0- ,"constructor",-0- \n';
+      const result = await importOfac({ sdn: Readable.from([sdn]), add: Readable.from([add]) });
+      assert.deepEqual(
+        result.errors.map((e) => e.message),
+        ['ent_num 1 has an unknown SDN_Type "constructor"'],
+      );
+      assert.equal(Object.getPrototypeOf(result.stats.unknownCountries), Object.prototype);
+      assert.deepEqual(Object.entries(result.stats.unknownCountries), [
+        ['__proto__', 1],
+        ['constructor', 1],
+      ]);
+    });
+
     it('reads an empty file as an empty list', async () => {
       const result = await importOfac({ sdn: Readable.from([]) });
       assert.deepEqual(result.entries, []);

@@ -1,0 +1,85 @@
+/**
+ * List import timings, for `npm run bench` (DESIGN.md target: the full OFAC SDN set in < 3 s).
+ * Reads the real lists from ../shared/data/sanctions when that checkout is beside this one, and
+ * otherwise the copies in test/fixtures/sanctions (gzipped ones through gunzip, which adds a
+ * little). Each import runs three times; the median is reported, the first run included, because
+ * a gateway imports a list once per version rather than in a warm loop.
+ */
+import { createReadStream, existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pipeline, type Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { importList, type ListFormat, type NamedFile } from '../src/compliance/importers';
+
+const ROOT = resolve(__dirname, '..');
+const SHARED = resolve(ROOT, '..', 'shared', 'data', 'sanctions');
+const FIXTURES = join(ROOT, 'test', 'fixtures', 'sanctions');
+
+interface BenchCase {
+  name: string;
+  format: ListFormat;
+  /** Paths under data/sanctions. */
+  files: string[];
+}
+
+const CASES: BenchCase[] = [
+  {
+    name: 'ofac-sdn 2024-05-03 sdn.csv + 2025-12-24 alt/add/comments',
+    format: 'ofac-sdn',
+    files: [
+      'ofac_sdn_2024-05-03/sdn.csv',
+      'ofac_sdn_aliases_2025-12-24/alt.csv',
+      'ofac_sdn_aliases_2025-12-24/add.csv',
+      'ofac_sdn_aliases_2025-12-24/sdn_comments.csv',
+    ],
+  },
+  {
+    name: 'ofac-sdn 2021-07-07 (complete set)',
+    format: 'ofac-sdn',
+    files: ['sdn', 'alt', 'add', 'sdn_comments'].map((f) => `ofac_sdn_2021-07-07/${f}.csv`),
+  },
+  {
+    name: 'ofac-consolidated 2025-12-19',
+    format: 'ofac-consolidated',
+    files: ['cons_prim', 'cons_alt', 'cons_add', 'cons_comments'].map(
+      (f) => `ofac_non_sdn_2025-12-19/${f}.csv`,
+    ),
+  },
+  { name: 'un-xml 2026-02-27', format: 'un-xml', files: ['un_consolidated_2026-02-27/consolidated.xml'] },
+];
+
+const RUNS = 3;
+
+export async function runImportBench(): Promise<{ name: string; ms: number; entries: number }[]> {
+  const results: { name: string; ms: number; entries: number }[] = [];
+  for (const benchCase of CASES) {
+    const times: number[] = [];
+    let entries = 0;
+    for (let run = 0; run < RUNS; run++) {
+      const started = performance.now();
+      const result = await importList(benchCase.format, benchCase.files.map(openFile));
+      times.push(performance.now() - started);
+      if (result.stats.errorCount > 0) {
+        throw new Error(
+          `${benchCase.name}: ${result.stats.errorCount} import errors, first: ${result.errors[0]?.message}`,
+        );
+      }
+      entries = result.entries.length;
+    }
+    times.sort((a, b) => a - b);
+    results.push({ name: benchCase.name, ms: Math.round(times[Math.floor(RUNS / 2)]), entries });
+  }
+  return results;
+}
+
+function openFile(path: string): NamedFile {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  const shared = join(SHARED, path);
+  if (existsSync(shared)) return { name, stream: createReadStream(shared) };
+  const fixture = join(FIXTURES, path);
+  if (existsSync(fixture)) return { name, stream: createReadStream(fixture) };
+  const gunzip = createGunzip();
+  // pipeline, not pipe: a read error must end the gunzip stream, or the import would wait forever.
+  const stream: Readable = pipeline(createReadStream(`${fixture}.gz`), gunzip, () => undefined);
+  return { name, stream };
+}

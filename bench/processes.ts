@@ -1,0 +1,142 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Metadata, credentials } from '@grpc/grpc-js';
+import { HealthCheckResponse_ServingStatus, HealthClient } from '../src/gen/grpc/health/v1/health';
+
+/** A server under test, in a process of its own so it never shares a CPU queue with the generator. */
+export interface ChildServer {
+  name: string;
+  pid: number;
+  address: string;
+  /** The last lines the child printed, to explain a crash or errors. */
+  outputTail(): string[];
+  /** How many lines it has printed since it started. */
+  lineCount(): number;
+  /** Set once the child has exited, with how. */
+  exited(): string | null;
+  /** SIGTERM, then SIGKILL if it has not exited within graceMs. Idempotent. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/**
+ * A port the kernel considers free right now. Another process could take it before the child
+ * binds; the child then fails to start and the bench says so, which is acceptable for a bench.
+ */
+export async function freePort(): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port was assigned'))));
+    });
+  });
+}
+
+const live = new Set<ChildProcess>();
+
+// Last resort if the bench dies without running its cleanup: no server is left running behind it.
+process.on('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export function startChild(
+  name: string,
+  command: string,
+  args: string[],
+  options: { cwd: string; env: NodeJS.ProcessEnv; address: string },
+): ChildServer {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid === undefined) throw new Error(`${name}: could not start ${command}`);
+  live.add(child);
+  const tail: string[] = [];
+  let lines = 0;
+  const keep = (line: string) => {
+    if (line.trim() === '') return;
+    lines++;
+    tail.push(line);
+    if (tail.length > 40) tail.shift();
+  };
+  const keeper = () => {
+    // A chunk may end mid-line; the rest of that line arrives with the next chunk.
+    let partial = '';
+    return (chunk: Buffer) => {
+      const parts = (partial + chunk.toString('utf8')).split('\n');
+      partial = parts.pop() ?? '';
+      for (const line of parts) keep(line);
+    };
+  };
+  child.stdout?.on('data', keeper());
+  child.stderr?.on('data', keeper());
+  let exitedHow: string | null = null;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', (code, signal) => {
+      exitedHow = signal !== null ? `killed by ${signal}` : `exit code ${code}`;
+      live.delete(child);
+      resolve();
+    }),
+  );
+  let stopping: Promise<void> | null = null;
+  return {
+    name,
+    pid: child.pid,
+    address: options.address,
+    outputTail: () => [...tail],
+    lineCount: () => lines,
+    exited: () => exitedHow,
+    stop(graceMs = 5_000) {
+      stopping ??= (async () => {
+        if (exitedHow !== null) return;
+        child.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), graceMs);
+        });
+        const late = await Promise.race([exited.then(() => false), timedOut]);
+        clearTimeout(timer);
+        if (late) {
+          child.kill('SIGKILL');
+          await exited;
+        }
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Polls grpc.health.v1 Check until the server answers SERVING, the child exits, or time runs out. */
+export async function waitUntilServing(
+  server: ChildServer,
+  service: string,
+  timeoutMs = 30_000,
+): Promise<void> {
+  const client = new HealthClient(server.address, credentials.createInsecure());
+  const giveUpAt = Date.now() + timeoutMs;
+  let last = 'no answer yet';
+  try {
+    while (Date.now() < giveUpAt) {
+      const how = server.exited();
+      if (how !== null) {
+        throw new Error(
+          `${server.name} exited before serving (${how}):\n  ${server.outputTail().join('\n  ')}`,
+        );
+      }
+      const answer = await new Promise<string>((resolve) =>
+        client.check({ service }, new Metadata(), { deadline: Date.now() + 1_000 }, (err, res) =>
+          resolve(err ? err.message : HealthCheckResponse_ServingStatus[res.status]),
+        ),
+      );
+      if (answer === 'SERVING') return;
+      last = answer;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`${server.name} was not SERVING after ${timeoutMs} ms (last: ${last})`);
+  } finally {
+    client.close();
+  }
+}
