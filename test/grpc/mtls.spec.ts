@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Metadata, credentials, status, type ServiceError } from '@grpc/grpc-js';
 import type Redis from 'ioredis';
+import { ComplianceClient } from '../../src/gen/caravan/compliance/v1/compliance';
+import { EntryKind } from '../../src/gen/caravan/compliance/v1/lists';
 import { SettlementGatewayClient, type InstructionEvent } from '../../src/gen/caravan/settlement/v1/gateway';
+import { callUnary } from '../../src/cli/grpc-call';
+import { entry } from '../support/compliance';
 import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
 import { DEV_PARTICIPANT_HEADER } from '../../src/grpc/caller-identity';
 import { decodeStatusDetails } from '../../src/grpc/status';
@@ -227,6 +231,55 @@ describe('gateway under mTLS', function () {
         assert.equal(submitted.code, status.PERMISSION_DENIED, submitted.message);
         assert.deepEqual(await keysOfUetr(redis, prefix, instruction.uetr), []);
       });
+    });
+  });
+
+  describe('officer roles from the certificate', function () {
+    let prefix: string;
+    let gateway: TestGateway;
+
+    before(async function () {
+      prefix = uniquePrefix('mtls-roles');
+      gateway = await startTestGateway(prefix, { env: tlsEnv() });
+    });
+
+    after(async function () {
+      await gateway?.gateway.stop();
+      await deleteUnder(redis, prefix);
+    });
+
+    function complianceAs(identity: CertificateFiles): ComplianceClient {
+      const ca = readFileSync(pki.caFile);
+      const creds = credentials.createSsl(ca, readFileSync(identity.keyFile), readFileSync(identity.certFile));
+      return new ComplianceClient(gateway.address, creds, {
+        'grpc.ssl_target_name_override': 'localhost',
+        'grpc.default_authority': 'localhost',
+      });
+    }
+
+    it('lets an officer whose certificate OU is compliance use the Compliance service, as the CN', async function () {
+      const client = complianceAs(pki.issueClient('aigerim.s', { units: ['compliance'] }));
+      const version = await callUnary(
+        client.upsertEntry.bind(client),
+        {
+          list: 'card-schemes',
+          entry: entry({ id: 'mir', kind: EntryKind.ENTRY_KIND_CARD_SCHEME, scheme: 'MIR', iinRanges: [{ from: '2200', to: '2204' }] }),
+          note: 'mTLS officer',
+        },
+        NO_METADATA(),
+        new Date(Date.now() + 10_000),
+      );
+      assert.equal(version.createdBy, 'aigerim.s');
+      client.close();
+    });
+
+    it('refuses an operations officer and a participant certificate with PERMISSION_DENIED', async function () {
+      for (const identity of [pki.issueClient('olga.k', { units: ['operations'] }), pki.issueClient('HSBKKZKX')]) {
+        const client = complianceAs(identity);
+        const err = await grpcError(callUnary(client.listLists.bind(client), {}, NO_METADATA(), new Date(Date.now() + 10_000)));
+        assert.equal(err.code, status.PERMISSION_DENIED, err.message);
+        client.close();
+      }
     });
   });
 });

@@ -19,7 +19,7 @@ export interface TestPki {
   /** A CA nobody trusts, for certificates that must be refused. */
   rogueCaFile: string;
   /** A client certificate with the given subject CN, signed by the main CA unless `ca: 'rogue'`. */
-  issueClient(cn: string, options?: { ca?: 'main' | 'rogue' }): CertificateFiles;
+  issueClient(cn: string, options?: { ca?: 'main' | 'rogue'; units?: string[] }): CertificateFiles;
   cleanup(): void;
 }
 
@@ -62,8 +62,9 @@ function openssl(args: string[]): void {
 }
 
 /** -subj takes /-separated attributes, so / = and \ inside a value must be escaped. */
-function subject(cn: string): string {
-  return `/CN=${cn.replace(/[\\/=]/g, (c) => `\\${c}`)}`;
+function subject(cn: string, units: readonly string[] = []): string {
+  const escape = (v: string) => v.replace(/[\\/=]/g, (c) => `\\${c}`);
+  return units.map((u) => `/OU=${escape(u)}`).join('') + `/CN=${escape(cn)}`;
 }
 
 /**
@@ -92,13 +93,14 @@ export function createTestPki(): TestPki {
     cn: string,
     ca: CertificateFiles,
     extensions: 'server' | 'client',
+    units: readonly string[] = [],
   ): CertificateFiles {
     const files = { certFile: join(dir, `${name}.crt`), keyFile: join(dir, `${name}.key`) };
     const csr = join(dir, `${name}.csr`);
     // prettier-ignore
     openssl([
       'req', '-new', '-config', config, ...newKey,
-      '-keyout', files.keyFile, '-out', csr, '-subj', subject(cn),
+      '-keyout', files.keyFile, '-out', csr, '-subj', subject(cn, units),
     ]);
     // prettier-ignore
     openssl([
@@ -122,7 +124,7 @@ export function createTestPki(): TestPki {
     rogueCaFile: rogue.certFile,
     issueClient(cn, options = {}) {
       issued += 1;
-      return issue(`client-${issued}`, cn, options.ca === 'rogue' ? rogue : ca, 'client');
+      return issue(`client-${issued}`, cn, options.ca === 'rogue' ? rogue : ca, 'client', options.units);
     },
     cleanup() {
       rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,128 @@
+import { strict as assert } from 'node:assert';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { CardScheme, IdentifierType, type SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
+import { buildIdentifierIndex } from '../../src/screening/identifier-index';
+import type { ListEntry, WalletEntry } from '../../src/screening/list-entry';
+import { buildNameIndex } from '../../src/screening/name-index';
+import { screenInstruction, type ListIndex } from '../../src/screening/screen-instruction';
+import { validInstruction } from '../support/instructions';
+
+const CRYPTO = path.join(__dirname, '..', 'fixtures', 'sanctions', 'ofac_crypto_addresses_2024-09-27');
+
+function index(list: string, entries: ListEntry[]): ListIndex {
+  return { list, version: 1, names: buildNameIndex([]), identifiers: buildIdentifierIndex(entries) };
+}
+
+const base = { ref: 'r', subject: 'listed party', programs: ['TEST'] };
+
+/** Every address of the OFAC digital-currency lists, one wallet entry each. */
+function cryptoEntries(): WalletEntry[] {
+  return readdirSync(CRYPTO).flatMap((file) => {
+    const network = /sanctioned_addresses_([A-Z]+)\.txt/.exec(file)![1]!;
+    return readFileSync(path.join(CRYPTO, file), 'utf8')
+      .split(/\r?\n/)
+      .filter((line) => line.trim() !== '')
+      .map((address, i) => ({ ...base, kind: 'wallet' as const, id: `${network}-${i}`, network, address: address.trim() }));
+  });
+}
+
+function withCreditorWallet(network: string, address: string): SettlementInstruction {
+  const ins = validInstruction();
+  ins.creditor!.account = { kind: { $case: 'wallet', value: { network, address } } };
+  return ins;
+}
+
+const decide = (ins: SettlementInstruction, lists: ListIndex[]) => screenInstruction(ins, lists, { reviewThreshold: 0.9 });
+
+describe('identifier screening', function () {
+  const wallets = cryptoEntries();
+  const lists = [index('ofac-crypto', wallets)];
+
+  it('reads every OFAC address list (435 XBT, 152 ETH, 26 USDT ...)', () => {
+    const count = (network: string) => wallets.filter((w) => w.network === network).length;
+    assert.equal(count('XBT'), 435);
+    assert.equal(count('ETH'), 152);
+    assert.equal(count('USDT'), 26);
+  });
+
+  it('blocks every listed address, as written', () => {
+    const missed = wallets.filter((w) => decide(withCreditorWallet(w.network, w.address), lists).decision !== 'block');
+    assert.deepEqual(missed, []);
+  });
+
+  it('blocks EVM addresses in any letter case', () => {
+    const evm = wallets.filter((w) => /^0x[0-9a-fA-F]{40}$/.test(w.address));
+    assert.ok(evm.length > 150);
+    for (const w of evm) {
+      for (const variant of [w.address.toLowerCase(), `0x${w.address.slice(2).toUpperCase()}`]) {
+        const result = decide(withCreditorWallet('ETH', variant), lists);
+        assert.equal(result.decision, 'block', variant);
+        assert.equal(result.hits[0]!.field, 'creditor.account.wallet');
+      }
+    }
+  });
+
+  it('compares base58 and bech32 addresses exactly: a case change is another address', () => {
+    const base58 = wallets.filter((w) => w.network === 'XBT' && /^[13]/.test(w.address));
+    assert.ok(base58.length > 100);
+    for (const w of base58) {
+      const flipped = w.address.replace(/[a-zA-Z]/, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()));
+      if (flipped === w.address) continue;
+      assert.equal(decide(withCreditorWallet('BTC', flipped), lists).decision, 'clear', flipped);
+    }
+  });
+
+  it('matches a BIC on its first 8 characters', () => {
+    const bics = [index('l', [{ ...base, kind: 'bic', id: 'b', bic: 'VTBAKZKZ' }])];
+    for (const bic of ['VTBAKZKZ', 'VTBAKZKZXXX', 'VTBAKZKZALM']) {
+      assert.equal(decide(validInstruction({ creditorAgent: { bic } }), bics).decision, 'block', bic);
+    }
+    for (const bic of ['HSBKKZKX', 'EURIKZKA', 'VTBAKZKA']) {
+      assert.equal(decide(validInstruction({ creditorAgent: { bic } }), bics).decision, 'clear', bic);
+    }
+  });
+
+  it('blocks a Mir card by IIN 2200-2204 and lets 2205-2220 and Mastercard 2221 through', () => {
+    const mir = [index('card-schemes', [{ ...base, kind: 'card-scheme', id: 'mir', scheme: 'MIR', iinRanges: [{ from: '2200', to: '2204' }] }])];
+    const card = (scheme: CardScheme, bin: string) => validInstruction({ card: { scheme, bin, last4: '0000' } });
+    for (let p = 2200; p <= 2204; p++) {
+      assert.equal(decide(card(CardScheme.CARD_SCHEME_VISA, `${p}1234`), mir).decision, 'block', String(p));
+    }
+    for (let p = 2205; p <= 2220; p++) {
+      assert.equal(decide(card(CardScheme.CARD_SCHEME_VISA, `${p}1234`), mir).decision, 'clear', String(p));
+    }
+    assert.equal(decide(card(CardScheme.CARD_SCHEME_MASTERCARD, '22210000'), mir).decision, 'clear');
+    assert.equal(decide(card(CardScheme.CARD_SCHEME_MIR, '41111111'), mir).decision, 'block');
+  });
+
+  it('blocks listed national ids only for a compatible scheme and country', () => {
+    const ids = [
+      index('l', [
+        { ...base, kind: 'national-id', id: 'kz', scheme: 'kz-bin', country: 'KZ', value: '110140012405' },
+        { ...base, kind: 'national-id', id: 'pp', scheme: 'passport', country: 'RU', value: '760508990' },
+      ]),
+    ];
+    const withId = (type: IdentifierType, value: string, issuerCountry: string) => {
+      const ins = validInstruction();
+      ins.creditor!.identifiers = [{ type, value, issuerCountry }];
+      return ins;
+    };
+    assert.equal(decide(withId(IdentifierType.IDENTIFIER_TYPE_KZ_BIN, '110140012405', 'KZ'), ids).decision, 'block');
+    assert.equal(decide(withId(IdentifierType.IDENTIFIER_TYPE_PASSPORT, '760508990', 'RU'), ids).decision, 'block');
+    assert.equal(decide(withId(IdentifierType.IDENTIFIER_TYPE_PASSPORT, '760508990', 'KZ'), ids).decision, 'clear');
+    assert.equal(decide(withId(IdentifierType.IDENTIFIER_TYPE_RU_INN, '110140012405', 'RU'), ids).decision, 'clear');
+  });
+
+  it('blocks parties, agents and IBANs of a blocked jurisdiction', () => {
+    const kp = [index('l', [{ ...base, kind: 'jurisdiction', id: 'kp', country: 'KP' }])];
+    const party = validInstruction();
+    party.creditor!.country = 'KP';
+    assert.deepEqual(decide(party, kp).hits.map((h) => h.field), ['creditor.country']);
+    assert.deepEqual(
+      decide(validInstruction({ creditorAgent: { bic: 'KOEXKPPY' } }), kp).hits.map((h) => h.field),
+      ['creditor_agent.bic'],
+    );
+    assert.equal(decide(validInstruction(), kp).decision, 'clear');
+  });
+});
