@@ -1,18 +1,22 @@
 import type { Command } from 'commander';
+import path from 'node:path';
 import { loadConfig } from '../config/config';
+import type { PrivateRedis } from '../store/private-redis';
 import { EXIT, type ExitCode } from './exit-codes';
 
 async function serve(): Promise<ExitCode> {
-  const config = loadConfig();
+  let config = loadConfig();
   // The server side (Redis, tracing, logging) loads only here, so client commands start fast.
   const { startTracing } = await import('../telemetry/tracing');
   startTracing();
-  const [{ startGateway }, { parseListFiles }, { redactUrl }, { createLogger }] = await Promise.all([
-    import('../gateway'),
-    import('../compliance/importers'),
-    import('../store/redis-client'),
-    import('../telemetry/logger'),
-  ]);
+  const [{ startGateway }, { parseListFiles }, { redactUrl }, { createLogger }, { answers, redisServerInstalled, startPrivateRedis }] =
+    await Promise.all([
+      import('../gateway'),
+      import('../compliance/importers'),
+      import('../store/redis-client'),
+      import('../telemetry/logger'),
+      import('../store/private-redis'),
+    ]);
   const log = createLogger(config.logLevel);
   if (config.devInsecure) {
     log.warn(
@@ -25,7 +29,23 @@ async function serve(): Promise<ExitCode> {
   if (!config.screening.enabled) {
     log.warn('CARAVAN_SCREENING=off: sanctions screening is OFF, valid instructions are accepted unscreened');
   }
-  const gateway = await startGateway({ config, log, parseList: parseListFiles });
+  let privateRedis: PrivateRedis | null = null;
+  if (!config.redisUrlExplicit && !(await answers('127.0.0.1', 6379))) {
+    if (!redisServerInstalled()) {
+      log.fatal('no Redis answers on 127.0.0.1:6379 and redis-server is not installed');
+      process.stderr.write(
+        'caravan needs Redis: start one on 127.0.0.1:6379 (e.g. `apt-get install redis-server`), or set REDIS_URL to yours\n',
+      );
+      return EXIT.config;
+    }
+    privateRedis = await startPrivateRedis(path.resolve('.caravan'));
+    config = { ...config, redisUrl: privateRedis.url };
+    log.warn({ redis: privateRedis.url, dir: path.resolve('.caravan') }, 'no Redis answered on 127.0.0.1:6379: started a private redis-server (AOF on) that stops with the gateway');
+  }
+  const gateway = await startGateway({ config, log, parseList: parseListFiles }).catch(async (err: unknown) => {
+    await privateRedis?.stop();
+    throw err;
+  });
   log.info(
     {
       listen: config.listen,
@@ -44,6 +64,7 @@ async function serve(): Promise<ExitCode> {
       log.info({ signal }, 'shutting down: draining calls');
       gateway
         .stop()
+        .then(() => privateRedis?.stop())
         .then(() => {
           log.info('stopped');
           resolve(EXIT.ok);
