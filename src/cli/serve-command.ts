@@ -9,14 +9,19 @@ async function serve(): Promise<ExitCode> {
   // The server side (Redis, tracing, logging) loads only here, so client commands start fast.
   const { startTracing } = await import('../telemetry/tracing');
   startTracing();
-  const [{ startGateway }, { parseListFiles }, { redactUrl }, { createLogger }, { answers, redisServerInstalled, startPrivateRedis }] =
-    await Promise.all([
-      import('../gateway'),
-      import('../compliance/importers'),
-      import('../store/redis-client'),
-      import('../telemetry/logger'),
-      import('../store/private-redis'),
-    ]);
+  const [
+    { startGateway },
+    { parseListFiles },
+    { redactUrl },
+    { createLogger },
+    { answers, redisServerInstalled, startPrivateRedis },
+  ] = await Promise.all([
+    import('../gateway'),
+    import('../compliance/importers'),
+    import('../store/redis-client'),
+    import('../telemetry/logger'),
+    import('../store/private-redis'),
+  ]);
   const log = createLogger(config.logLevel);
   if (config.devInsecure) {
     log.warn(
@@ -40,12 +45,17 @@ async function serve(): Promise<ExitCode> {
     }
     privateRedis = await startPrivateRedis(path.resolve('.caravan'));
     config = { ...config, redisUrl: privateRedis.url };
-    log.warn({ redis: privateRedis.url, dir: path.resolve('.caravan') }, 'no Redis answered on 127.0.0.1:6379: started a private redis-server (AOF on) that stops with the gateway');
+    log.warn(
+      { redis: privateRedis.url, dir: path.resolve('.caravan') },
+      'no Redis answered on 127.0.0.1:6379: started a private redis-server (AOF on) that stops with the gateway',
+    );
   }
-  const gateway = await startGateway({ config, log, parseList: parseListFiles }).catch(async (err: unknown) => {
-    await privateRedis?.stop();
-    throw err;
-  });
+  const gateway = await startGateway({ config, log, parseList: parseListFiles }).catch(
+    async (err: unknown) => {
+      await privateRedis?.stop();
+      throw err;
+    },
+  );
   log.info(
     {
       listen: config.listen,

@@ -176,4 +176,3 @@ function raced(uetr: string, moved: { kind: 'missing' } | { kind: 'stale'; state
         message: `instruction ${uetr} was decided meanwhile; it is ${moved.state}`,
       };
 }
-

@@ -60,10 +60,25 @@ export function checkListName(list: string): SettlementError | null {
  */
 export interface ListMaintenance {
   importList(request: ImportRequest): Promise<ImportOutcome | SettlementError>;
-  upsertEntry(list: string, entry: ListEntry, note: string, actor: string): Promise<ListVersionMeta | SettlementError>;
-  removeEntry(list: string, entryId: string, note: string, actor: string): Promise<ListVersionMeta | SettlementError>;
+  upsertEntry(
+    list: string,
+    entry: ListEntry,
+    note: string,
+    actor: string,
+  ): Promise<ListVersionMeta | SettlementError>;
+  removeEntry(
+    list: string,
+    entryId: string,
+    note: string,
+    actor: string,
+  ): Promise<ListVersionMeta | SettlementError>;
   /** Makes `toVersion` (0: the one before the current) current again. */
-  rollback(list: string, toVersion: number, note: string, actor: string): Promise<ListVersionMeta | SettlementError>;
+  rollback(
+    list: string,
+    toVersion: number,
+    note: string,
+    actor: string,
+  ): Promise<ListVersionMeta | SettlementError>;
   summaries(): Promise<{ list: string; current: ListVersionMeta | null }[]>;
 }
 
@@ -226,4 +241,3 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
     },
   };
 }
-

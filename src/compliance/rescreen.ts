@@ -36,7 +36,10 @@ const hitKey = (h: ScreeningHit) => `${h.list}|${h.entryId}|${h.field}`;
  */
 export interface Rescreen {
   /** Re-screens every open instruction; null when another replica has this list change. */
-  run(changed: { list: string; version: number }[], lists: readonly ListIndex[]): Promise<RescreenReport | null>;
+  run(
+    changed: { list: string; version: number }[],
+    lists: readonly ListIndex[],
+  ): Promise<RescreenReport | null>;
 }
 
 export function createRescreen(deps: RescreenDeps): Rescreen {
@@ -115,4 +118,3 @@ export function createRescreen(deps: RescreenDeps): Rescreen {
 
   return { run };
 }
-

@@ -267,6 +267,7 @@ interface Probe {
   queryMask: number;
 }
 
+export const STATS = { probes: 0, postings: 0, touched: 0, bounded: 0, scored: 0, tProbe: 0, tTraverse: 0, tBound: 0 };
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_REVIEW_THRESHOLD;
   const names = indexedNames(entries);
@@ -305,7 +306,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const query = prepareName(name);
     if (query.tokens.length === 0) return [];
     const anchor = anchorSimilarity(threshold);
+    let t0 = performance.now();
     const probes = collectProbes(query, anchor);
+    STATS.tProbe += performance.now() - t0; t0 = performance.now();
+    STATS.probes += probes.length;
     const skipped = skippedTokens(query, anchor, threshold);
 
     stamp = (stamp + 1) >>> 0;
@@ -328,6 +332,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       });
     }
 
+    STATS.touched += touchedCount; STATS.tTraverse += performance.now() - t0; t0 = performance.now();
     const bound = new ScoreBound(query, anchor, skipped);
     const collector = new MatchCollector(query, searchOptions);
     for (let t = 0; t < touchedCount; t++) {
@@ -335,8 +340,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       const candidate = names[n];
       if (!typeAllowed(candidate.entry, searchOptions.type)) continue;
       if (bound.upperBound(candidate.prepared, queryMasks[n], candidateMasks[n]) < threshold) continue;
+      STATS.scored++;
       collector.offer(candidate);
     }
+    STATS.tBound += performance.now() - t0;
     return collector.results();
   }
 

@@ -250,7 +250,11 @@ describe('gateway under mTLS', function () {
 
     function complianceAs(identity: CertificateFiles): ComplianceClient {
       const ca = readFileSync(pki.caFile);
-      const creds = credentials.createSsl(ca, readFileSync(identity.keyFile), readFileSync(identity.certFile));
+      const creds = credentials.createSsl(
+        ca,
+        readFileSync(identity.keyFile),
+        readFileSync(identity.certFile),
+      );
       return new ComplianceClient(gateway.address, creds, {
         'grpc.ssl_target_name_override': 'localhost',
         'grpc.default_authority': 'localhost',
@@ -263,7 +267,12 @@ describe('gateway under mTLS', function () {
         client.upsertEntry.bind(client),
         {
           list: 'card-schemes',
-          entry: entry({ id: 'mir', kind: EntryKind.ENTRY_KIND_CARD_SCHEME, scheme: 'MIR', iinRanges: [{ from: '2200', to: '2204' }] }),
+          entry: entry({
+            id: 'mir',
+            kind: EntryKind.ENTRY_KIND_CARD_SCHEME,
+            scheme: 'MIR',
+            iinRanges: [{ from: '2200', to: '2204' }],
+          }),
           note: 'mTLS officer',
         },
         NO_METADATA(),
@@ -274,9 +283,14 @@ describe('gateway under mTLS', function () {
     });
 
     it('refuses an operations officer and a participant certificate with PERMISSION_DENIED', async function () {
-      for (const identity of [pki.issueClient('olga.k', { units: ['operations'] }), pki.issueClient('HSBKKZKX')]) {
+      for (const identity of [
+        pki.issueClient('olga.k', { units: ['operations'] }),
+        pki.issueClient('HSBKKZKX'),
+      ]) {
         const client = complianceAs(identity);
-        const err = await grpcError(callUnary(client.listLists.bind(client), {}, NO_METADATA(), new Date(Date.now() + 10_000)));
+        const err = await grpcError(
+          callUnary(client.listLists.bind(client), {}, NO_METADATA(), new Date(Date.now() + 10_000)),
+        );
         assert.equal(err.code, status.PERMISSION_DENIED, err.message);
         client.close();
       }

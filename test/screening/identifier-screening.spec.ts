@@ -1,7 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { CardScheme, IdentifierType, type SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
+import {
+  CardScheme,
+  IdentifierType,
+  type SettlementInstruction,
+} from '../../src/gen/caravan/settlement/v1/instruction';
 import { buildIdentifierIndex } from '../../src/screening/identifier-index';
 import type { ListEntry, WalletEntry } from '../../src/screening/list-entry';
 import { buildNameIndex } from '../../src/screening/name-index';
@@ -23,7 +27,13 @@ function cryptoEntries(): WalletEntry[] {
     return readFileSync(path.join(CRYPTO, file), 'utf8')
       .split(/\r?\n/)
       .filter((line) => line.trim() !== '')
-      .map((address, i) => ({ ...base, kind: 'wallet' as const, id: `${network}-${i}`, network, address: address.trim() }));
+      .map((address, i) => ({
+        ...base,
+        kind: 'wallet' as const,
+        id: `${network}-${i}`,
+        network,
+        address: address.trim(),
+      }));
   });
 }
 
@@ -33,7 +43,8 @@ function withCreditorWallet(network: string, address: string): SettlementInstruc
   return ins;
 }
 
-const decide = (ins: SettlementInstruction, lists: ListIndex[]) => screenInstruction(ins, lists, { reviewThreshold: 0.9 });
+const decide = (ins: SettlementInstruction, lists: ListIndex[]) =>
+  screenInstruction(ins, lists, { reviewThreshold: 0.9 });
 
 describe('identifier screening', function () {
   const wallets = cryptoEntries();
@@ -47,7 +58,9 @@ describe('identifier screening', function () {
   });
 
   it('blocks every listed address, as written', () => {
-    const missed = wallets.filter((w) => decide(withCreditorWallet(w.network, w.address), lists).decision !== 'block');
+    const missed = wallets.filter(
+      (w) => decide(withCreditorWallet(w.network, w.address), lists).decision !== 'block',
+    );
     assert.deepEqual(missed, []);
   });
 
@@ -67,7 +80,9 @@ describe('identifier screening', function () {
     const base58 = wallets.filter((w) => w.network === 'XBT' && /^[13]/.test(w.address));
     assert.ok(base58.length > 100);
     for (const w of base58) {
-      const flipped = w.address.replace(/[a-zA-Z]/, (c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase()));
+      const flipped = w.address.replace(/[a-zA-Z]/, (c) =>
+        c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase(),
+      );
       if (flipped === w.address) continue;
       assert.equal(decide(withCreditorWallet('BTC', flipped), lists).decision, 'clear', flipped);
     }
@@ -84,8 +99,13 @@ describe('identifier screening', function () {
   });
 
   it('blocks a Mir card by IIN 2200-2204 and lets 2205-2220 and Mastercard 2221 through', () => {
-    const mir = [index('card-schemes', [{ ...base, kind: 'card-scheme', id: 'mir', scheme: 'MIR', iinRanges: [{ from: '2200', to: '2204' }] }])];
-    const card = (scheme: CardScheme, bin: string) => validInstruction({ card: { scheme, bin, last4: '0000' } });
+    const mir = [
+      index('card-schemes', [
+        { ...base, kind: 'card-scheme', id: 'mir', scheme: 'MIR', iinRanges: [{ from: '2200', to: '2204' }] },
+      ]),
+    ];
+    const card = (scheme: CardScheme, bin: string) =>
+      validInstruction({ card: { scheme, bin, last4: '0000' } });
     for (let p = 2200; p <= 2204; p++) {
       assert.equal(decide(card(CardScheme.CARD_SCHEME_VISA, `${p}1234`), mir).decision, 'block', String(p));
     }
@@ -108,17 +128,32 @@ describe('identifier screening', function () {
       ins.creditor!.identifiers = [{ type, value, issuerCountry }];
       return ins;
     };
-    assert.equal(decide(withId(IdentifierType.IDENTIFIER_TYPE_KZ_BIN, '110140012405', 'KZ'), ids).decision, 'block');
-    assert.equal(decide(withId(IdentifierType.IDENTIFIER_TYPE_PASSPORT, '760508990', 'RU'), ids).decision, 'block');
-    assert.equal(decide(withId(IdentifierType.IDENTIFIER_TYPE_PASSPORT, '760508990', 'KZ'), ids).decision, 'clear');
-    assert.equal(decide(withId(IdentifierType.IDENTIFIER_TYPE_RU_INN, '110140012405', 'RU'), ids).decision, 'clear');
+    assert.equal(
+      decide(withId(IdentifierType.IDENTIFIER_TYPE_KZ_BIN, '110140012405', 'KZ'), ids).decision,
+      'block',
+    );
+    assert.equal(
+      decide(withId(IdentifierType.IDENTIFIER_TYPE_PASSPORT, '760508990', 'RU'), ids).decision,
+      'block',
+    );
+    assert.equal(
+      decide(withId(IdentifierType.IDENTIFIER_TYPE_PASSPORT, '760508990', 'KZ'), ids).decision,
+      'clear',
+    );
+    assert.equal(
+      decide(withId(IdentifierType.IDENTIFIER_TYPE_RU_INN, '110140012405', 'RU'), ids).decision,
+      'clear',
+    );
   });
 
   it('blocks parties, agents and IBANs of a blocked jurisdiction', () => {
     const kp = [index('l', [{ ...base, kind: 'jurisdiction', id: 'kp', country: 'KP' }])];
     const party = validInstruction();
     party.creditor!.country = 'KP';
-    assert.deepEqual(decide(party, kp).hits.map((h) => h.field), ['creditor.country']);
+    assert.deepEqual(
+      decide(party, kp).hits.map((h) => h.field),
+      ['creditor.country'],
+    );
     assert.deepEqual(
       decide(validInstruction({ creditorAgent: { bic: 'KOEXKPPY' } }), kp).hits.map((h) => h.field),
       ['creditor_agent.bic'],
