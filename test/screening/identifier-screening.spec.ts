@@ -23,7 +23,7 @@ const base = { ref: 'r', subject: 'listed party', programs: ['TEST'] };
 /** Every address of the OFAC digital-currency lists, one wallet entry each. */
 function cryptoEntries(): WalletEntry[] {
   return readdirSync(CRYPTO).flatMap((file) => {
-    const network = /sanctioned_addresses_([A-Z]+)\.txt/.exec(file)![1]!;
+    const network = /sanctioned_addresses_([A-Z]+)\.txt/.exec(file)![1];
     return readFileSync(path.join(CRYPTO, file), 'utf8')
       .split(/\r?\n/)
       .filter((line) => line.trim() !== '')
@@ -71,7 +71,7 @@ describe('identifier screening', function () {
       for (const variant of [w.address.toLowerCase(), `0x${w.address.slice(2).toUpperCase()}`]) {
         const result = decide(withCreditorWallet('ETH', variant), lists);
         assert.equal(result.decision, 'block', variant);
-        assert.equal(result.hits[0]!.field, 'creditor.account.wallet');
+        assert.equal(result.hits[0].field, 'creditor.account.wallet');
       }
     }
   });
