@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { pipeline, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { importList, type ListFormat, type NamedFile } from '../src/compliance/importers';
+import type { Section } from './section';
 
 const ROOT = resolve(__dirname, '..');
 const SHARED = resolve(ROOT, '..', 'shared', 'data', 'sanctions');
@@ -83,3 +84,23 @@ function openFile(path: string): NamedFile {
   const stream: Readable = pipeline(createReadStream(`${fixture}.gz`), gunzip, () => undefined);
   return { name, stream };
 }
+
+/** The `import` section of `npm run bench`: median import time per real list (target < 3 s for OFAC SDN). */
+export const importSection: Section = {
+  name: 'import',
+  description:
+    'List imports from the real files (median of 3 runs, parse to entries; target: OFAC SDN < 3 s)',
+  async run(report) {
+    const results = await runImportBench();
+    report.table(
+      'import time',
+      [
+        { title: 'list', align: 'left' },
+        { title: 'entries', align: 'right' },
+        { title: 'ms', align: 'right' },
+      ],
+      results.map((r) => [r.name, r.entries, r.ms]),
+    );
+    report.set('imports', results);
+  },
+};

@@ -9,12 +9,13 @@
  *   REDIS_URL                 default redis://127.0.0.1:6379
  */
 import { resolve } from 'node:path';
+import { importSection } from './import-bench';
 import { intakeSection } from './intake-bench';
 import { Report } from './report';
 import { Cleanup, type Section } from './section';
 
 // New sections (screening, end-to-end delivery) are added here.
-const SECTIONS: Section[] = [intakeSection];
+const SECTIONS: Section[] = [intakeSection, importSection];
 
 function selected(): Section[] {
   const only = process.env.BENCH_ONLY?.trim();

@@ -7,8 +7,8 @@
  * unmatched tokens on both sides (a conflict: another surname, another number) cost more than
  * extra tokens on one side only (a middle name, a legal form).
  */
-import { foldKey, normaliseName, type NameToken, type TokenKind } from './name-normalise';
-import { stringSimilarity } from './name-similarity';
+import { MAX_TOKENS, foldKey, normaliseName, type NameToken, type TokenKind } from './name-normalise';
+import { bitCount, keySet, similarityCeiling, stringSimilarity, type KeySet } from './name-similarity';
 
 export type SchemaHint = 'person' | 'entity';
 
@@ -28,6 +28,8 @@ export interface NameScore {
 /** A name normalised once and kept for many comparisons (the index keeps one per list name). */
 export interface PreparedName {
   tokens: NameToken[];
+  /** Per token, the letters that bound its similarities (see similarityCeiling). */
+  keySets: KeySet[];
   /** Adjacent runs of 2–3 tokens written as one word, for joined/split matching. */
   joins: Join[];
 }
@@ -86,7 +88,7 @@ export function prepareName(raw: string): PreparedName {
       joins.push({ start, length, key: foldKey(text) });
     }
   }
-  return { tokens, joins };
+  return { tokens, keySets: tokens.map((t) => keySet(t.keys)), joins };
 }
 
 export function scoreNames(query: string, candidate: string, schema?: SchemaHint): NameScore {
@@ -115,113 +117,148 @@ export function anchorSimilarity(threshold: number): number {
   return SCORING.similarityFloor + (1 - SCORING.similarityFloor) * value;
 }
 
-interface Unit {
-  query: number[];
-  candidate: number[];
-  similarity: number;
+export function scorePrepared(query: PreparedName, candidate: PreparedName, schema?: SchemaHint): NameScore {
+  return new QueryScorer(query).explain(candidate, schema);
 }
 
-export function scorePrepared(query: PreparedName, candidate: PreparedName, schema?: SchemaHint): NameScore {
-  const q = query.tokens;
-  const c = candidate.tokens;
-  if (q.length === 0 || c.length === 0) {
+/** Scratch for one alignment: names have at most MAX_TOKENS tokens. */
+const matchQ = new Float64Array(MAX_TOKENS);
+const matchC = new Float64Array(MAX_TOKENS);
+
+/** A unit: similarity, then the query and candidate tokens it covers as bit masks. */
+type Unit = [number, number, number];
+
+interface Alignment {
+  score: number;
+  units: Unit[];
+}
+
+/**
+ * One query scored against many candidates (a brute-force scan, or the index's survivors).
+ * Word similarities are cached per query token and candidate token object, which pays off
+ * because the index shares one token object between all list names that contain it.
+ */
+export class QueryScorer {
+  private readonly cache: Map<NameToken, number>[];
+
+  constructor(readonly query: PreparedName) {
+    this.cache = query.tokens.map(() => new Map());
+  }
+
+  score(candidate: PreparedName, schema?: SchemaHint): number {
+    return this.align(candidate, schema).score;
+  }
+
+  explain(candidate: PreparedName, schema?: SchemaHint): NameScore {
+    const q = this.query.tokens;
+    const c = candidate.tokens;
+    const { score, units } = this.align(candidate, schema);
+    let usedQ = 0;
+    let usedC = 0;
+    const pairs = units.map(([similarity, qm, cm]) => {
+      usedQ |= qm;
+      usedC |= cm;
+      return {
+        query: q.filter((_, i) => qm & (1 << i)).map((t) => t.text).join(' '),
+        candidate: c.filter((_, j) => cm & (1 << j)).map((t) => t.text).join(' '),
+        similarity: Math.round(similarity * 1000) / 1000,
+      };
+    });
     return {
-      score: 0,
-      pairs: [],
-      unmatchedQuery: q.map((t) => t.text),
-      unmatchedCandidate: c.map((t) => t.text),
+      score,
+      pairs,
+      unmatchedQuery: q.filter((_, i) => !(usedQ & (1 << i))).map((t) => t.text),
+      unmatchedCandidate: c.filter((_, j) => !(usedC & (1 << j))).map((t) => t.text),
     };
   }
-  const units = candidateUnits(query, candidate, schema);
-  // Best pairs first; on a tie the unit covering more tokens wins (a join over two singles).
-  units.sort(
-    (a, b) =>
-      b.similarity - a.similarity ||
-      b.query.length + b.candidate.length - a.query.length - a.candidate.length,
-  );
-  const matchQ = new Float64Array(q.length).fill(-1);
-  const matchC = new Float64Array(c.length).fill(-1);
-  const pairs: TokenPair[] = [];
-  for (const unit of units) {
-    if (unit.query.some((i) => matchQ[i] >= 0) || unit.candidate.some((j) => matchC[j] >= 0)) continue;
-    const value = matchValue(unit.similarity);
-    for (const i of unit.query) matchQ[i] = value;
-    for (const j of unit.candidate) matchC[j] = value;
-    pairs.push({
-      query: unit.query.map((i) => q[i].text).join(' '),
-      candidate: unit.candidate.map((j) => c[j].text).join(' '),
-      similarity: Math.round(unit.similarity * 1000) / 1000,
-    });
-  }
-  const side = (tokens: NameToken[], match: Float64Array) => {
-    let matched = 0;
-    let unmatched = 0;
-    let free = 0;
-    let significant = false;
-    for (let i = 0; i < tokens.length; i++) {
-      const w = tokenWeight(tokens[i]);
-      const m = Math.max(0, match[i]);
-      matched += w * m;
-      unmatched += w * (1 - m);
-      if (match[i] < 0) free += w;
-      if (m > 0 && isSignificant(tokens[i])) significant = true;
+
+  private similarity(i: number, candidate: PreparedName, j: number, schema: SchemaHint | undefined): number {
+    const own = this.query.tokens[i];
+    const token = candidate.tokens[j];
+    if (!isWordLike(own) || !isWordLike(token)) return tokenSimilarity(own, token, schema);
+    const cache = this.cache[i];
+    let similarity = cache.get(token);
+    if (similarity === undefined) {
+      // Most pairs are hopeless, and their letters alone show it without the edit distance.
+      const hopeless = similarityCeiling(this.query.keySets[i], candidate.keySets[j]) < SCORING.minSimilarity;
+      similarity = hopeless ? 0 : tokenSimilarity(own, token, schema);
+      cache.set(token, similarity);
     }
-    return { matched, unmatched, free, significant };
-  };
-  const sq = side(q, matchQ);
-  const sc = side(c, matchC);
-  const matched = sq.matched + sc.matched;
-  const cost =
-    SCORING.extraCost * (sq.unmatched + sc.unmatched) +
-    SCORING.conflictCost * Math.min(sq.free, sc.free) +
-    SCORING.pairCost * (sq.unmatched - sq.free + sc.unmatched - sc.free);
-  let score = matched > 0 ? matched / (matched + cost) : 0;
-  // Legal forms, particles and generic words alone never make a match ("CORP" vs "11420 CORP.").
-  if (!sq.significant) score *= SCORING.insignificantFactor;
-  return {
-    score: Math.round(score * 10000) / 10000,
-    pairs,
-    unmatchedQuery: q.filter((_, i) => matchQ[i] < 0).map((t) => t.text),
-    unmatchedCandidate: c.filter((_, j) => matchC[j] < 0).map((t) => t.text),
-  };
+    return similarity;
+  }
+
+  private align(candidate: PreparedName, schema: SchemaHint | undefined): Alignment {
+    const q = this.query.tokens;
+    const c = candidate.tokens;
+    if (q.length === 0 || c.length === 0) return { score: 0, units: [] };
+    const units: Unit[] = [];
+    for (let i = 0; i < q.length; i++) {
+      for (let j = 0; j < c.length; j++) {
+        const similarity = this.similarity(i, candidate, j, schema);
+        if (similarity >= SCORING.minSimilarity) units.push([similarity, 1 << i, 1 << j]);
+      }
+    }
+    for (const join of this.query.joins) {
+      for (let j = 0; j < c.length; j++) if (joinSimilarity(join.key, c[j]) > 0) units.push([1, joinMask(join), 1 << j]);
+    }
+    for (const join of candidate.joins) {
+      for (let i = 0; i < q.length; i++) if (joinSimilarity(join.key, q[i]) > 0) units.push([1, 1 << i, joinMask(join)]);
+    }
+    // Best pairs first; on a tie the unit covering more tokens wins (a join over two singles).
+    units.sort((a, b) => b[0] - a[0] || bitCount(b[1]) + bitCount(b[2]) - bitCount(a[1]) - bitCount(a[2]));
+    matchQ.fill(-1, 0, q.length);
+    matchC.fill(-1, 0, c.length);
+    let usedQ = 0;
+    let usedC = 0;
+    const chosen: Unit[] = [];
+    for (const unit of units) {
+      const [similarity, qm, cm] = unit;
+      if (qm & usedQ || cm & usedC) continue;
+      usedQ |= qm;
+      usedC |= cm;
+      chosen.push(unit);
+      const value = matchValue(similarity);
+      for (let i = 0; i < q.length; i++) if (qm & (1 << i)) matchQ[i] = value;
+      for (let j = 0; j < c.length; j++) if (cm & (1 << j)) matchC[j] = value;
+    }
+    const sq = sideTotals(q, matchQ);
+    const sc = sideTotals(c, matchC);
+    const matched = sq.matched + sc.matched;
+    const cost =
+      SCORING.extraCost * (sq.unmatched + sc.unmatched) +
+      SCORING.conflictCost * Math.min(sq.free, sc.free) +
+      SCORING.pairCost * (sq.unmatched - sq.free + sc.unmatched - sc.free);
+    let score = matched > 0 ? matched / (matched + cost) : 0;
+    // Legal forms, particles and generic words alone never make a match ("CORP" vs "11420 CORP.").
+    if (!sq.significant) score *= SCORING.insignificantFactor;
+    return { score: Math.round(score * 10000) / 10000, units: chosen };
+  }
 }
+
+function sideTotals(tokens: NameToken[], match: Float64Array) {
+  let matched = 0;
+  let unmatched = 0;
+  let free = 0;
+  let significant = false;
+  for (let i = 0; i < tokens.length; i++) {
+    const w = tokenWeight(tokens[i]);
+    const m = Math.max(0, match[i]);
+    matched += w * m;
+    unmatched += w * (1 - m);
+    if (match[i] < 0) free += w;
+    if (m > 0 && isSignificant(tokens[i])) significant = true;
+  }
+  return { matched, unmatched, free, significant };
+}
+
+export function joinMask(join: Join): number {
+  return ((1 << join.length) - 1) << join.start;
+}
+
 
 /** Only these identify a party; legal forms, particles and generic words describe one. */
-function isSignificant(token: NameToken): boolean {
+export function isSignificant(token: { kind: TokenKind }): boolean {
   return token.kind === 'word' || token.kind === 'number' || token.kind === 'initial';
-}
-
-function candidateUnits(
-  query: PreparedName,
-  candidate: PreparedName,
-  schema: SchemaHint | undefined,
-): Unit[] {
-  const q = query.tokens;
-  const c = candidate.tokens;
-  const units: Unit[] = [];
-  for (let i = 0; i < q.length; i++) {
-    for (let j = 0; j < c.length; j++) {
-      const similarity = tokenSimilarity(q[i], c[j], schema);
-      if (similarity >= SCORING.minSimilarity) units.push({ query: [i], candidate: [j], similarity });
-    }
-  }
-  for (const join of query.joins) {
-    for (let j = 0; j < c.length; j++) {
-      const similarity = joinSimilarity(join.key, c[j]);
-      if (similarity > 0) units.push({ query: range(join), candidate: [j], similarity });
-    }
-  }
-  for (const join of candidate.joins) {
-    for (let i = 0; i < q.length; i++) {
-      const similarity = joinSimilarity(join.key, q[i]);
-      if (similarity > 0) units.push({ query: [i], candidate: range(join), similarity });
-    }
-  }
-  return units;
-}
-
-function range(join: Join): number[] {
-  return Array.from({ length: join.length }, (_, k) => join.start + k);
 }
 
 /**

@@ -59,6 +59,56 @@ function costOf(text: string): number {
   return cost;
 }
 
+/** Letters of a set of keys (a token's romanisations) that bound their similarity cheaply. */
+export interface KeySet {
+  /** Letters present in every key / in some key: bits 0–25 A–Z, other characters share 26–31. */
+  allLetters: number;
+  anyLetters: number;
+  minLength: number;
+  maxLength: number;
+}
+
+function letterBit(code: number): number {
+  return code >= 65 && code <= 90 ? 1 << (code - 65) : 1 << (26 + (code % 6));
+}
+
+export function keySet(keys: readonly string[]): KeySet {
+  let allLetters = -1;
+  let anyLetters = 0;
+  let minLength = Infinity;
+  let maxLength = 0;
+  for (const key of keys) {
+    let mask = 0;
+    for (let i = 0; i < key.length; i++) mask |= letterBit(key.charCodeAt(i));
+    allLetters &= mask;
+    anyLetters |= mask;
+    minLength = Math.min(minLength, key.length);
+    maxLength = Math.max(maxLength, key.length);
+  }
+  return { allLetters, anyLetters, minLength, maxLength };
+}
+
+export function bitCount(mask: number): number {
+  let v = mask - ((mask >>> 1) & 0x55555555);
+  v = (v & 0x33333333) + ((v >>> 2) & 0x33333333);
+  return (((v + (v >>> 4)) & 0xf0f0f0f) * 0x1010101) >>> 24;
+}
+
+/**
+ * At least the best stringSimilarity between a key of `a` and a key of `b`, for a few bit
+ * operations: an edit changes at most one letter on each side, so every letter that one side
+ * always has and the other never has costs an edit, and so does each unit of length difference.
+ */
+export function similarityCeiling(a: KeySet, b: KeySet): number {
+  const edits = Math.max(
+    bitCount(a.allLetters & ~b.anyLetters),
+    bitCount(b.allLetters & ~a.anyLetters),
+    a.minLength - b.maxLength,
+    b.minLength - a.maxLength,
+  );
+  return 1 - edits / (a.maxLength > b.maxLength ? a.maxLength : b.maxLength);
+}
+
 /** In [0, 1]; 1 only for equal strings. */
 export function stringSimilarity(a: string, b: string): number {
   if (a === b) return 1;
