@@ -1,6 +1,6 @@
 import type { ScreeningHit } from '../screening/screen-instruction';
 import type { SettlementError } from '../settlement/errors';
-import type { ScreeningEvidence } from '../settlement/screening-step';
+import { parseEvidence } from '../settlement/screening-step';
 import type { AuditLog } from '../store/audit-log';
 import type { State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
@@ -37,11 +37,6 @@ export interface HoldReviewDeps {
   now: () => number;
   /** Distinct officers whose release is needed (2 = four-eyes). */
   releasesRequired: number;
-}
-
-export function parseEvidence(json: string): ScreeningEvidence {
-  if (json === '') return { screened: false, versions: [], hits: [] };
-  return JSON.parse(json) as ScreeningEvidence;
 }
 
 const REASON_CODE = /^[A-Z0-9]{4}$/;

@@ -5,11 +5,10 @@ import {
   type ScreeningHit,
   type ScreeningOptions,
 } from '../screening/screen-instruction';
-import type { ScreeningEvidence } from '../settlement/screening-step';
+import { parseEvidence, type ScreeningEvidence } from '../settlement/screening-step';
 import type { InstructionStore } from '../store/instruction-store';
 import type { KeySpace } from '../store/keys';
 import type { Logger } from '../telemetry/logger';
-import { parseEvidence } from './hold-review';
 
 export interface RescreenDeps {
   redis: Redis | Cluster;

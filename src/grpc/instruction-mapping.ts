@@ -1,4 +1,5 @@
-import type { Instruction, InstructionEvent } from '../gen/caravan/settlement/v1/gateway';
+import type { Instruction, InstructionEvent, ScreeningSummary } from '../gen/caravan/settlement/v1/gateway';
+import { parseEvidence } from '../settlement/screening-step';
 import { InstructionState, IsoStatus, type StatusEvent } from '../gen/caravan/settlement/v1/status';
 import type { Timestamp } from '../gen/google/protobuf/timestamp';
 import {
@@ -36,6 +37,16 @@ export function instructionEventToProto(uetr: string, event: StatusEventRecord):
   return { uetr, event: statusEventToProto(event), terminal: TERMINAL_STATES.has(event.state) };
 }
 
+/** What a participant may know of screening: whether, against which versions, how many hits. */
+function screeningSummary(evidenceJson: string): ScreeningSummary {
+  const evidence = parseEvidence(evidenceJson);
+  return {
+    screened: evidence.screened,
+    listVersions: evidence.versions.map((v) => ({ list: v.list, version: String(v.version) })),
+    hitCount: evidence.hits.length,
+  };
+}
+
 export function instructionToProto(record: InstructionRecord): Instruction {
   return {
     uetr: record.uetr,
@@ -48,5 +59,6 @@ export function instructionToProto(record: InstructionRecord): Instruction {
     createdAt: timestampOf(record.createdAtMs),
     updatedAt: timestampOf(record.updatedAtMs),
     history: record.history.map(statusEventToProto),
+    screening: screeningSummary(record.screening),
   };
 }

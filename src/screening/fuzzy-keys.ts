@@ -7,9 +7,11 @@
  * probe looks up its own variants. Depth is capped to keep memory linear; the few pairs long
  * enough to need more are found by scanning the keys of those lengths.
  */
-import { stringSimilarity } from './name-similarity';
+import { keySet, similarityCeiling, stringSimilarity, type KeySet } from './name-similarity';
 
-const MAX_DEPTH = 2;
+/** Deletions stored per key at most; and generated per probe at most (more: scan instead). */
+const MAX_DEPTH = 3;
+const MAX_PROBE_DEPTH = 2;
 
 /** Deletions a string of this length may need at this similarity (uncapped). */
 function deletionsNeeded(length: number, similarity: number): number {
@@ -49,13 +51,19 @@ function variantHashes(key: string, depth: number, out: number[]): void {
   }
 }
 
-/** Ids below 2^21 fit beside a 32-bit hash in one float64, so one numeric sort orders both. */
-const ID_BITS = 2 ** 21;
+/** Key ids below 2^21 fit beside a 32-bit hash in one float64, so one numeric sort orders both. */
+const ID_LIMIT = 2 ** 21;
 
 export class FuzzyKeyIndex {
-  private readonly hashes: Uint32Array;
-  private readonly ids: Int32Array;
+  /** Key ids grouped by variant hash (sorted by hash), with the hashes alongside. */
+  private readonly sortedHashes: Uint32Array;
+  private readonly sortedIds: Int32Array;
+  /** Open addressing over distinct hashes: slot → hash and start of its group; −1 marks empty. */
+  private readonly slotHashes: Uint32Array;
+  private readonly slotStarts: Int32Array;
+  private readonly slotMask: number;
   private readonly idsByLength: Int32Array[];
+  private readonly letters: KeySet[];
   private readonly seen: Uint32Array;
   private stamp = 0;
 
@@ -64,30 +72,45 @@ export class FuzzyKeyIndex {
     readonly keys: readonly string[],
     readonly minSimilarity: number,
   ) {
-    if (keys.length >= ID_BITS) throw new Error(`FuzzyKeyIndex: ${keys.length} keys, at most ${ID_BITS - 1}`);
+    if (keys.length >= ID_LIMIT) throw new Error(`FuzzyKeyIndex: ${keys.length} keys, at most ${ID_LIMIT - 1}`);
     const packed: number[] = [];
-    const byLength: number[][] = [];
     const hashes: number[] = [];
     keys.forEach((key, id) => {
-      (byLength[key.length] ??= []).push(id);
       hashes.length = 0;
       variantHashes(key, Math.min(MAX_DEPTH, deletionsNeeded(key.length, minSimilarity)), hashes);
-      for (const h of hashes) packed.push(h * ID_BITS + id);
+      for (const h of hashes) packed.push(h * ID_LIMIT + id);
     });
     const sorted = Float64Array.from(packed).sort();
-    this.hashes = new Uint32Array(sorted.length);
-    this.ids = new Int32Array(sorted.length);
+    this.sortedHashes = new Uint32Array(sorted.length);
+    this.sortedIds = new Int32Array(sorted.length);
+    let distinct = 0;
     for (let i = 0; i < sorted.length; i++) {
-      this.hashes[i] = Math.floor(sorted[i] / ID_BITS);
-      this.ids[i] = sorted[i] % ID_BITS;
+      this.sortedHashes[i] = Math.floor(sorted[i] / ID_LIMIT);
+      this.sortedIds[i] = sorted[i] % ID_LIMIT;
+      if (i === 0 || this.sortedHashes[i] !== this.sortedHashes[i - 1]) distinct++;
     }
+    // At most half full, so that probe runs stay short.
+    const capacity = 2 ** Math.ceil(Math.log2(Math.max(16, distinct * 2)));
+    this.slotHashes = new Uint32Array(capacity);
+    this.slotStarts = new Int32Array(capacity).fill(-1);
+    this.slotMask = capacity - 1;
+    for (let i = 0; i < sorted.length; i++) {
+      if (i > 0 && this.sortedHashes[i] === this.sortedHashes[i - 1]) continue;
+      let slot = this.sortedHashes[i] & this.slotMask;
+      while (this.slotStarts[slot] !== -1) slot = (slot + 1) & this.slotMask;
+      this.slotHashes[slot] = this.sortedHashes[i];
+      this.slotStarts[slot] = i;
+    }
+    const byLength: number[][] = [];
+    keys.forEach((key, id) => (byLength[key.length] ??= []).push(id));
     this.idsByLength = Array.from(byLength, (ids) => Int32Array.from(ids ?? []));
+    this.letters = keys.map((key) => keySet([key]));
     this.seen = new Uint32Array(keys.length);
   }
 
-  /** Stored entries, for memory accounting. */
+  /** Stored variant entries, for memory accounting. */
   get size(): number {
-    return this.hashes.length;
+    return this.sortedIds.length;
   }
 
   /** Calls visit once for every key with stringSimilarity(probe, key) ≥ similarity. */
@@ -96,36 +119,38 @@ export class FuzzyKeyIndex {
       throw new Error(`FuzzyKeyIndex: asked for ${similarity}, built for ≥ ${this.minSimilarity}`);
     }
     const stamp = this.nextStamp();
+    const letters = keySet([probe]);
     const check = (id: number) => {
       if (this.seen[id] === stamp) return;
       this.seen[id] = stamp;
-      const value = stringSimilarity(probe, this.keys[id]);
+      // Short deletion variants collide with many keys: most fail on their letters alone.
+      if (similarityCeiling(letters, this.letters[id]) < similarity) return;
+      const value = stringSimilarity(probe, this.keys[id], similarity);
       if (value >= similarity) visit(id, value);
     };
-    const hashes: number[] = [];
-    variantHashes(probe, Math.min(MAX_DEPTH, deletionsNeeded(probe.length, similarity)), hashes);
-    for (const h of hashes) {
-      for (let i = this.lowerBound(h); i < this.hashes.length && this.hashes[i] === h; i++)
-        check(this.ids[i]);
-    }
-    // Pairs whose longer string needs more than MAX_DEPTH deletions are not in the table.
-    const shortest = Math.ceil(probe.length * similarity - 1e-9);
+    const shortest = Math.max(1, Math.ceil(probe.length * similarity - 1e-9));
     const longest = Math.min(this.idsByLength.length - 1, Math.floor(probe.length / similarity + 1e-9));
-    for (let length = Math.max(1, shortest); length <= longest; length++) {
+    const depth = deletionsNeeded(probe.length, similarity);
+    if (depth > MAX_PROBE_DEPTH) {
+      // A long probe far from its keys has too many deletion variants: scan its length range.
+      for (let length = shortest; length <= longest; length++) for (const id of this.idsByLength[length] ?? []) check(id);
+      return;
+    }
+    const hashes: number[] = [];
+    variantHashes(probe, depth, hashes);
+    for (const h of hashes) {
+      let slot = h & this.slotMask;
+      while (this.slotStarts[slot] !== -1 && this.slotHashes[slot] !== h) slot = (slot + 1) & this.slotMask;
+      const start = this.slotStarts[slot];
+      if (start === -1) continue;
+      for (let i = start; i < this.sortedHashes.length && this.sortedHashes[i] === h; i++) check(this.sortedIds[i]);
+    }
+    // Keys whose pairing with the probe needs more than MAX_DEPTH deletions are not stored deep
+    // enough: scan those lengths.
+    for (let length = shortest; length <= longest; length++) {
       if (deletionsNeeded(Math.max(length, probe.length), similarity) <= MAX_DEPTH) continue;
       for (const id of this.idsByLength[length] ?? []) check(id);
     }
-  }
-
-  private lowerBound(h: number): number {
-    let low = 0;
-    let high = this.hashes.length;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.hashes[mid] < h) low = mid + 1;
-      else high = mid;
-    }
-    return low;
   }
 
   private nextStamp(): number {

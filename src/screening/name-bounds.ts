@@ -1,11 +1,12 @@
 /**
  * Cheap upper bounds of the name score (name-score.ts), which let the index discard candidates
  * without aligning them. Every bound here must stay ≥ the true value: a bound that is too low
- * would make the index miss a match that a full scan finds. The index tests compare both.
+ * would make the index miss a match that a full scan finds (the index tests compare both).
+ * Token data sits in typed arrays because the bounds run for thousands of names per search.
  */
-import { MAX_TOKENS, type NameToken, type TokenKind } from './name-normalise';
+import { MAX_TOKENS, type NameToken } from './name-normalise';
 import { SCORING, isSignificant, matchValue, tokenWeight } from './name-score';
-import { keySet, similarityCeiling, type KeySet } from './name-similarity';
+import { bitCount, keySet } from './name-similarity';
 
 // Read once: these run for every candidate of every search, and imported bindings are property
 // getters under the loader that runs tests and benchmarks (tsx).
@@ -20,61 +21,117 @@ const {
   legalCompanySimilarity,
   insignificantFactor,
 } = SCORING;
-const ceiling = similarityCeiling;
+const countBits = bitCount;
 const matchValueOf = matchValue;
 
-/** What the bounds need to know about a token, computed once per distinct token. */
-export interface TokenShape extends KeySet {
-  kind: TokenKind;
-  /** Word or generic word: the common case, tested first. */
-  wordLike: boolean;
-  /** Only a matched significant query token lifts the insignificance factor (name-score.ts). */
-  significant: boolean;
-  weight: number;
-  /** Canonical key of exact-only kinds (number, particle, legal form, initial). */
-  exact: string;
-  legalFamily: string;
-}
+const WORD = 0;
+const NUMBER = 1;
+const LEGAL = 2;
+const PARTICLE = 3;
+const INITIAL = 4;
 
-export function shapeOf(token: NameToken): TokenShape {
-  return {
-    ...keySet(token.keys),
-    kind: token.kind,
-    wordLike: token.kind === 'word' || token.kind === 'generic',
-    significant: isSignificant(token),
-    weight: tokenWeight(token),
-    exact: token.keys[0],
-    legalFamily: token.legalFamily ?? '',
-  };
-}
-
-/** At least tokenSimilarity(a, b) under any schema. */
-export function similarityBound(a: TokenShape, b: TokenShape): number {
-  if (a.wordLike && b.wordLike) return ceiling(a, b);
-  if (a.kind === 'number' || b.kind === 'number') return a.kind === b.kind && a.exact === b.exact ? 1 : 0;
-  if (a.kind === 'legal-form' || b.kind === 'legal-form') {
-    if (a.kind !== b.kind) return 0;
-    if (a.exact === b.exact) return 1;
-    if (a.legalFamily === b.legalFamily) return legalFamilySimilarity;
-    return a.legalFamily === 'company' || b.legalFamily === 'company' ? legalCompanySimilarity : 0;
+function kindCode(token: NameToken): number {
+  switch (token.kind) {
+    case 'number':
+      return NUMBER;
+    case 'legal-form':
+      return LEGAL;
+    case 'particle':
+      return PARTICLE;
+    case 'initial':
+      return INITIAL;
+    default:
+      return WORD;
   }
-  if (a.kind === 'particle' || b.kind === 'particle') return a.kind === b.kind && a.exact === b.exact ? 1 : 0;
-  if (a.kind === 'initial' && b.kind === 'initial') return a.exact === b.exact ? 1 : 0;
-  return initialSimilarity;
+}
+
+/** What the bounds need to know about tokens, one row per token. */
+export class ShapeTable {
+  size = 0;
+  readonly kind: Uint8Array;
+  readonly weight: Float64Array;
+  readonly significant: Uint8Array;
+  /** Letters in every key / in some key of the token (see name-similarity.ts keySet). */
+  readonly allLetters: Int32Array;
+  readonly anyLetters: Int32Array;
+  readonly minLength: Uint8Array;
+  readonly maxLength: Uint8Array;
+  /** Canonical key and legal family of exact-only kinds (number, particle, legal form, initial). */
+  readonly exact: string[] = [];
+  readonly family: string[] = [];
+
+  constructor(capacity: number) {
+    this.kind = new Uint8Array(capacity);
+    this.weight = new Float64Array(capacity);
+    this.significant = new Uint8Array(capacity);
+    this.allLetters = new Int32Array(capacity);
+    this.anyLetters = new Int32Array(capacity);
+    this.minLength = new Uint8Array(capacity);
+    this.maxLength = new Uint8Array(capacity);
+  }
+
+  static of(tokens: readonly NameToken[]): ShapeTable {
+    const table = new ShapeTable(tokens.length);
+    for (const token of tokens) table.add(token);
+    return table;
+  }
+
+  add(token: NameToken): number {
+    const row = this.size++;
+    const keys = keySet(token.keys);
+    this.kind[row] = kindCode(token);
+    this.weight[row] = tokenWeight(token);
+    this.significant[row] = isSignificant(token) ? 1 : 0;
+    this.allLetters[row] = keys.allLetters;
+    this.anyLetters[row] = keys.anyLetters;
+    this.minLength[row] = Math.min(255, keys.minLength);
+    this.maxLength[row] = Math.min(255, keys.maxLength);
+    this.exact[row] = token.keys[0];
+    this.family[row] = token.legalFamily ?? '';
+    return row;
+  }
+}
+
+/**
+ * At least tokenSimilarity of row i of `a` and row j of `b`, under any schema. For words: an edit
+ * changes at most one letter on each side, so every letter one side always has and the other
+ * never has costs an edit, and so does each unit of length difference.
+ */
+export function similarityBound(a: ShapeTable, i: number, b: ShapeTable, j: number): number {
+  const kindA = a.kind[i];
+  const kindB = b.kind[j];
+  if (kindA === WORD && kindB === WORD) {
+    const edits = Math.max(
+      countBits(a.allLetters[i] & ~b.anyLetters[j]),
+      countBits(b.allLetters[j] & ~a.anyLetters[i]),
+      a.minLength[i] - b.maxLength[j],
+      b.minLength[j] - a.maxLength[i],
+    );
+    return 1 - edits / Math.max(a.maxLength[i], b.maxLength[j]);
+  }
+  if (kindA === INITIAL || kindB === INITIAL) {
+    if (kindA === INITIAL && kindB === INITIAL) return a.exact[i] === b.exact[j] ? 1 : 0;
+    return kindA === WORD || kindB === WORD ? initialSimilarity : 0;
+  }
+  if (kindA !== kindB) return 0;
+  if (a.exact[i] === b.exact[j]) return 1;
+  if (kindA !== LEGAL) return 0;
+  if (a.family[i] === b.family[j]) return legalFamilySimilarity;
+  return a.family[i] === 'company' || b.family[j] === 'company' ? legalCompanySimilarity : 0;
 }
 
 /**
  * The highest similarity a word of this length can have with any word while staying below the
- * anchor similarity: similarities are 1 − cost/longer length with whole costs, so this is often
- * well below the anchor (a 3-letter word: 0.75 at most, one edit against four letters).
+ * given similarity: similarities are 1 − cost/longer length with whole costs, so this is often
+ * well below it (a 3-letter word below 0.8: 0.75 at most, one edit against four letters).
  */
-function subAnchorSimilarity(length: number, anchor: number): number {
+function similarityBelow(length: number, limit: number): number {
   let best = 0;
   for (let other = 1; other <= 2 * length + 2; other++) {
     const longer = Math.max(length, other);
     for (let cost = Math.max(1, Math.abs(length - other)); cost <= longer; cost++) {
       const similarity = 1 - cost / longer;
-      if (similarity < anchor) {
+      if (similarity < limit) {
         best = Math.max(best, similarity);
         break;
       }
@@ -84,188 +141,228 @@ function subAnchorSimilarity(length: number, anchor: number): number {
 }
 
 /**
- * The highest match value a token can get from a pair that is not an anchor (similarity below
- * the anchor, an initial, a COMPANY pair); 0 for kinds that only match exactly.
+ * The highest match value row i can get from a pair the index did not retrieve: a word pair
+ * below the retrieval similarity, an initial, a COMPANY pair; 0 for kinds matched only exactly.
  */
-export function weakMatchValue(shape: TokenShape, anchor: number): number {
-  switch (shape.kind) {
-    case 'number':
-    case 'particle':
+export function unretrievedMatchValue(table: ShapeTable, i: number, retrieval: number): number {
+  switch (table.kind[i]) {
+    case NUMBER:
+    case PARTICLE:
       return 0;
-    case 'initial':
+    case INITIAL:
       return matchValueOf(initialSimilarity);
-    case 'legal-form':
+    case LEGAL:
       return matchValueOf(legalCompanySimilarity);
     default:
       return Math.max(
-        matchValueOf(subAnchorSimilarity(shape.maxLength, anchor)),
-        matchValueOf(subAnchorSimilarity(shape.minLength, anchor)),
+        matchValueOf(similarityBelow(table.maxLength[i], retrieval)),
+        matchValueOf(similarityBelow(table.minLength[i], retrieval)),
         matchValueOf(initialSimilarity),
       );
   }
 }
 
-/** Cost a token of weight w certainly adds when its match value is at most m. */
-function leastCost(weight: number, m: number): number {
-  if (m >= 1) return 0;
-  if (m <= 0) return extraCost * weight;
-  // Paired: extra and pair cost on the unmatched part; free: extra cost on all of it.
-  return weight * Math.min(extraCost, (extraCost + pairCost) * (1 - m));
+/**
+ * Whether some outcome lets a token set reach score T is decided token by token: score ≥ T ⟺
+ * (1 − T)·matched − T·cost ≥ 0, a sum over tokens (plus the conflict cost, bounded from below
+ * by tokens that are surely free). Each token contributes its best option: fully matched when
+ * anchored; else paired at its match value bound m (cost (extra + pair)(1 − m) per unit) or
+ * free (extra cost). `margin` is that best contribution per unit of weight.
+ */
+function margin(target: number, m: number): number {
+  if (m >= 1) return 1 - target;
+  const free = -target * extraCost;
+  if (m <= 0) return free;
+  const paired = (1 - target) * m - target * (extraCost + pairCost) * (1 - m);
+  return paired > free ? paired : free;
 }
 
 /**
  * Upper bounds of the score of one query against list names, from which of their tokens are
- * anchored: each token's match value is bounded (1 if anchored; else by its best pair's
- * similarity bound, below the anchor similarity unless its query token was skipped), and tokens
- * whose bound is 0 are surely free, which bounds the conflict cost from below.
+ * anchored (retrieved): each token's match value is bounded by 1 if anchored, else by its best
+ * pair's similarity bound capped by what an unretrieved pair can reach.
  */
-/**
- * Bounded match values of (query token, list token shape) pairs, kept for one search: list tokens
- * recur in many names, so most pairs are computed once. Reused between searches by bumping a
- * generation number rather than clearing.
- */
-export class PairMemo {
-  private readonly values: Float32Array;
-  private readonly generations: Uint32Array;
-  private generation = 0;
-
-  constructor(
-    readonly queryTokens: number,
-    readonly shapes: number,
-  ) {
-    this.values = new Float32Array(queryTokens * shapes);
-    this.generations = new Uint32Array(queryTokens * shapes);
-  }
-
-  reset(): void {
-    this.generation = (this.generation + 1) >>> 0;
-    if (this.generation === 0) {
-      this.generations.fill(0);
-      this.generation = 1;
-    }
-  }
-
-  /** NaN when not known for this search. */
-  get(slot: number): number {
-    return this.generations[slot] === this.generation ? this.values[slot] : NaN;
-  }
-
-  set(slot: number, value: number): void {
-    this.values[slot] = value;
-    this.generations[slot] = this.generation;
-  }
-}
-
 export class CandidateBound {
   private readonly queryBest = new Float64Array(MAX_TOKENS);
   private readonly candidateBest = new Float64Array(MAX_TOKENS);
-  private readonly weakCap: Float64Array;
-  private readonly memo: PairMemo | null;
+  /**
+   * Per (query token, list token) pair, the capped match value, kept for one search: list tokens
+   * recur in many names, so most pairs are computed once. `generations` marks valid slots, so
+   * the arrays are reused between searches without clearing. Queries longer than the memo's
+   * width compute every pair.
+   */
+  private readonly memoValues: Float32Array;
+  private readonly memoGenerations: Uint32Array;
+  private readonly memoWidth: number;
+  private generation = 0;
+  private query: ShapeTable = new ShapeTable(0);
+  private caps: Float64Array = new Float64Array(0);
+  /** For quickMargin: margins of an anchored token per unit, of each query token, of list tokens. */
+  private anchoredMargin = 0;
+  private readonly queryMargins = new Float64Array(MAX_TOKENS);
+  private listMargin = 0;
+  private skippedCount = 0;
+  /** The loaded name: its token rows are rows[from, from + count). */
+  private rows: Int32Array = new Int32Array(0);
+  private from = 0;
+  private count = 0;
 
   constructor(
-    private readonly query: readonly TokenShape[],
-    private readonly shapes: readonly TokenShape[],
-    anchor: number,
-    skipped: number,
-    memo: PairMemo,
+    private readonly list: ShapeTable,
+    memoWidth: number,
   ) {
-    this.weakCap = Float64Array.from(query, (shape, i) => (skipped & (1 << i) ? 1 : weakMatchValue(shape, anchor)));
-    this.memo = query.length <= memo.queryTokens && shapes.length === memo.shapes ? memo : null;
-    this.memo?.reset();
+    this.memoWidth = memoWidth;
+    this.memoValues = new Float32Array(memoWidth * list.size);
+    this.memoGenerations = new Uint32Array(memoWidth * list.size);
   }
 
-  /** `shapeIds[from, to)` are the list name's tokens; masks say which tokens are anchored. */
-  upperBound(shapeIds: Int32Array, from: number, to: number, queryMask: number, candidateMask: number): number {
+  /**
+   * Starts a search. caps[i] bounds row i's match value in a pair that was not retrieved (1 for
+   * the `skipped` tokens, whose pairs were not looked up); `target` is the score quickMargin
+   * tests for.
+   */
+  begin(query: ShapeTable, caps: Float64Array, skipped: number, target: number): void {
+    this.query = query;
+    this.caps = caps;
+    this.generation = (this.generation + 1) >>> 0;
+    if (this.generation === 0) {
+      this.memoGenerations.fill(0);
+      this.generation = 1;
+    }
+    this.anchoredMargin = 1 - target;
+    let capMax = 0;
+    this.skippedCount = 0;
+    for (let i = 0; i < query.size; i++) {
+      this.queryMargins[i] = query.weight[i] * margin(target, caps[i]);
+      if (skipped & (1 << i)) this.skippedCount++;
+      else capMax = Math.max(capMax, caps[i]);
+    }
+    this.listMargin = margin(target, capMax);
+  }
+
+  /**
+   * A first, looser test for the target given to begin, without looking at token pairs: every
+   * unanchored token at its cap; list tokens at the largest cap, except that each skipped query
+   * token may fully match one of them (the heaviest, to be safe). Negative: the name cannot
+   * reach the target.
+   */
+  quickMargin(rows: Int32Array, from: number, to: number, queryMask: number, candidateMask: number): number {
+    let total = 0;
+    for (let i = 0; i < this.query.size; i++) {
+      total += queryMask & (1 << i) ? this.anchoredMargin * this.query.weight[i] : this.queryMargins[i];
+    }
+    let heaviest = 0;
+    for (let j = 0; j < to - from; j++) {
+      const w = this.list.weight[rows[from + j]];
+      if (candidateMask & (1 << j)) {
+        total += w * this.anchoredMargin;
+      } else {
+        total += w * this.listMargin;
+        if (w > heaviest) heaviest = w;
+      }
+    }
+    return total + this.skippedCount * heaviest * (this.anchoredMargin - this.listMargin);
+  }
+
+  /**
+   * Bounds the match values of the list name whose token rows are `rows[from, to)`; masks say
+   * which tokens are anchored. Then `margin` answers for any target score.
+   */
+  load(rows: Int32Array, from: number, to: number, queryMask: number, candidateMask: number): void {
     const query = this.query;
-    const shapes = this.shapes;
+    const list = this.list;
     const queryBest = this.queryBest;
     const candidateBest = this.candidateBest;
-    const memo = this.memo;
+    const memoValues = this.memoValues;
+    const memoGenerations = this.memoGenerations;
+    const generation = this.generation;
+    const memo = query.size <= this.memoWidth;
+    const listSize = list.size;
+    const n = query.size;
     const count = to - from;
-    for (let i = 0; i < query.length; i++) queryBest[i] = queryMask & (1 << i) ? 1 : 0;
+    this.rows = rows;
+    this.from = from;
+    this.count = count;
+    for (let i = 0; i < n; i++) queryBest[i] = queryMask & (1 << i) ? 1 : 0;
     for (let j = 0; j < count; j++) candidateBest[j] = candidateMask & (1 << j) ? 1 : 0;
     for (let j = 0; j < count; j++) {
-      const shapeId = shapeIds[from + j];
-      for (let i = 0; i < query.length; i++) {
+      const row = rows[from + j];
+      for (let i = 0; i < n; i++) {
         if (queryBest[i] === 1 && candidateBest[j] === 1) continue;
-        const slot = i * shapes.length + shapeId;
-        let value = memo ? memo.get(slot) : NaN;
-        if (value !== value) {
-          // Were this pair an anchor, both its tokens would be marked; so it is below the cap.
-          const similarity = similarityBound(query[i], shapes[shapeId]);
+        const slot = i * listSize + row;
+        let value: number;
+        if (memo && memoGenerations[slot] === generation) {
+          value = memoValues[slot];
+        } else {
+          // Were this pair retrieved, both its tokens would be marked; so it was not.
+          const similarity = similarityBound(query, i, list, row);
           value =
-            similarity < minSimilarity
-              ? 0
-              : Math.min((similarity - similarityFloor) / (1 - similarityFloor), this.weakCap[i]);
-          memo?.set(slot, value);
+            similarity < minSimilarity ? 0 : Math.min((similarity - similarityFloor) / (1 - similarityFloor), this.caps[i]);
+          if (memo) {
+            memoValues[slot] = value;
+            memoGenerations[slot] = generation;
+          }
         }
         if (value > queryBest[i]) queryBest[i] = value;
         if (value > candidateBest[j]) candidateBest[j] = value;
       }
     }
-    let matched = 0;
-    let cost = 0;
+  }
+
+  /** ≥ 0 when the loaded name might score ≥ target; the larger, the likelier. */
+  margin(target: number): number {
+    const query = this.query;
+    const list = this.list;
+    let total = 0;
     let freeQ = 0;
     let freeC = 0;
     let significant = false;
-    for (let i = 0; i < query.length; i++) {
-      const w = query[i].weight;
-      matched += w * queryBest[i];
-      cost += leastCost(w, queryBest[i]);
-      if (queryBest[i] <= 0) freeQ += w;
-      else if (query[i].significant) significant = true;
+    for (let i = 0; i < query.size; i++) {
+      const w = query.weight[i];
+      const m = this.queryBest[i];
+      total += w * margin(target, m);
+      if (m <= 0) freeQ += w;
+      else if (query.significant[i]) significant = true;
     }
-    for (let j = 0; j < count; j++) {
-      const w = shapes[shapeIds[from + j]].weight;
-      matched += w * candidateBest[j];
-      cost += leastCost(w, candidateBest[j]);
-      if (candidateBest[j] <= 0) freeC += w;
+    for (let j = 0; j < this.count; j++) {
+      const w = list.weight[this.rows[this.from + j]];
+      const m = this.candidateBest[j];
+      total += w * margin(target, m);
+      if (m <= 0) freeC += w;
     }
-    cost += conflictCost * Math.min(freeQ, freeC);
-    const bound = matched > 0 ? matched / (matched + cost) : 0;
-    return significant ? bound : bound * insignificantFactor;
+    // Without a significant query token matched the score is scaled down: no target above that.
+    if (!significant && target > insignificantFactor) return -1;
+    return total - target * conflictCost * Math.min(freeQ, freeC);
   }
 }
 
-/** The heaviest partner a token of this kind can have on the list side. */
-function heaviestPartner(shape: TokenShape): number {
-  return shape.kind === 'word' || shape.kind === 'generic' || shape.kind === 'initial'
-    ? SCORING.weights.word
-    : shape.weight;
+/** The heaviest list token that row i can pair with. */
+function heaviestPartner(table: ShapeTable, i: number): number {
+  const kind = table.kind[i];
+  return kind === WORD || kind === INITIAL ? SCORING.weights.word : table.weight[i];
 }
 
 /**
- * Upper bound of the score of a list name that holds no anchor except through the `skipped`
- * query tokens (bit mask): those may match fully, with their heaviest partner; the others are at
- * best weakly paired, with a partner of weight up to 1 that is counted only if it raises the
- * bound. Joined/split pairs are excluded: the index never skips their postings.
+ * Whether a list name that the index reaches through no query token but the `skipped` ones (bit
+ * mask) might score ≥ target: those may match fully, with their heaviest partner; each other
+ * token is at best paired at its cap, with a partner of weight up to 1 when that helps.
+ * Joined/split pairs do not occur: the index never skips their postings.
  */
-export function unanchoredBound(query: readonly TokenShape[], skipped: number, anchor: number): number {
-  let matched = 0;
-  let cost = 0;
+export function unreachedMightMatch(query: ShapeTable, skipped: number, caps: Float64Array, target: number): boolean {
+  let total = 0;
   let significant = false;
-  const partners: { matched: number; cost: number }[] = [];
-  query.forEach((shape, i) => {
+  for (let i = 0; i < query.size; i++) {
+    const w = query.weight[i];
     if (skipped & (1 << i)) {
-      matched += shape.weight + heaviestPartner(shape);
-      significant ||= shape.significant;
-      return;
+      total += (1 - target) * (w + heaviestPartner(query, i));
+      significant ||= query.significant[i] === 1;
+      continue;
     }
-    const weak = weakMatchValue(shape, anchor);
-    significant ||= shape.significant && weak > 0;
-    matched += weak * shape.weight;
-    cost += leastCost(shape.weight, weak);
-    if (weak > 0) partners.push({ matched: weak, cost: leastCost(1, weak) });
-  });
-  // The best partner set takes partners in order of their own ratio while that ratio beats the
-  // running bound (a linear-fractional maximum over a box is reached this way).
-  partners.sort((a, b) => b.matched / (b.matched + b.cost) - a.matched / (a.matched + a.cost));
-  for (const partner of partners) {
-    const current = matched / (matched + cost);
-    if (partner.matched / (partner.matched + partner.cost) <= current) break;
-    matched += partner.matched;
-    cost += partner.cost;
+    const m = caps[i];
+    total += w * margin(target, m);
+    if (m > 0) total += Math.max(0, margin(target, m));
+    significant ||= query.significant[i] === 1 && m > 0;
   }
-  const bound = matched > 0 ? matched / (matched + cost) : 0;
-  return significant ? bound : bound * insignificantFactor;
+  if (!significant && target > insignificantFactor) return false;
+  return total >= 0;
 }

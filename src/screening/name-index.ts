@@ -16,6 +16,7 @@ import type { NameToken } from './name-normalise';
 import {
   DEFAULT_REVIEW_THRESHOLD,
   QueryScorer,
+  SCORE_ROUNDING,
   SCORING,
   anchorSimilarity,
   isWordLike,
@@ -25,7 +26,7 @@ import {
   type SchemaHint,
   type TokenPair,
 } from './name-score';
-import { CandidateBound, PairMemo, shapeOf, unanchoredBound, type TokenShape } from './name-bounds';
+import { CandidateBound, ShapeTable, unreachedMightMatch, unretrievedMatchValue } from './name-bounds';
 import { FuzzyKeyIndex } from './fuzzy-keys';
 
 export interface NameMatch {
@@ -65,6 +66,8 @@ export interface NameIndexOptions {
 }
 
 const DEFAULT_LIMIT = 10;
+/** Above this limit the index does not stop early on the limit-th score (tracking would cost more). */
+const MAX_TRACKED_LIMIT = 100;
 
 interface IndexedName {
   entry: NameEntry;
@@ -118,12 +121,24 @@ function typeAllowed(entry: NameEntry, type: PartyType | undefined): boolean {
 class MatchCollector {
   private readonly scorer: QueryScorer;
   private readonly best = new Map<NameEntry, { name: IndexedName; score: number; schema?: SchemaHint }>();
+  private readonly limit: number;
+  /** The `limit` best entry scores so far, best first, when `limit` is small enough to track. */
+  private readonly top: { entry: NameEntry; score: number }[] = [];
 
   constructor(
     query: PreparedName,
     private readonly options: NameSearchOptions,
   ) {
     this.scorer = new QueryScorer(query);
+    this.limit = options.limit ?? DEFAULT_LIMIT;
+  }
+
+  /**
+   * The score a candidate must reach to change the results: the threshold, or once `limit`
+   * entries are held, the lowest of them (a tie may still win on entry id, so equal is enough).
+   */
+  floor(): number {
+    return this.top.length >= this.limit ? this.top[this.top.length - 1].score : this.options.threshold;
   }
 
   offer(name: IndexedName): void {
@@ -131,14 +146,25 @@ class MatchCollector {
     const score = this.scorer.score(name.prepared, schema);
     if (score < this.options.threshold) return;
     const current = this.best.get(name.entry);
-    if (!current || score > current.score) this.best.set(name.entry, { name, score, schema });
+    if (current && current.score >= score) return;
+    this.best.set(name.entry, { name, score, schema });
+    if (this.limit <= MAX_TRACKED_LIMIT) this.track(name.entry, score);
+  }
+
+  private track(entry: NameEntry, score: number): void {
+    const at = this.top.findIndex((t) => t.entry === entry);
+    if (at >= 0) this.top[at].score = score;
+    else if (this.top.length < this.limit) this.top.push({ entry, score });
+    else if (score > this.top[this.top.length - 1].score) this.top[this.top.length - 1] = { entry, score };
+    else return;
+    this.top.sort((a, b) => b.score - a.score);
   }
 
   /** Best entries first, ties in entry id order; explanations only for what is returned. */
   results(): NameMatch[] {
     return [...this.best.values()]
       .sort((a, b) => b.score - a.score || compare(a.name.entry.id, b.name.entry.id))
-      .slice(0, this.options.limit ?? DEFAULT_LIMIT)
+      .slice(0, this.limit)
       .map(({ name, schema }) => {
         const explained = this.scorer.explain(name.prepared, schema);
         return {
@@ -271,15 +297,25 @@ interface Probe {
   token: number;
 }
 
+/**
+ * Words of a query whose retrieval reaches fewer postings than this are retrieved down to
+ * RARE_WORD_SIMILARITY rather than the anchor similarity: cheap for rare words, and it caps
+ * what their unretrieved pairs can add, which lets the index skip the postings of common words.
+ */
+const RARE_WORD_POSTINGS = 1500;
+const RARE_WORD_SIMILARITY = 0.7;
+
+export const STATS = { touched: 0, survivors: 0, scored: 0, tPrep: 0, tProbe: 0, tTraverse: 0, tBound: 0, tScore: 0, probes: 0, skipped: 0 };
+export const STATS = { touched: 0, survivors: 0, scored: 0, tPrep: 0, tProbe: 0, tTraverse: 0, tBound: 0, tScore: 0, probes: 0, skipped: 0 };
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_REVIEW_THRESHOLD;
   const names = indexedNames(entries);
   const words = new Postings();
   const exact = new Postings();
-  const shapeIds = new Map<NameToken, number>();
-  const shapes: TokenShape[] = [];
-  const tokenStart = new Int32Array(names.length + 1);
-  const tokenShapes: number[] = [];
+  const rowOf = new Map<NameToken, number>();
+  const tokens: NameToken[] = [];
+  const rowStart = new Int32Array(names.length + 1);
+  const rowList: number[] = [];
   names.forEach((name, n) => {
     const wordMasks = new Map<string, number>();
     const exactMasks = new Map<string, number>();
@@ -287,15 +323,15 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       const bit = 1 << position;
       if (isWordLike(token)) for (const key of token.keys) wordMasks.set(key, (wordMasks.get(key) ?? 0) | bit);
       for (const key of exactKeys(token)) exactMasks.set(key, (exactMasks.get(key) ?? 0) | bit);
-      let shape = shapeIds.get(token);
-      if (shape === undefined) {
-        shape = shapes.length;
-        shapes.push(shapeOf(token));
-        shapeIds.set(token, shape);
+      let row = rowOf.get(token);
+      if (row === undefined) {
+        row = tokens.length;
+        tokens.push(token);
+        rowOf.set(token, row);
       }
-      tokenShapes.push(shape);
+      rowList.push(row);
     });
-    tokenStart[n + 1] = tokenShapes.length;
+    rowStart[n + 1] = rowList.length;
     for (const join of name.prepared.joins) {
       const key = joinKey(join.key);
       exactMasks.set(key, (exactMasks.get(key) ?? 0) | joinMask(join));
@@ -305,30 +341,39 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   });
   words.seal();
   exact.seal();
-  const nameShapes = Int32Array.from(tokenShapes);
-  const wordKeys = new FuzzyKeyIndex(words.keys, anchorSimilarity(minThreshold));
+  const rows = Int32Array.from(rowList);
+  const retrievalFloor = Math.min(RARE_WORD_SIMILARITY, anchorSimilarity(minThreshold));
+  const wordKeys = new FuzzyKeyIndex(words.keys, retrievalFloor);
+  // Queries of up to eight tokens get the bound's pair memo (longer ones compute every pair).
+  const bound = new CandidateBound(ShapeTable.of(tokens), 8);
 
-  // Per-search scratch, reused: a search runs synchronously, one at a time. The pair memo
-  // covers queries of up to eight tokens (longer ones compute their pairs each time).
-  const pairMemo = new PairMemo(8, shapes.length);
+  // Per-search scratch, reused: a search runs synchronously, one at a time.
   const stampOf = new Uint32Array(names.length);
   const queryMasks = new Int32Array(names.length);
   const candidateMasks = new Int32Array(names.length);
   const touched = new Int32Array(names.length);
+  const margins = new Float64Array(names.length);
   let stamp = 0;
 
   function search(name: string, searchOptions: NameSearchOptions): NameMatch[] {
     const threshold = searchOptions.threshold;
     if (threshold < minThreshold) return scanAll(names, name, searchOptions);
+    let t0 = performance.now();
     const query = prepareName(name);
+    STATS.tPrep += performance.now() - t0; t0 = performance.now();
     if (query.tokens.length === 0) return [];
-    const anchor = anchorSimilarity(threshold);
-    const queryShapes = query.tokens.map(shapeOf);
+    const shapes = ShapeTable.of(query.tokens);
     // With nothing significant to match, every score is scaled down below any useful threshold.
-    if (!queryShapes.some((shape) => shape.significant) && SCORING.insignificantFactor < threshold) return [];
-    const probes = collectProbes(query, anchor);
-    const skipped = skippedTokens(queryShapes, probes, anchor, threshold);
+    if (!shapes.significant.includes(1) && SCORING.insignificantFactor < threshold) return [];
+    // Scores are rounded: a raw score just below the threshold still counts.
+    const target = threshold - SCORE_ROUNDING;
+    const anchor = anchorSimilarity(target);
+    const { probes, caps } = collectProbes(query, shapes, anchor);
+    const skipped = skippedTokens(shapes, probes, caps, target);
+    for (let i = 0; i < shapes.size; i++) if (skipped & (1 << i)) caps[i] = 1;
 
+    STATS.probes += probes.length; STATS.skipped += skipped; STATS.tProbe += performance.now() - t0; t0 = performance.now();
+    STATS.probes += probes.length; STATS.skipped += skipped; STATS.tProbe += performance.now() - t0; t0 = performance.now();
     stamp = (stamp + 1) >>> 0;
     if (stamp === 0) {
       stampOf.fill(0);
@@ -352,33 +397,71 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       }
     }
 
-    const bound = new CandidateBound(queryShapes, shapes, anchor, skipped, pairMemo);
-    const collector = new MatchCollector(query, searchOptions);
+    STATS.touched += touchedCount; STATS.tTraverse += performance.now() - t0; t0 = performance.now();
+    STATS.touched += touchedCount; STATS.tTraverse += performance.now() - t0; t0 = performance.now();
+    bound.begin(shapes, caps, skipped, target);
+    const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
       const n = touched[t];
-      const indexed = names[n];
-      if (!typeAllowed(indexed.entry, searchOptions.type)) continue;
-      if (bound.upperBound(nameShapes, tokenStart[n], tokenStart[n + 1], queryMasks[n], candidateMasks[n]) < threshold) {
-        continue;
-      }
-      collector.offer(indexed);
+      if (!typeAllowed(names[n].entry, searchOptions.type)) continue;
+      if (bound.quickMargin(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]) < 0) continue;
+      bound.load(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]);
+      margins[n] = bound.margin(target);
+      if (margins[n] >= 0) survivors.push(n);
     }
-    return collector.results();
+    // Likeliest first, so that once `limit` matches are held the rest can be cut off.
+    survivors.sort((a, b) => margins[b] - margins[a]);
+    STATS.survivors += survivors.length; STATS.tBound += performance.now() - t0; t0 = performance.now();
+    STATS.survivors += survivors.length; STATS.tBound += performance.now() - t0; t0 = performance.now();
+    const collector = new MatchCollector(query, searchOptions);
+    for (const n of survivors) {
+      const floor = collector.floor() - SCORE_ROUNDING;
+      if (floor > target) {
+        bound.load(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]);
+        if (bound.margin(floor) < 0) continue;
+      }
+      STATS.scored++;
+      collector.offer(names[n]);
+    }
+    const rr = collector.results();
+    STATS.tScore += performance.now() - t0;
+    return rr;
   }
 
-  function collectProbes(query: PreparedName, anchor: number): Probe[] {
+  /**
+   * Anchors of every query token and join, and per token the cap on what its unretrieved pairs
+   * can reach: words are retrieved down to the anchor similarity, rare words further down.
+   */
+  function collectProbes(
+    query: PreparedName,
+    shapes: ShapeTable,
+    anchor: number,
+  ): { probes: Probe[]; caps: Float64Array } {
     const probes: Probe[] = [];
+    const caps = new Float64Array(shapes.size);
     query.tokens.forEach((token, position) => {
       const bit = 1 << position;
-      const found = new Set<number>();
+      let retrieval = anchor;
       if (isWordLike(token)) {
-        for (const key of token.keys) wordKeys.search(key, anchor, (id) => found.add(id));
+        const lookUp = (similarity: number) => {
+          const found = new Set<number>();
+          for (const key of token.keys) wordKeys.search(key, similarity, (id) => found.add(id));
+          return found;
+        };
+        let found = lookUp(anchor);
+        let postings = 0;
+        for (const id of found) postings += words.length(id);
+        if (postings < RARE_WORD_POSTINGS) {
+          retrieval = retrievalFloor;
+          found = lookUp(retrieval);
+        }
+        for (const id of found) probes.push({ postings: words, key: id, queryMask: bit, token: position });
         for (const key of token.keys) {
           const id = exact.id(joinKey(key));
           if (id !== undefined) probes.push({ postings: exact, key: id, queryMask: bit, token: -1 });
         }
       }
-      for (const id of found) probes.push({ postings: words, key: id, queryMask: bit, token: position });
+      caps[position] = unretrievedMatchValue(shapes, position, retrieval);
       for (const key of exactKeys(token)) {
         const id = exact.id(key);
         if (id !== undefined) probes.push({ postings: exact, key: id, queryMask: bit, token: position });
@@ -388,22 +471,21 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       const id = words.id(join.key);
       if (id !== undefined) probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1 });
     }
-    return probes;
+    return { probes, caps };
   }
 
   /**
    * Query tokens whose postings need not be read, as a bit mask: the most frequent first, while
-   * a name anchored by skipped tokens alone still cannot reach the threshold.
+   * a name reached through skipped tokens alone still cannot reach the threshold.
    */
-  function skippedTokens(query: readonly TokenShape[], probes: readonly Probe[], anchor: number, threshold: number): number {
-    const volume = new Float64Array(query.length);
+  function skippedTokens(shapes: ShapeTable, probes: readonly Probe[], caps: Float64Array, target: number): number {
+    const volume = new Float64Array(shapes.size);
     for (const probe of probes) if (probe.token >= 0) volume[probe.token] += probe.postings.length(probe.key);
-    const order = query.map((_, i) => i).sort((a, b) => volume[b] - volume[a]);
+    const order = Array.from(volume.keys()).sort((a, b) => volume[b] - volume[a]);
     let skipped = 0;
     for (const i of order) {
       if (volume[i] === 0) break;
-      const candidate = skipped | (1 << i);
-      if (unanchoredBound(query, candidate, anchor) < threshold) skipped = candidate;
+      if (!unreachedMightMatch(shapes, skipped | (1 << i), caps, target)) skipped |= 1 << i;
     }
     return skipped;
   }

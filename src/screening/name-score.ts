@@ -78,6 +78,9 @@ export const SCORING = Object.freeze({
  */
 export const DEFAULT_REVIEW_THRESHOLD = 0.77;
 
+/** Scores are rounded to four decimals, so a raw score this far below a threshold still meets it. */
+export const SCORE_ROUNDING = 0.00005;
+
 export function prepareName(raw: string): PreparedName {
   const { tokens } = normaliseName(raw);
   const joins: Join[] = [];
@@ -279,14 +282,15 @@ export function tokenSimilarity(a: NameToken, b: NameToken, schema?: SchemaHint)
   if (a.kind === 'particle' || b.kind === 'particle')
     return a.kind === b.kind && a.keys[0] === b.keys[0] ? 1 : 0;
   if (a.kind === 'initial' || b.kind === 'initial') return initialSimilarity(a, b, schema);
+  // Pairs below the minimum are no pairs, so their exact similarity is not needed.
   let best = 0;
   for (const ka of a.keys) {
     for (const kb of b.keys) {
-      const similarity = stringSimilarity(ka, kb);
+      const similarity = stringSimilarity(ka, kb, Math.max(best, SCORING.minSimilarity));
       if (similarity > best) best = similarity;
     }
   }
-  return best;
+  return best >= SCORING.minSimilarity ? best : 0;
 }
 
 function legalSimilarity(a: NameToken, b: NameToken): number {

@@ -14,7 +14,12 @@ function isDigit(code: number): boolean {
   return code >= 48 && code <= 57;
 }
 
-export function editDistance(a: string, b: string): number {
+/**
+ * Optimal string alignment distance with digit edits at double cost. With a `limit`, stops as
+ * soon as the distance is known to exceed it and returns limit + 1: every cell derives from the
+ * two rows above, so once both hold only values above the limit, so will every later row.
+ */
+export function editDistance(a: string, b: string, limit = Infinity): number {
   const n = a.length;
   const m = b.length;
   if (n === 0) return costOf(b);
@@ -25,12 +30,13 @@ export function editDistance(a: string, b: string): number {
     current = new Int32Array(m + 1);
   }
   previous[0] = 0;
-  for (let j = 1; j <= m; j++)
-    previous[j] = previous[j - 1] + (isDigit(b.charCodeAt(j - 1)) ? DIGIT_COST : 1);
+  for (let j = 1; j <= m; j++) previous[j] = previous[j - 1] + (isDigit(b.charCodeAt(j - 1)) ? DIGIT_COST : 1);
+  let previousMinimum = 0;
   for (let i = 1; i <= n; i++) {
     const ca = a.charCodeAt(i - 1);
     const costA = isDigit(ca) ? DIGIT_COST : 1;
     current[0] = previous[0] + costA;
+    let minimum = current[0];
     for (let j = 1; j <= m; j++) {
       const cb = b.charCodeAt(j - 1);
       const costB = isDigit(cb) ? DIGIT_COST : 1;
@@ -44,7 +50,10 @@ export function editDistance(a: string, b: string): number {
         if (transposition < best) best = transposition;
       }
       current[j] = best;
+      if (best < minimum) minimum = best;
     }
+    if (minimum > limit && previousMinimum > limit) return limit + 1;
+    previousMinimum = minimum;
     const spare = previous2;
     previous2 = previous;
     previous = current;
@@ -61,7 +70,10 @@ function costOf(text: string): number {
 
 /** Letters of a set of keys (a token's romanisations) that bound their similarity cheaply. */
 export interface KeySet {
-  /** Letters present in every key / in some key: bits 0–25 A–Z, other characters share 26–31. */
+  /**
+   * Letters present in every key / in some key: bits 0–25 A–Z, other characters share 26–29
+   * (30 bits keep the masks small integers, which V8 stores unboxed).
+   */
   allLetters: number;
   anyLetters: number;
   minLength: number;
@@ -69,7 +81,7 @@ export interface KeySet {
 }
 
 function letterBit(code: number): number {
-  return code >= 65 && code <= 90 ? 1 << (code - 65) : 1 << (26 + (code % 6));
+  return code >= 65 && code <= 90 ? 1 << (code - 65) : 1 << (26 + (code % 4));
 }
 
 export function keySet(keys: readonly string[]): KeySet {
@@ -109,12 +121,16 @@ export function similarityCeiling(a: KeySet, b: KeySet): number {
   return 1 - edits / (a.maxLength > b.maxLength ? a.maxLength : b.maxLength);
 }
 
-/** In [0, 1]; 1 only for equal strings. */
-export function stringSimilarity(a: string, b: string): number {
+/**
+ * In [0, 1]; 1 only for equal strings. Below `atLeast` the exact value is not needed: it is then
+ * only guaranteed to be below it, which lets the distance computation stop early.
+ */
+export function stringSimilarity(a: string, b: string, atLeast = 0): number {
   if (a === b) return 1;
   const longer = Math.max(a.length, b.length);
   const shorter = Math.min(a.length, b.length);
   // The length gap alone bounds the distance from below: skip hopeless pairs without the DP.
   if (shorter === 0 || shorter / longer < 0.34) return 0;
-  return Math.max(0, 1 - editDistance(a, b) / longer);
+  const limit = Math.floor((1 - atLeast) * longer + 1e-9);
+  return Math.max(0, 1 - editDistance(a, b, limit) / longer);
 }

@@ -18,6 +18,12 @@ export interface ScreeningEvidence {
   hits: ScreeningHit[];
 }
 
+/** The evidence stored on a record; instructions recorded before screening existed have none. */
+export function parseEvidence(json: string): ScreeningEvidence {
+  if (json === '') return { screened: false, versions: [], hits: [] };
+  return JSON.parse(json) as ScreeningEvidence;
+}
+
 /**
  * Why an instruction was rejected, for the participant: the field and list reference, never the
  * party's own name or account. A blocked card scheme alone is AG01 (transaction forbidden); any
