@@ -2,7 +2,10 @@
  * Cheap upper bounds of the name score (name-score.ts), which let the index discard candidates
  * without aligning them. Every bound here must stay ≥ the true value: a bound that is too low
  * would make the index miss a match that a full scan finds (the index tests compare both).
- * Token data sits in typed arrays because the bounds run for thousands of names per search.
+ *
+ * The bounds run for thousands of list names per search, whose tokens are scattered over a
+ * table of all list tokens: each token's data is packed into one 16-byte row so that reading it
+ * costs one memory access.
  */
 import { MAX_TOKENS, type NameToken } from './name-normalise';
 import { SCORING, isSignificant, matchValue, tokenWeight } from './name-score';
@@ -24,50 +27,42 @@ const {
 const countBits = bitCount;
 const matchValueOf = matchValue;
 
+/** Kind codes; word and generic word compare alike and differ only in weight. */
 const WORD = 0;
-const NUMBER = 1;
-const LEGAL = 2;
-const PARTICLE = 3;
-const INITIAL = 4;
+const GENERIC = 1;
+const NUMBER = 2;
+const LEGAL = 3;
+const PARTICLE = 4;
+const INITIAL = 5;
 
-function kindCode(token: NameToken): number {
-  switch (token.kind) {
-    case 'number':
-      return NUMBER;
-    case 'legal-form':
-      return LEGAL;
-    case 'particle':
-      return PARTICLE;
-    case 'initial':
-      return INITIAL;
-    default:
-      return WORD;
-  }
+const KIND_CODES: Readonly<Record<NameToken['kind'], number>> = {
+  word: WORD,
+  generic: GENERIC,
+  number: NUMBER,
+  'legal-form': LEGAL,
+  particle: PARTICLE,
+  initial: INITIAL,
+};
+
+function isWordCode(kind: number): boolean {
+  return kind <= GENERIC;
 }
 
-/** What the bounds need to know about tokens, one row per token. */
+const STRIDE = 4;
+
+/**
+ * Token rows: [letters in every key, letters in some key, minLength | maxLength << 8 | kind << 16
+ * | significant << 24, weight × 1000]; letters and lengths as in name-similarity.ts keySet. The
+ * canonical key and legal family of exact-only kinds sit beside, read only for those kinds.
+ */
 export class ShapeTable {
   size = 0;
-  readonly kind: Uint8Array;
-  readonly weight: Float64Array;
-  readonly significant: Uint8Array;
-  /** Letters in every key / in some key of the token (see name-similarity.ts keySet). */
-  readonly allLetters: Int32Array;
-  readonly anyLetters: Int32Array;
-  readonly minLength: Uint8Array;
-  readonly maxLength: Uint8Array;
-  /** Canonical key and legal family of exact-only kinds (number, particle, legal form, initial). */
+  readonly rows: Int32Array;
   readonly exact: string[] = [];
   readonly family: string[] = [];
 
   constructor(capacity: number) {
-    this.kind = new Uint8Array(capacity);
-    this.weight = new Float64Array(capacity);
-    this.significant = new Uint8Array(capacity);
-    this.allLetters = new Int32Array(capacity);
-    this.anyLetters = new Int32Array(capacity);
-    this.minLength = new Uint8Array(capacity);
-    this.maxLength = new Uint8Array(capacity);
+    this.rows = new Int32Array(capacity * STRIDE);
   }
 
   static of(tokens: readonly NameToken[]): ShapeTable {
@@ -79,16 +74,38 @@ export class ShapeTable {
   add(token: NameToken): number {
     const row = this.size++;
     const keys = keySet(token.keys);
-    this.kind[row] = kindCode(token);
-    this.weight[row] = tokenWeight(token);
-    this.significant[row] = isSignificant(token) ? 1 : 0;
-    this.allLetters[row] = keys.allLetters;
-    this.anyLetters[row] = keys.anyLetters;
-    this.minLength[row] = Math.min(255, keys.minLength);
-    this.maxLength[row] = Math.min(255, keys.maxLength);
+    const at = row * STRIDE;
+    this.rows[at] = keys.allLetters;
+    this.rows[at + 1] = keys.anyLetters;
+    this.rows[at + 2] =
+      Math.min(255, keys.minLength) |
+      (Math.min(255, keys.maxLength) << 8) |
+      (KIND_CODES[token.kind] << 16) |
+      ((isSignificant(token) ? 1 : 0) << 24);
+    this.rows[at + 3] = Math.round(tokenWeight(token) * 1000);
     this.exact[row] = token.keys[0];
     this.family[row] = token.legalFamily ?? '';
     return row;
+  }
+
+  kind(row: number): number {
+    return (this.rows[row * STRIDE + 2] >>> 16) & 0xff;
+  }
+
+  weight(row: number): number {
+    return this.rows[row * STRIDE + 3] / 1000;
+  }
+
+  significant(row: number): boolean {
+    return (this.rows[row * STRIDE + 2] >>> 24) === 1;
+  }
+
+  minLength(row: number): number {
+    return this.rows[row * STRIDE + 2] & 0xff;
+  }
+
+  maxLength(row: number): number {
+    return (this.rows[row * STRIDE + 2] >>> 8) & 0xff;
   }
 }
 
@@ -98,20 +115,30 @@ export class ShapeTable {
  * never has costs an edit, and so does each unit of length difference.
  */
 export function similarityBound(a: ShapeTable, i: number, b: ShapeTable, j: number): number {
-  const kindA = a.kind[i];
-  const kindB = b.kind[j];
-  if (kindA === WORD && kindB === WORD) {
+  const ra = a.rows;
+  const rb = b.rows;
+  const ai = i * STRIDE;
+  const bj = j * STRIDE;
+  const packedA = ra[ai + 2];
+  const packedB = rb[bj + 2];
+  const kindA = (packedA >>> 16) & 0xff;
+  const kindB = (packedB >>> 16) & 0xff;
+  if (kindA <= GENERIC && kindB <= GENERIC) {
+    const minA = packedA & 0xff;
+    const maxA = (packedA >>> 8) & 0xff;
+    const minB = packedB & 0xff;
+    const maxB = (packedB >>> 8) & 0xff;
     const edits = Math.max(
-      countBits(a.allLetters[i] & ~b.anyLetters[j]),
-      countBits(b.allLetters[j] & ~a.anyLetters[i]),
-      a.minLength[i] - b.maxLength[j],
-      b.minLength[j] - a.maxLength[i],
+      countBits(ra[ai] & ~rb[bj + 1]),
+      countBits(rb[bj] & ~ra[ai + 1]),
+      minA - maxB,
+      minB - maxA,
     );
-    return 1 - edits / Math.max(a.maxLength[i], b.maxLength[j]);
+    return 1 - edits / (maxA > maxB ? maxA : maxB);
   }
   if (kindA === INITIAL || kindB === INITIAL) {
     if (kindA === INITIAL && kindB === INITIAL) return a.exact[i] === b.exact[j] ? 1 : 0;
-    return kindA === WORD || kindB === WORD ? initialSimilarity : 0;
+    return isWordCode(kindA) || isWordCode(kindB) ? initialSimilarity : 0;
   }
   if (kindA !== kindB) return 0;
   if (a.exact[i] === b.exact[j]) return 1;
@@ -145,7 +172,7 @@ function similarityBelow(length: number, limit: number): number {
  * below the retrieval similarity, an initial, a COMPANY pair; 0 for kinds matched only exactly.
  */
 export function unretrievedMatchValue(table: ShapeTable, i: number, retrieval: number): number {
-  switch (table.kind[i]) {
+  switch (table.kind(i)) {
     case NUMBER:
     case PARTICLE:
       return 0;
@@ -155,19 +182,19 @@ export function unretrievedMatchValue(table: ShapeTable, i: number, retrieval: n
       return matchValueOf(legalCompanySimilarity);
     default:
       return Math.max(
-        matchValueOf(similarityBelow(table.maxLength[i], retrieval)),
-        matchValueOf(similarityBelow(table.minLength[i], retrieval)),
+        matchValueOf(similarityBelow(table.maxLength(i), retrieval)),
+        matchValueOf(similarityBelow(table.minLength(i), retrieval)),
         matchValueOf(initialSimilarity),
       );
   }
 }
 
 /**
- * Whether some outcome lets a token set reach score T is decided token by token: score ≥ T ⟺
- * (1 − T)·matched − T·cost ≥ 0, a sum over tokens (plus the conflict cost, bounded from below
+ * Whether some outcome lets a set of tokens reach score T is decided token by token: score ≥ T
+ * ⟺ (1 − T)·matched − T·cost ≥ 0, a sum over tokens (plus the conflict cost, bounded from below
  * by tokens that are surely free). Each token contributes its best option: fully matched when
- * anchored; else paired at its match value bound m (cost (extra + pair)(1 − m) per unit) or
- * free (extra cost). `margin` is that best contribution per unit of weight.
+ * anchored; else paired at its match value bound m (cost (extra + pair)·(1 − m) per unit) or free
+ * (extra cost). `margin` is that best contribution per unit of weight.
  */
 function margin(target: number, m: number): number {
   if (m >= 1) return 1 - target;
@@ -178,26 +205,16 @@ function margin(target: number, m: number): number {
 }
 
 /**
- * Upper bounds of the score of one query against list names, from which of their tokens are
- * anchored (retrieved): each token's match value is bounded by 1 if anchored, else by its best
- * pair's similarity bound capped by what an unretrieved pair can reach.
+ * Upper bounds of one query's score against list names, from which of their tokens are anchored
+ * (retrieved): each token's match value is bounded by 1 if anchored, else by its best pair's
+ * similarity bound, capped by what an unretrieved pair can reach.
  */
 export class CandidateBound {
   private readonly queryBest = new Float64Array(MAX_TOKENS);
   private readonly candidateBest = new Float64Array(MAX_TOKENS);
-  /**
-   * Per (query token, list token) pair, the capped match value, kept for one search: list tokens
-   * recur in many names, so most pairs are computed once. `generations` marks valid slots, so
-   * the arrays are reused between searches without clearing. Queries longer than the memo's
-   * width compute every pair.
-   */
-  private readonly memoValues: Float32Array;
-  private readonly memoGenerations: Uint32Array;
-  private readonly memoWidth: number;
-  private generation = 0;
   private query: ShapeTable = new ShapeTable(0);
   private caps: Float64Array = new Float64Array(0);
-  /** For quickMargin: margins of an anchored token per unit, of each query token, of list tokens. */
+  /** For quickMargin: per unit weight for anchored tokens, per query token, for list tokens. */
   private anchoredMargin = 0;
   private readonly queryMargins = new Float64Array(MAX_TOKENS);
   private listMargin = 0;
@@ -207,33 +224,20 @@ export class CandidateBound {
   private from = 0;
   private count = 0;
 
-  constructor(
-    private readonly list: ShapeTable,
-    memoWidth: number,
-  ) {
-    this.memoWidth = memoWidth;
-    this.memoValues = new Float32Array(memoWidth * list.size);
-    this.memoGenerations = new Uint32Array(memoWidth * list.size);
-  }
+  constructor(private readonly list: ShapeTable) {}
 
   /**
-   * Starts a search. caps[i] bounds row i's match value in a pair that was not retrieved (1 for
-   * the `skipped` tokens, whose pairs were not looked up); `target` is the score quickMargin
-   * tests for.
+   * Starts a search. caps[i] bounds query token i's match value in a pair that was not retrieved
+   * (1 for the `skipped` tokens, whose pairs were not looked up); quickMargin tests `target`.
    */
   begin(query: ShapeTable, caps: Float64Array, skipped: number, target: number): void {
     this.query = query;
     this.caps = caps;
-    this.generation = (this.generation + 1) >>> 0;
-    if (this.generation === 0) {
-      this.memoGenerations.fill(0);
-      this.generation = 1;
-    }
     this.anchoredMargin = 1 - target;
     let capMax = 0;
     this.skippedCount = 0;
     for (let i = 0; i < query.size; i++) {
-      this.queryMargins[i] = query.weight[i] * margin(target, caps[i]);
+      this.queryMargins[i] = query.weight(i) * margin(target, caps[i]);
       if (skipped & (1 << i)) this.skippedCount++;
       else capMax = Math.max(capMax, caps[i]);
     }
@@ -241,7 +245,7 @@ export class CandidateBound {
   }
 
   /**
-   * A first, looser test for the target given to begin, without looking at token pairs: every
+   * A first, looser test of the target given to begin, without looking at token pairs: every
    * unanchored token at its cap; list tokens at the largest cap, except that each skipped query
    * token may fully match one of them (the heaviest, to be safe). Negative: the name cannot
    * reach the target.
@@ -249,11 +253,11 @@ export class CandidateBound {
   quickMargin(rows: Int32Array, from: number, to: number, queryMask: number, candidateMask: number): number {
     let total = 0;
     for (let i = 0; i < this.query.size; i++) {
-      total += queryMask & (1 << i) ? this.anchoredMargin * this.query.weight[i] : this.queryMargins[i];
+      total += queryMask & (1 << i) ? this.anchoredMargin * this.query.weight(i) : this.queryMargins[i];
     }
     let heaviest = 0;
     for (let j = 0; j < to - from; j++) {
-      const w = this.list.weight[rows[from + j]];
+      const w = this.list.weight(rows[from + j]);
       if (candidateMask & (1 << j)) {
         total += w * this.anchoredMargin;
       } else {
@@ -273,11 +277,7 @@ export class CandidateBound {
     const list = this.list;
     const queryBest = this.queryBest;
     const candidateBest = this.candidateBest;
-    const memoValues = this.memoValues;
-    const memoGenerations = this.memoGenerations;
-    const generation = this.generation;
-    const memo = query.size <= this.memoWidth;
-    const listSize = list.size;
+    const caps = this.caps;
     const n = query.size;
     const count = to - from;
     this.rows = rows;
@@ -289,20 +289,10 @@ export class CandidateBound {
       const row = rows[from + j];
       for (let i = 0; i < n; i++) {
         if (queryBest[i] === 1 && candidateBest[j] === 1) continue;
-        const slot = i * listSize + row;
-        let value: number;
-        if (memo && memoGenerations[slot] === generation) {
-          value = memoValues[slot];
-        } else {
-          // Were this pair retrieved, both its tokens would be marked; so it was not.
-          const similarity = similarityBound(query, i, list, row);
-          value =
-            similarity < minSimilarity ? 0 : Math.min((similarity - similarityFloor) / (1 - similarityFloor), this.caps[i]);
-          if (memo) {
-            memoValues[slot] = value;
-            memoGenerations[slot] = generation;
-          }
-        }
+        // Were this pair retrieved, both its tokens would be marked; so it was not.
+        const similarity = similarityBound(query, i, list, row);
+        if (similarity < minSimilarity) continue;
+        const value = Math.min((similarity - similarityFloor) / (1 - similarityFloor), caps[i]);
         if (value > queryBest[i]) queryBest[i] = value;
         if (value > candidateBest[j]) candidateBest[j] = value;
       }
@@ -318,14 +308,14 @@ export class CandidateBound {
     let freeC = 0;
     let significant = false;
     for (let i = 0; i < query.size; i++) {
-      const w = query.weight[i];
+      const w = query.weight(i);
       const m = this.queryBest[i];
       total += w * margin(target, m);
       if (m <= 0) freeQ += w;
-      else if (query.significant[i]) significant = true;
+      else if (query.significant(i)) significant = true;
     }
     for (let j = 0; j < this.count; j++) {
-      const w = list.weight[this.rows[this.from + j]];
+      const w = list.weight(this.rows[this.from + j]);
       const m = this.candidateBest[j];
       total += w * margin(target, m);
       if (m <= 0) freeC += w;
@@ -338,8 +328,8 @@ export class CandidateBound {
 
 /** The heaviest list token that row i can pair with. */
 function heaviestPartner(table: ShapeTable, i: number): number {
-  const kind = table.kind[i];
-  return kind === WORD || kind === INITIAL ? SCORING.weights.word : table.weight[i];
+  const kind = table.kind(i);
+  return isWordCode(kind) || kind === INITIAL ? SCORING.weights.word : table.weight(i);
 }
 
 /**
@@ -352,16 +342,16 @@ export function unreachedMightMatch(query: ShapeTable, skipped: number, caps: Fl
   let total = 0;
   let significant = false;
   for (let i = 0; i < query.size; i++) {
-    const w = query.weight[i];
+    const w = query.weight(i);
     if (skipped & (1 << i)) {
       total += (1 - target) * (w + heaviestPartner(query, i));
-      significant ||= query.significant[i] === 1;
+      significant ||= query.significant(i);
       continue;
     }
     const m = caps[i];
     total += w * margin(target, m);
     if (m > 0) total += Math.max(0, margin(target, m));
-    significant ||= query.significant[i] === 1 && m > 0;
+    significant ||= query.significant(i) && m > 0;
   }
   if (!significant && target > insignificantFactor) return false;
   return total >= 0;

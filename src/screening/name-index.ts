@@ -19,6 +19,7 @@ import {
   SCORE_ROUNDING,
   SCORING,
   anchorSimilarity,
+  isSignificant,
   isWordLike,
   joinMask,
   prepareName,
@@ -304,8 +305,9 @@ interface Probe {
  */
 const RARE_WORD_POSTINGS = 1500;
 const RARE_WORD_SIMILARITY = 0.7;
+/** Longer words would be looked up by scanning at that similarity (see fuzzy-keys.ts): slow. */
+const RARE_WORD_MAX_LENGTH = 9;
 
-export const STATS = { touched: 0, survivors: 0, scored: 0, tPrep: 0, tProbe: 0, tTraverse: 0, tBound: 0, tScore: 0, probes: 0, skipped: 0 };
 export const STATS = { touched: 0, survivors: 0, scored: 0, tPrep: 0, tProbe: 0, tTraverse: 0, tBound: 0, tScore: 0, probes: 0, skipped: 0 };
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_REVIEW_THRESHOLD;
@@ -344,8 +346,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const rows = Int32Array.from(rowList);
   const retrievalFloor = Math.min(RARE_WORD_SIMILARITY, anchorSimilarity(minThreshold));
   const wordKeys = new FuzzyKeyIndex(words.keys, retrievalFloor);
-  // Queries of up to eight tokens get the bound's pair memo (longer ones compute every pair).
-  const bound = new CandidateBound(ShapeTable.of(tokens), 8);
+  const bound = new CandidateBound(ShapeTable.of(tokens));
 
   // Per-search scratch, reused: a search runs synchronously, one at a time.
   const stampOf = new Uint32Array(names.length);
@@ -364,7 +365,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     if (query.tokens.length === 0) return [];
     const shapes = ShapeTable.of(query.tokens);
     // With nothing significant to match, every score is scaled down below any useful threshold.
-    if (!shapes.significant.includes(1) && SCORING.insignificantFactor < threshold) return [];
+    if (!query.tokens.some(isSignificant) && SCORING.insignificantFactor < threshold) return [];
     // Scores are rounded: a raw score just below the threshold still counts.
     const target = threshold - SCORE_ROUNDING;
     const anchor = anchorSimilarity(target);
@@ -372,7 +373,6 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const skipped = skippedTokens(shapes, probes, caps, target);
     for (let i = 0; i < shapes.size; i++) if (skipped & (1 << i)) caps[i] = 1;
 
-    STATS.probes += probes.length; STATS.skipped += skipped; STATS.tProbe += performance.now() - t0; t0 = performance.now();
     STATS.probes += probes.length; STATS.skipped += skipped; STATS.tProbe += performance.now() - t0; t0 = performance.now();
     stamp = (stamp + 1) >>> 0;
     if (stamp === 0) {
@@ -398,12 +398,11 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     }
 
     STATS.touched += touchedCount; STATS.tTraverse += performance.now() - t0; t0 = performance.now();
-    STATS.touched += touchedCount; STATS.tTraverse += performance.now() - t0; t0 = performance.now();
     bound.begin(shapes, caps, skipped, target);
     const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
       const n = touched[t];
-      if (!typeAllowed(names[n].entry, searchOptions.type)) continue;
+      if (searchOptions.type !== undefined && !typeAllowed(names[n].entry, searchOptions.type)) continue;
       if (bound.quickMargin(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]) < 0) continue;
       bound.load(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]);
       margins[n] = bound.margin(target);
@@ -411,7 +410,6 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     }
     // Likeliest first, so that once `limit` matches are held the rest can be cut off.
     survivors.sort((a, b) => margins[b] - margins[a]);
-    STATS.survivors += survivors.length; STATS.tBound += performance.now() - t0; t0 = performance.now();
     STATS.survivors += survivors.length; STATS.tBound += performance.now() - t0; t0 = performance.now();
     const collector = new MatchCollector(query, searchOptions);
     for (const n of survivors) {
@@ -451,7 +449,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         let found = lookUp(anchor);
         let postings = 0;
         for (const id of found) postings += words.length(id);
-        if (postings < RARE_WORD_POSTINGS) {
+        if (postings < RARE_WORD_POSTINGS && shapes.maxLength(position) <= RARE_WORD_MAX_LENGTH) {
           retrieval = retrievalFloor;
           found = lookUp(retrieval);
         }
