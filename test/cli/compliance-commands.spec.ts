@@ -11,7 +11,8 @@ import { asParticipant, devClient, startTestGateway, submit, type TestGateway } 
 import { validInstruction } from '../support/instructions';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 
-const run = (args: string[], env: Env): Promise<CliResult> => startCaravan(args, env, { timeoutMs: 30_000 }).done;
+const run = (args: string[], env: Env): Promise<CliResult> =>
+  startCaravan(args, env, { timeoutMs: 30_000 }).done;
 const explain = (r: CliResult) => `exit ${r.code}\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`;
 
 describe('caravan lists / screen / holds / audit (the CLI process)', function () {
@@ -25,7 +26,9 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
 
   before(async () => {
     redis = testRedis();
-    gw = await startTestGateway(prefix, { env: { CARAVAN_ROLE_TOKENS: ROLE_TOKENS_ENV, CARAVAN_LIST_POLL_MS: '200' } });
+    gw = await startTestGateway(prefix, {
+      env: { CARAVAN_ROLE_TOKENS: ROLE_TOKENS_ENV, CARAVAN_LIST_POLL_MS: '200' },
+    });
     const base = { CARAVAN_DEV_INSECURE: 'true', CARAVAN_ADDR: gw.address };
     alice = { ...base, CARAVAN_TOKEN: OFFICERS[0].token };
     bob = { ...base, CARAVAN_TOKEN: OFFICERS[1].token };
@@ -39,12 +42,19 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
   });
 
   it('blocks the Mir card scheme with `lists add`, and intake rejects a Mir card', async () => {
-    const added = await run(['lists', 'add', 'card-schemes', '--scheme', 'MIR', '--iin', '2200-2204', '--note', 'Mir suspended'], alice);
+    const added = await run(
+      ['lists', 'add', 'card-schemes', '--scheme', 'MIR', '--iin', '2200-2204', '--note', 'Mir suspended'],
+      alice,
+    );
     assert.equal(added.code, 0, explain(added));
     assert.match(added.stdout, /added scheme:MIR .*card-schemes@1 {2}1 entries/);
     await gw.gateway.screening!.refresh();
     const client = devClient(gw.address);
-    const res = await submit(client, validInstruction({ card: { scheme: CardScheme.CARD_SCHEME_VISA, bin: '22021234', last4: '1111' } }), asParticipant('HSBKKZKX'));
+    const res = await submit(
+      client,
+      validInstruction({ card: { scheme: CardScheme.CARD_SCHEME_VISA, bin: '22021234', last4: '1111' } }),
+      asParticipant('HSBKKZKX'),
+    );
     client.close();
     assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED);
     assert.equal(res.reason?.code, 'AG01');
@@ -52,8 +62,14 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
 
   it('imports a CSV list with a progress-free non-TTY run, shows lists and versions', async () => {
     const file = join(dir, 'internal.csv');
-    writeFileSync(file, 'kind,id,name,aliases,type\nname,p1,Zhetysu Orbita Holding LLP,ZHETYSU ORBITA,entity\n');
-    const imported = await run(['lists', 'import', 'internal-counterparties', '--format', 'csv', file], alice);
+    writeFileSync(
+      file,
+      'kind,id,name,aliases,type\nname,p1,Zhetysu Orbita Holding LLP,ZHETYSU ORBITA,entity\n',
+    );
+    const imported = await run(
+      ['lists', 'import', 'internal-counterparties', '--format', 'csv', file],
+      alice,
+    );
     assert.equal(imported.code, 0, explain(imported));
     assert.match(imported.stdout, /activated/);
     const shown = await run(['lists'], alice);
@@ -93,7 +109,10 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
     assert.equal(res.state, InstructionState.INSTRUCTION_STATE_HELD_FOR_REVIEW);
     const listed = await run(['holds'], alice);
     assert.match(listed.stdout, new RegExp(ins.uetr));
-    const first = await run(['holds', 'release', ins.uetr, '--comment', 'different company, checked registry'], alice);
+    const first = await run(
+      ['holds', 'release', ins.uetr, '--comment', 'different company, checked registry'],
+      alice,
+    );
     assert.equal(first.code, 0, explain(first));
     assert.match(first.stdout, /1 more release/);
     const second = await run(['holds', 'release', ins.uetr, '--comment', 'agree'], bob);

@@ -16,7 +16,6 @@ import { ROOT, startCaravan, type CliResult, type Env } from '../support/cli';
 
 const TRACE_ID_LINE = /^trace id\s+[0-9a-f]{32}$/m;
 
-
 function caravan(args: string[], env: Env, options: { stdin?: string } = {}): Promise<CliResult> {
   return startCaravan(args, env, options).done;
 }
