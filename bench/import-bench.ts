@@ -16,14 +16,14 @@ const ROOT = resolve(__dirname, '..');
 const SHARED = resolve(ROOT, '..', 'shared', 'data', 'sanctions');
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'sanctions');
 
-interface BenchCase {
+export interface BenchCase {
   name: string;
   format: ListFormat;
   /** Paths under data/sanctions. */
   files: string[];
 }
 
-const CASES: BenchCase[] = [
+export const CASES: BenchCase[] = [
   {
     name: 'ofac-sdn 2024-05-03 sdn.csv + 2025-12-24 alt/add/comments',
     format: 'ofac-sdn',
@@ -73,7 +73,7 @@ export async function runImportBench(): Promise<{ name: string; ms: number; entr
   return results;
 }
 
-function openFile(path: string): NamedFile {
+export function openFile(path: string): NamedFile {
   const name = path.slice(path.lastIndexOf('/') + 1);
   const shared = join(SHARED, path);
   if (existsSync(shared)) return { name, stream: createReadStream(shared) };

@@ -21,6 +21,7 @@ import {
 } from './load-generator';
 import { freePort, startChild, waitUntilServing, type ChildServer } from './processes';
 import { fixed, type Cell, type Column, type Json, type SectionReport } from './report';
+import { loadBenchLists, rssMiB } from './bench-lists';
 import type { BenchContext, Section } from './section';
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
@@ -274,6 +275,10 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
   });
 
   try {
+    // The full pipeline screens against every real list, as a production gateway would.
+    const lists = await loadBenchLists(redis, prefix);
+    report.note(`lists loaded: ${lists.map((l) => `${l.list} ${l.entries}`).join(', ')}`);
+    report.set('lists', lists);
     const gatewayPort = await freePort();
     const gateway = startChild('gateway', process.execPath, [join(root, 'bin', 'caravan'), 'serve'], {
       cwd: root,
@@ -293,6 +298,9 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
     });
     servers.push(gateway);
     await waitUntilServing(gateway, SERVICE);
+    const rss = rssMiB(gateway.pid);
+    report.note(`gateway RSS with all lists loaded: ${rss} MiB (target < 300)`);
+    report.set('gatewayRssMiB', rss);
 
     const sampleResponse = await probeSubmit(gateway.address);
     if (!isFreshAcceptance(sampleResponse)) {

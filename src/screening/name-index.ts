@@ -305,8 +305,12 @@ interface Probe {
  */
 const RARE_WORD_POSTINGS = 1500;
 const RARE_WORD_SIMILARITY = 0.7;
-/** Longer words would be looked up by scanning at that similarity (see fuzzy-keys.ts): slow. */
-const RARE_WORD_MAX_LENGTH = 9;
+/**
+ * Longer words are looked up at that similarity by scanning (fuzzy-keys.ts), worth it only when
+ * the search would otherwise read more than DEEPEN_ABOVE_POSTINGS postings.
+ */
+const SHORT_WORD_LENGTH = 9;
+const DEEPEN_ABOVE_POSTINGS = 1500;
 
 export const STATS = { touched: 0, survivors: 0, scored: 0, tPrep: 0, tProbe: 0, tTraverse: 0, tBound: 0, tScore: 0, probes: 0, skipped: 0 };
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
@@ -369,9 +373,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     // Scores are rounded: a raw score just below the threshold still counts.
     const target = threshold - SCORE_ROUNDING;
     const anchor = anchorSimilarity(target);
-    const { probes, caps } = collectProbes(query, shapes, anchor);
-    const skipped = skippedTokens(shapes, probes, caps, target);
-    for (let i = 0; i < shapes.size; i++) if (skipped & (1 << i)) caps[i] = 1;
+    const { probes, caps, skipped } = planRetrieval(query, shapes, anchor, target);
 
     STATS.probes += probes.length; STATS.skipped += skipped; STATS.tProbe += performance.now() - t0; t0 = performance.now();
     stamp = (stamp + 1) >>> 0;
@@ -427,58 +429,78 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   }
 
   /**
-   * Anchors of every query token and join, and per token the cap on what its unretrieved pairs
-   * can reach: words are retrieved down to the anchor similarity, rare words further down.
+   * How each query token is retrieved: the keys it anchors (its probes), how many postings they
+   * reach, and the cap on what its unretrieved pairs can reach. Words are looked up down to the
+   * anchor similarity; rare words further down (RARE_WORD_SIMILARITY), which lowers their cap and
+   * so lets common tokens be skipped. For long words that lookup scans many keys, so it is done
+   * only when it lets the search skip many postings.
    */
-  function collectProbes(
+  function planRetrieval(
     query: PreparedName,
     shapes: ShapeTable,
     anchor: number,
-  ): { probes: Probe[]; caps: Float64Array } {
-    const probes: Probe[] = [];
+    target: number,
+  ): { probes: Probe[]; caps: Float64Array; skipped: number } {
+    const own: Probe[][] = [];
+    const volume = new Float64Array(shapes.size);
     const caps = new Float64Array(shapes.size);
+    const deepenable: number[] = [];
+    const lookUpWords = (position: number, similarity: number) => {
+      const found = new Set<number>();
+      for (const key of query.tokens[position].keys) wordKeys.search(key, similarity, (id) => found.add(id));
+      own[position] = [...found].map((key) => ({ postings: words, key, queryMask: 1 << position, token: position }));
+      volume[position] = [...found].reduce((sum, id) => sum + words.length(id), 0);
+      caps[position] = unretrievedMatchValue(shapes, position, similarity);
+    };
     query.tokens.forEach((token, position) => {
-      const bit = 1 << position;
-      let retrieval = anchor;
       if (isWordLike(token)) {
-        const lookUp = (similarity: number) => {
-          const found = new Set<number>();
-          for (const key of token.keys) wordKeys.search(key, similarity, (id) => found.add(id));
-          return found;
-        };
-        let found = lookUp(anchor);
-        let postings = 0;
-        for (const id of found) postings += words.length(id);
-        if (postings < RARE_WORD_POSTINGS && shapes.maxLength(position) <= RARE_WORD_MAX_LENGTH) {
-          retrieval = retrievalFloor;
-          found = lookUp(retrieval);
+        lookUpWords(position, anchor);
+        if (volume[position] < RARE_WORD_POSTINGS) {
+          if (shapes.maxLength(position) <= SHORT_WORD_LENGTH) lookUpWords(position, retrievalFloor);
+          else deepenable.push(position);
         }
-        for (const id of found) probes.push({ postings: words, key: id, queryMask: bit, token: position });
-        for (const key of token.keys) {
-          const id = exact.id(joinKey(key));
-          if (id !== undefined) probes.push({ postings: exact, key: id, queryMask: bit, token: -1 });
-        }
+      } else {
+        own[position] = [];
+        caps[position] = unretrievedMatchValue(shapes, position, anchor);
       }
-      caps[position] = unretrievedMatchValue(shapes, position, retrieval);
       for (const key of exactKeys(token)) {
         const id = exact.id(key);
-        if (id !== undefined) probes.push({ postings: exact, key: id, queryMask: bit, token: position });
+        if (id === undefined) continue;
+        own[position].push({ postings: exact, key: id, queryMask: 1 << position, token: position });
+        volume[position] += exact.length(id);
+      }
+    });
+    let skipped = skippedTokens(volume, caps, shapes, target);
+    if (deepenable.length > 0 && unskippedVolume(volume, skipped) > DEEPEN_ABOVE_POSTINGS) {
+      const deeperCaps = Float64Array.from(caps);
+      for (const position of deepenable) deeperCaps[position] = unretrievedMatchValue(shapes, position, retrievalFloor);
+      const deeperSkipped = skippedTokens(volume, deeperCaps, shapes, target);
+      if (unskippedVolume(volume, deeperSkipped) < unskippedVolume(volume, skipped) / 2) {
+        for (const position of deepenable) lookUpWords(position, retrievalFloor);
+        skipped = deeperSkipped;
+      }
+    }
+    for (let i = 0; i < shapes.size; i++) if (skipped & (1 << i)) caps[i] = 1;
+    const probes = own.flat();
+    query.tokens.forEach((token, position) => {
+      if (!isWordLike(token)) return;
+      for (const key of token.keys) {
+        const id = exact.id(joinKey(key));
+        if (id !== undefined) probes.push({ postings: exact, key: id, queryMask: 1 << position, token: -1 });
       }
     });
     for (const join of query.joins) {
       const id = words.id(join.key);
       if (id !== undefined) probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1 });
     }
-    return { probes, caps };
+    return { probes, caps, skipped };
   }
 
   /**
    * Query tokens whose postings need not be read, as a bit mask: the most frequent first, while
-   * a name reached through skipped tokens alone still cannot reach the threshold.
+   * a name reached through skipped tokens alone still cannot reach the target.
    */
-  function skippedTokens(shapes: ShapeTable, probes: readonly Probe[], caps: Float64Array, target: number): number {
-    const volume = new Float64Array(shapes.size);
-    for (const probe of probes) if (probe.token >= 0) volume[probe.token] += probe.postings.length(probe.key);
+  function skippedTokens(volume: Float64Array, caps: Float64Array, shapes: ShapeTable, target: number): number {
     const order = Array.from(volume.keys()).sort((a, b) => volume[b] - volume[a]);
     let skipped = 0;
     for (const i of order) {
@@ -486,6 +508,14 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       if (!unreachedMightMatch(shapes, skipped | (1 << i), caps, target)) skipped |= 1 << i;
     }
     return skipped;
+  }
+
+  function unskippedVolume(volume: Float64Array, skipped: number): number {
+    let total = 0;
+    volume.forEach((v, i) => {
+      if (!(skipped & (1 << i))) total += v;
+    });
+    return total;
   }
 
   return {
