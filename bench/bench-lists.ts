@@ -21,7 +21,7 @@ export async function loadBenchLists(
   const loaded: { list: string; entries: number }[] = [];
   for (const [i, benchCase] of FULL.entries()) {
     const result = await importList(benchCase.format, benchCase.files.map(openFile));
-    const list = LIST_NAMES[i]!;
+    const list = LIST_NAMES[i];
     const meta = await store.createVersion(list, result.entries, {
       createdBy: 'bench',
       origin: benchCase.name,

@@ -1,21 +1,32 @@
 /**
- * Candidate retrieval for name screening without scoring every list name, returning the same
- * matches as scoring every name (bruteForceSearch) at any threshold ≥ the index's minimum.
+ * Name screening against a list version without scoring every list name. Returns exactly what
+ * scoring every name returns (bruteForceSearch), at any threshold from the index's minimum up.
  *
  * Why it is exact: a name scoring ≥ T has an "anchor" for the query (name-score.ts
  * anchorSimilarity): a word pair at least that similar, a joined/split pair, or an exact pair of
- * numbers, particles, legal forms or initials. Fuzzy key lookups and postings find every name with
- * an anchor. Each found name's score is bounded from above (name-bounds.ts): anchored tokens at
- * most fully matched, the others at most as similar as their letters allow and below the anchor
- * similarity. Only names whose bound reaches T are aligned. Postings of a query token are not
- * read at all when a name anchored by such tokens alone cannot reach T (often true of legal
- * forms, particles and very common given names when the query has other words).
+ * numbers, particles, legal forms or initials. Fuzzy key lookups (fuzzy-keys.ts) and postings
+ * (name-postings.ts) find every name with an anchor. Each such name's score is bounded from
+ * above (name-bounds.ts): anchored tokens at most fully matched, the others at most as similar
+ * as their letters allow and below the retrieval similarity. Only names whose bound reaches T are
+ * aligned, likeliest first, until the limit-th best score rules out the rest. The postings of a
+ * query token are not read at all when names reached through such tokens alone cannot reach T
+ * (often the case for legal forms, particles and common given names beside rarer words).
  */
-import type { AliasKind, NameEntry, PartyType } from './list-entry';
-import type { NameToken } from './name-normalise';
+import type { NameEntry } from './list-entry';
+import { FuzzyKeyIndex } from './fuzzy-keys';
+import { CandidateBound, ShapeTable, unreachedMightMatch, unretrievedMatchValue } from './name-bounds';
 import {
-  DEFAULT_REVIEW_THRESHOLD,
-  QueryScorer,
+  MatchCollector,
+  indexedNames,
+  scanAll,
+  typeAllowed,
+  type IndexedName,
+  type NameMatch,
+  type NameSearchOptions,
+} from './name-matches';
+import type { NameToken } from './name-normalise';
+import { Postings } from './name-postings';
+import {
   SCORE_ROUNDING,
   SCORING,
   anchorSimilarity,
@@ -24,33 +35,9 @@ import {
   joinMask,
   prepareName,
   type PreparedName,
-  type SchemaHint,
-  type TokenPair,
 } from './name-score';
-import { CandidateBound, ShapeTable, unreachedMightMatch, unretrievedMatchValue } from './name-bounds';
-import { FuzzyKeyIndex } from './fuzzy-keys';
 
-export interface NameMatch {
-  entryId: string;
-  ref: string;
-  subject: string;
-  matchedName: string;
-  nameKind: 'primary' | AliasKind;
-  score: number;
-  pairs: TokenPair[];
-  unmatchedQuery: string[];
-  unmatchedCandidate: string[];
-  programs: string[];
-}
-
-export interface NameSearchOptions {
-  /** Names scoring below are not returned. */
-  threshold: number;
-  /** Most matches returned, best first; default 10. */
-  limit?: number;
-  /** Only entries of this type (or of unknown type); also tells the scorer person from entity. */
-  type?: PartyType;
-}
+export type { NameMatch, NameSearchOptions } from './name-matches';
 
 export interface NameIndex {
   /** Indexed names: primaries and aliases. */
@@ -60,133 +47,14 @@ export interface NameIndex {
 
 export interface NameIndexOptions {
   /**
-   * Lowest threshold the index serves; a search below it scores every name instead. A lower
-   * minimum stores more fuzzy keys. Default: DEFAULT_REVIEW_THRESHOLD.
+   * Lowest threshold the index serves; a search below it scores every name instead. Lower
+   * minimums store more fuzzy keys. Default: DEFAULT_MIN_THRESHOLD.
    */
   minThreshold?: number;
 }
 
-const DEFAULT_LIMIT = 10;
-/** Above this limit the index does not stop early on the limit-th score (tracking would cost more). */
-const MAX_TRACKED_LIMIT = 100;
-
-interface IndexedName {
-  entry: NameEntry;
-  raw: string;
-  kind: 'primary' | AliasKind;
-  prepared: PreparedName;
-}
-
-/**
- * Primary name and aliases of every entry, each normalised once, duplicates within an entry
- * dropped, and equal tokens shared between names (memory, and the scorer's similarity cache).
- */
-function indexedNames(entries: readonly NameEntry[]): IndexedName[] {
-  const tokens = new Map<string, NameToken>();
-  const intern = (token: NameToken) => {
-    const key = `${token.kind}|${token.text}|${token.keys.join(',')}|${token.legalFamily ?? ''}`;
-    const known = tokens.get(key);
-    if (known) return known;
-    tokens.set(key, token);
-    return token;
-  };
-  const names: IndexedName[] = [];
-  for (const entry of entries) {
-    const seen = new Set<string>();
-    const all: { raw: string; kind: 'primary' | AliasKind }[] = [
-      { raw: entry.name, kind: 'primary' },
-      ...entry.aliases.map((a) => ({ raw: a.name, kind: a.kind })),
-    ];
-    for (const { raw, kind } of all) {
-      const prepared = prepareName(raw);
-      const signature = prepared.tokens.map((t) => `${t.kind}:${t.keys.join(',')}`).join(' ');
-      if (prepared.tokens.length === 0 || seen.has(signature)) continue;
-      seen.add(signature);
-      prepared.tokens = prepared.tokens.map(intern);
-      names.push({ entry, raw, kind, prepared });
-    }
-  }
-  return names;
-}
-
-function schemaOf(type: PartyType): SchemaHint | undefined {
-  if (type === 'person') return 'person';
-  return type === 'unknown' ? undefined : 'entity';
-}
-
-function typeAllowed(entry: NameEntry, type: PartyType | undefined): boolean {
-  return type === undefined || type === 'unknown' || entry.type === type || entry.type === 'unknown';
-}
-
-/** Scores candidates and keeps the best-scoring name per entry. */
-class MatchCollector {
-  private readonly scorer: QueryScorer;
-  private readonly best = new Map<NameEntry, { name: IndexedName; score: number; schema?: SchemaHint }>();
-  private readonly limit: number;
-  /** The `limit` best entry scores so far, best first, when `limit` is small enough to track. */
-  private readonly top: { entry: NameEntry; score: number }[] = [];
-
-  constructor(
-    query: PreparedName,
-    private readonly options: NameSearchOptions,
-  ) {
-    this.scorer = new QueryScorer(query);
-    this.limit = options.limit ?? DEFAULT_LIMIT;
-  }
-
-  /**
-   * The score a candidate must reach to change the results: the threshold, or once `limit`
-   * entries are held, the lowest of them (a tie may still win on entry id, so equal is enough).
-   */
-  floor(): number {
-    return this.top.length >= this.limit ? this.top[this.top.length - 1].score : this.options.threshold;
-  }
-
-  offer(name: IndexedName): void {
-    const schema = schemaOf(this.options.type ?? name.entry.type);
-    const score = this.scorer.score(name.prepared, schema);
-    if (score < this.options.threshold) return;
-    const current = this.best.get(name.entry);
-    if (current && current.score >= score) return;
-    this.best.set(name.entry, { name, score, schema });
-    if (this.limit <= MAX_TRACKED_LIMIT) this.track(name.entry, score);
-  }
-
-  private track(entry: NameEntry, score: number): void {
-    const at = this.top.findIndex((t) => t.entry === entry);
-    if (at >= 0) this.top[at].score = score;
-    else if (this.top.length < this.limit) this.top.push({ entry, score });
-    else if (score > this.top[this.top.length - 1].score) this.top[this.top.length - 1] = { entry, score };
-    else return;
-    this.top.sort((a, b) => b.score - a.score);
-  }
-
-  /** Best entries first, ties in entry id order; explanations only for what is returned. */
-  results(): NameMatch[] {
-    return [...this.best.values()]
-      .sort((a, b) => b.score - a.score || compare(a.name.entry.id, b.name.entry.id))
-      .slice(0, this.limit)
-      .map(({ name, schema }) => {
-        const explained = this.scorer.explain(name.prepared, schema);
-        return {
-          entryId: name.entry.id,
-          ref: name.entry.ref,
-          subject: name.entry.subject,
-          matchedName: name.raw,
-          nameKind: name.kind,
-          score: explained.score,
-          pairs: explained.pairs,
-          unmatchedQuery: explained.unmatchedQuery,
-          unmatchedCandidate: explained.unmatchedCandidate,
-          programs: name.entry.programs,
-        };
-      });
-  }
-}
-
-function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
+/** Lowest threshold served by default: anything down to it costs no more memory than the review threshold. */
+export const DEFAULT_MIN_THRESHOLD = 0.6;
 
 const preparedLists = new WeakMap<readonly NameEntry[], IndexedName[]>();
 
@@ -201,71 +69,6 @@ export function bruteForceSearch(entries: NameEntry[], name: string, options: Na
     preparedLists.set(entries, names);
   }
   return scanAll(names, name, options);
-}
-
-function scanAll(names: readonly IndexedName[], name: string, options: NameSearchOptions): NameMatch[] {
-  const query = prepareName(name);
-  if (query.tokens.length === 0) return [];
-  const collector = new MatchCollector(query, options);
-  for (const candidate of names) if (typeAllowed(candidate.entry, options.type)) collector.offer(candidate);
-  return collector.results();
-}
-
-/** Keys with, per key, the names holding it and a bit mask of the tokens holding it. */
-class Postings {
-  readonly keys: string[] = [];
-  private readonly ids = new Map<string, number>();
-  private pending: number[] = [];
-  private offsets = new Int32Array(1);
-  private names = new Int32Array(0);
-  private masks = new Int32Array(0);
-
-  add(key: string, name: number, mask: number): void {
-    let id = this.ids.get(key);
-    if (id === undefined) {
-      id = this.keys.length;
-      this.ids.set(key, id);
-      this.keys.push(key);
-    }
-    this.pending.push(id, name, mask);
-  }
-
-  /** Packs the postings into flat typed arrays grouped by key (a counting sort). */
-  seal(): void {
-    const pending = this.pending;
-    this.offsets = new Int32Array(this.keys.length + 1);
-    for (let i = 0; i < pending.length; i += 3) this.offsets[pending[i] + 1]++;
-    for (let k = 0; k < this.keys.length; k++) this.offsets[k + 1] += this.offsets[k];
-    const fill = this.offsets.slice(0, this.keys.length);
-    this.names = new Int32Array(pending.length / 3);
-    this.masks = new Int32Array(pending.length / 3);
-    for (let i = 0; i < pending.length; i += 3) {
-      const at = fill[pending[i]]++;
-      this.names[at] = pending[i + 1];
-      this.masks[at] = pending[i + 2];
-    }
-    this.pending = [];
-  }
-
-  id(key: string): number | undefined {
-    return this.ids.get(key);
-  }
-
-  length(id: number): number {
-    return this.offsets[id + 1] - this.offsets[id];
-  }
-
-  start(id: number): number {
-    return this.offsets[id];
-  }
-
-  nameAt(at: number): number {
-    return this.names[at];
-  }
-
-  maskAt(at: number): number {
-    return this.masks[at];
-  }
 }
 
 /** Exact keys of a token: numbers, particles, legal forms and their families, initials. */
@@ -299,22 +102,21 @@ interface Probe {
 }
 
 /**
- * Words of a query whose retrieval reaches fewer postings than this are retrieved down to
- * RARE_WORD_SIMILARITY rather than the anchor similarity: cheap for rare words, and it caps
- * what their unretrieved pairs can add, which lets the index skip the postings of common words.
+ * Words of a query whose lookup reaches fewer postings than this are looked up down to
+ * RARE_WORD_SIMILARITY rather than the anchor similarity: cheap for rare words, and it caps what
+ * their unretrieved pairs can add, which lets the search skip the postings of common tokens.
  */
 const RARE_WORD_POSTINGS = 1500;
 const RARE_WORD_SIMILARITY = 0.7;
 /**
- * Longer words are looked up at that similarity by scanning (fuzzy-keys.ts), worth it only when
+ * Longer words are looked up at that similarity by scanning (fuzzy-keys.ts): worth it only when
  * the search would otherwise read more than DEEPEN_ABOVE_POSTINGS postings.
  */
 const SHORT_WORD_LENGTH = 9;
 const DEEPEN_ABOVE_POSTINGS = 1500;
 
-export const STATS = { touched: 0, survivors: 0, scored: 0, tPrep: 0, tProbe: 0, tTraverse: 0, tBound: 0, tScore: 0, probes: 0, skipped: 0 };
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
-  const minThreshold = options.minThreshold ?? DEFAULT_REVIEW_THRESHOLD;
+  const minThreshold = options.minThreshold ?? DEFAULT_MIN_THRESHOLD;
   const names = indexedNames(entries);
   const words = new Postings();
   const exact = new Postings();
@@ -363,9 +165,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   function search(name: string, searchOptions: NameSearchOptions): NameMatch[] {
     const threshold = searchOptions.threshold;
     if (threshold < minThreshold) return scanAll(names, name, searchOptions);
-    let t0 = performance.now();
     const query = prepareName(name);
-    STATS.tPrep += performance.now() - t0; t0 = performance.now();
     if (query.tokens.length === 0) return [];
     const shapes = ShapeTable.of(query.tokens);
     // With nothing significant to match, every score is scaled down below any useful threshold.
@@ -373,9 +173,11 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     // Scores are rounded: a raw score just below the threshold still counts.
     const target = threshold - SCORE_ROUNDING;
     const anchor = anchorSimilarity(target);
-    const { probes, caps, skipped } = planRetrieval(query, shapes, anchor, target);
+    const plan = planRetrieval(query, shapes, anchor, target);
+    // Cannot happen above the minimum threshold (see anchorSimilarity); kept as a safety net.
+    if (!plan) return scanAll(names, name, searchOptions);
+    const { probes, caps, skipped } = plan;
 
-    STATS.probes += probes.length; STATS.skipped += skipped; STATS.tProbe += performance.now() - t0; t0 = performance.now();
     stamp = (stamp + 1) >>> 0;
     if (stamp === 0) {
       stampOf.fill(0);
@@ -399,7 +201,6 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       }
     }
 
-    STATS.touched += touchedCount; STATS.tTraverse += performance.now() - t0; t0 = performance.now();
     bound.begin(shapes, caps, skipped, target);
     const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
@@ -412,7 +213,6 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     }
     // Likeliest first, so that once `limit` matches are held the rest can be cut off.
     survivors.sort((a, b) => margins[b] - margins[a]);
-    STATS.survivors += survivors.length; STATS.tBound += performance.now() - t0; t0 = performance.now();
     const collector = new MatchCollector(query, searchOptions);
     for (const n of survivors) {
       const floor = collector.floor() - SCORE_ROUNDING;
@@ -420,12 +220,9 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         bound.load(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]);
         if (bound.margin(floor) < 0) continue;
       }
-      STATS.scored++;
       collector.offer(names[n]);
     }
-    const rr = collector.results();
-    STATS.tScore += performance.now() - t0;
-    return rr;
+    return collector.results();
   }
 
   /**
@@ -440,7 +237,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     shapes: ShapeTable,
     anchor: number,
     target: number,
-  ): { probes: Probe[]; caps: Float64Array; skipped: number } {
+  ): { probes: Probe[]; caps: Float64Array; skipped: number } | null {
     const own: Probe[][] = [];
     const volume = new Float64Array(shapes.size);
     const caps = new Float64Array(shapes.size);
@@ -470,6 +267,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         volume[position] += exact.length(id);
       }
     });
+    // Names the lookups reach through no token at all must be out of reach.
+    if (unreachedMightMatch(shapes, 0, caps, target)) return null;
     let skipped = skippedTokens(volume, caps, shapes, target);
     if (deepenable.length > 0 && unskippedVolume(volume, skipped) > DEEPEN_ABOVE_POSTINGS) {
       const deeperCaps = Float64Array.from(caps);

@@ -2,7 +2,21 @@
  * A small RFC 4180 reader for the sanctions fixtures (quoted fields, doubled quotes, CRLF, and
  * the 0x1A end-of-file byte that OFAC files carry). Test and bench support only.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+
+/**
+ * A fixture file's text. test/fixtures stores large files gzipped (see its README) while
+ * ../shared/data keeps them plain: `path` names the plain file, and `path.gz` is read otherwise.
+ */
+export function readFixtureText(path: string, encoding: BufferEncoding = 'utf8'): string {
+  if (existsSync(path)) return readFileSync(path, encoding);
+  return gunzipSync(readFileSync(`${path}.gz`)).toString(encoding);
+}
+
+export function fixtureExists(path: string): boolean {
+  return existsSync(path) || existsSync(`${path}.gz`);
+}
 
 export function parseCsv(text: string): string[][] {
   const rows: string[][] = [];
@@ -44,6 +58,6 @@ export function parseCsv(text: string): string[][] {
 
 /** Rows of a CSV file with a header row, as objects keyed by column name. */
 export function readCsvRecords(path: string): Record<string, string>[] {
-  const [header, ...rows] = parseCsv(readFileSync(path, 'utf8'));
+  const [header, ...rows] = parseCsv(readFixtureText(path));
   return rows.map((row) => Object.fromEntries(header.map((column, i) => [column, row[i] ?? ''])));
 }

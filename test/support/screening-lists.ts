@@ -1,15 +1,15 @@
 /**
- * Name entries from the real list snapshots in ../shared/data/sanctions, for screening tests and
- * the screening benchmark until the compliance importers exist. Deliberately simple: names,
- * aliases, type and programmes only (no addresses or identifiers).
+ * Name entries from the real list snapshots (test/fixtures/sanctions, or ../shared/data/sanctions
+ * with the same layout), for screening tests and the screening benchmark. Deliberately simple:
+ * names, aliases, type and programmes only, no addresses or identifiers (the compliance
+ * importers do the full job).
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { AliasKind, NameEntry, PartyType } from '../../src/screening/list-entry';
-import { parseCsv } from './screening-csv';
+import { fixtureExists, parseCsv, readFixtureText } from './screening-csv';
 
-export const SANCTIONS_DIR =
-  process.env.SANCTIONS_DATA_DIR ?? resolve(__dirname, '../../../shared/data/sanctions');
+/** The copy every clone has; files over ~200 KB are gzipped there. */
+export const FIXTURE_SANCTIONS_DIR = resolve(__dirname, '../fixtures/sanctions');
 
 /** OFAC writes null as "-0-" (with a trailing space). */
 function ofacValue(field: string | undefined): string {
@@ -41,7 +41,7 @@ function ofacAliasKind(field: string | undefined): AliasKind {
  */
 export function loadOfacCsv(options: { source: string; primary: string; aliases?: string }): NameEntry[] {
   const entries = new Map<string, NameEntry>();
-  for (const row of parseCsv(readFileSync(options.primary, 'latin1'))) {
+  for (const row of parseCsv(readFixtureText(options.primary, 'latin1'))) {
     const ref = row[0]?.trim();
     const name = ofacValue(row[1]);
     if (!ref || !name) continue;
@@ -60,8 +60,8 @@ export function loadOfacCsv(options: { source: string; primary: string; aliases?
       countries: [],
     });
   }
-  if (options.aliases && existsSync(options.aliases)) {
-    for (const row of parseCsv(readFileSync(options.aliases, 'latin1'))) {
+  if (options.aliases && fixtureExists(options.aliases)) {
+    for (const row of parseCsv(readFixtureText(options.aliases, 'latin1'))) {
       const entry = entries.get(row[0]?.trim() ?? '');
       const alias = ofacValue(row[3]);
       if (entry && alias) entry.aliases.push({ name: alias, kind: ofacAliasKind(row[2]) });
@@ -90,7 +90,7 @@ function decodeXml(text: string): string {
 
 /** The UN consolidated XML: individuals and entities with aliases and original-script names. */
 export function loadUnXml(path: string): NameEntry[] {
-  const xml = readFileSync(path, 'utf8');
+  const xml = readFixtureText(path);
   const entries: NameEntry[] = [];
   for (const match of xml.matchAll(/<(INDIVIDUAL|ENTITY)>([\s\S]*?)<\/\1>/g)) {
     const block = match[2];
@@ -128,7 +128,7 @@ export function loadUnXml(path: string): NameEntry[] {
  * The list set of DESIGN.md "Targets": OFAC SDN 2024-05-03 with the newest aliases, the OFAC
  * consolidated (non-SDN) list and the UN consolidated list.
  */
-export function loadAllLists(dir: string = SANCTIONS_DIR): NameEntry[] {
+export function loadAllLists(dir: string = FIXTURE_SANCTIONS_DIR): NameEntry[] {
   return [
     ...loadOfacCsv({
       source: 'sdn',
@@ -142,8 +142,4 @@ export function loadAllLists(dir: string = SANCTIONS_DIR): NameEntry[] {
     }),
     ...loadUnXml(join(dir, 'un_consolidated_2026-02-27/consolidated.xml')),
   ];
-}
-
-export function listsAvailable(dir: string = SANCTIONS_DIR): boolean {
-  return existsSync(join(dir, 'ofac_sdn_2024-05-03/sdn.csv'));
 }
