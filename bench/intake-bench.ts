@@ -275,10 +275,15 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
   });
 
   try {
-    // The full pipeline screens against every real list, as a production gateway would.
-    const lists = await loadBenchLists(redis, prefix);
-    report.note(`lists loaded: ${lists.map((l) => `${l.list} ${l.entries}`).join(', ')}`);
-    report.set('lists', lists);
+    // The full pipeline screens against every real list, as a production gateway would;
+    // BENCH_LISTS=off measures intake with empty lists, to separate screening's cost.
+    if (process.env.BENCH_LISTS !== 'off') {
+      const lists = await loadBenchLists(redis, prefix);
+      report.note(`lists loaded: ${lists.map((l) => `${l.list} ${l.entries}`).join(', ')}`);
+      report.set('lists', lists);
+    } else {
+      report.note('BENCH_LISTS=off: no lists loaded (screening runs against empty lists)');
+    }
     const gatewayPort = await freePort();
     const gateway = startChild('gateway', process.execPath, [join(root, 'bin', 'caravan'), 'serve'], {
       cwd: root,

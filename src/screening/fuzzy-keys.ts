@@ -7,14 +7,17 @@
  * probe looks up its own variants. Depth is capped to keep memory linear; the few pairs long
  * enough to need more are found by scanning the keys of those lengths.
  */
-import { keySet, similarityCeiling, stringSimilarity, type KeySet } from './name-similarity';
+import { bitCount, letterMask, stringSimilarity } from './name-similarity';
 
-/** Deletions stored per key at most; and generated per probe at most (more: scan instead). */
-const MAX_DEPTH = 3;
-const MAX_PROBE_DEPTH = 2;
+/** Deletions stored per key, and generated per probe, at most: pairs that need more are scanned. */
+export const MAX_DEPTH = 3;
 
-/** Deletions a string of this length may need at this similarity (uncapped). */
-function deletionsNeeded(length: number, similarity: number): number {
+/**
+ * Deletions a string of this length may need at this similarity (uncapped): a probe needing more
+ * than MAX_DEPTH is looked up by scanning its length range, and its lookup cost grows with the
+ * number of its deletion variants, so callers look up that deep only when it pays.
+ */
+export function deletionsNeeded(length: number, similarity: number): number {
   return Math.floor((1 - similarity) * length + 1e-9);
 }
 
@@ -51,19 +54,23 @@ function variantHashes(key: string, depth: number, out: number[]): void {
   }
 }
 
+const BUCKET_SHIFT = 16;
+const BUCKETS = 2 ** (32 - BUCKET_SHIFT);
+
 /** Key ids below 2^21 fit beside a 32-bit hash in one float64, so one numeric sort orders both. */
 const ID_LIMIT = 2 ** 21;
 
 export class FuzzyKeyIndex {
-  /** Key ids grouped by variant hash (sorted by hash), with the hashes alongside. */
+  /**
+   * Key ids by variant hash: sorted by hash, with the hashes alongside. `buckets[b]` is where
+   * hashes with top 16 bits b start, so a lookup searches only a few entries.
+   */
   private readonly sortedHashes: Uint32Array;
   private readonly sortedIds: Int32Array;
-  /** Open addressing over distinct hashes: slot → hash and start of its group; −1 marks empty. */
-  private readonly slotHashes: Uint32Array;
-  private readonly slotStarts: Int32Array;
-  private readonly slotMask: number;
+  private readonly buckets = new Int32Array(BUCKETS + 1);
   private readonly idsByLength: Int32Array[];
-  private readonly letters: KeySet[];
+  /** Letters of each key (name-similarity.ts letterMask), to rule out most candidates cheaply. */
+  private readonly letters: Int32Array;
   private readonly seen: Uint32Array;
   private stamp = 0;
 
@@ -72,7 +79,8 @@ export class FuzzyKeyIndex {
     readonly keys: readonly string[],
     readonly minSimilarity: number,
   ) {
-    if (keys.length >= ID_LIMIT) throw new Error(`FuzzyKeyIndex: ${keys.length} keys, at most ${ID_LIMIT - 1}`);
+    if (keys.length >= ID_LIMIT)
+      throw new Error(`FuzzyKeyIndex: ${keys.length} keys, at most ${ID_LIMIT - 1}`);
     const packed: number[] = [];
     const hashes: number[] = [];
     keys.forEach((key, id) => {
@@ -83,28 +91,16 @@ export class FuzzyKeyIndex {
     const sorted = Float64Array.from(packed).sort();
     this.sortedHashes = new Uint32Array(sorted.length);
     this.sortedIds = new Int32Array(sorted.length);
-    let distinct = 0;
     for (let i = 0; i < sorted.length; i++) {
       this.sortedHashes[i] = Math.floor(sorted[i] / ID_LIMIT);
       this.sortedIds[i] = sorted[i] % ID_LIMIT;
-      if (i === 0 || this.sortedHashes[i] !== this.sortedHashes[i - 1]) distinct++;
+      this.buckets[(this.sortedHashes[i] >>> BUCKET_SHIFT) + 1]++;
     }
-    // At most half full, so that probe runs stay short.
-    const capacity = 2 ** Math.ceil(Math.log2(Math.max(16, distinct * 2)));
-    this.slotHashes = new Uint32Array(capacity);
-    this.slotStarts = new Int32Array(capacity).fill(-1);
-    this.slotMask = capacity - 1;
-    for (let i = 0; i < sorted.length; i++) {
-      if (i > 0 && this.sortedHashes[i] === this.sortedHashes[i - 1]) continue;
-      let slot = this.sortedHashes[i] & this.slotMask;
-      while (this.slotStarts[slot] !== -1) slot = (slot + 1) & this.slotMask;
-      this.slotHashes[slot] = this.sortedHashes[i];
-      this.slotStarts[slot] = i;
-    }
+    for (let b = 0; b < BUCKETS; b++) this.buckets[b + 1] += this.buckets[b];
     const byLength: number[][] = [];
     keys.forEach((key, id) => (byLength[key.length] ??= []).push(id));
     this.idsByLength = Array.from(byLength, (ids) => Int32Array.from(ids ?? []));
-    this.letters = keys.map((key) => keySet([key]));
+    this.letters = Int32Array.from(keys, letterMask);
     this.seen = new Uint32Array(keys.length);
   }
 
@@ -119,31 +115,37 @@ export class FuzzyKeyIndex {
       throw new Error(`FuzzyKeyIndex: asked for ${similarity}, built for ≥ ${this.minSimilarity}`);
     }
     const stamp = this.nextStamp();
-    const letters = keySet([probe]);
+    const letters = letterMask(probe);
     const check = (id: number) => {
       if (this.seen[id] === stamp) return;
       this.seen[id] = stamp;
-      // Short deletion variants collide with many keys: most fail on their letters alone.
-      if (similarityCeiling(letters, this.letters[id]) < similarity) return;
+      // Short deletion variants collide with many keys: most fail on their letters alone (see
+      // name-similarity.ts similarityCeiling).
+      const key = this.keys[id];
+      const edits = Math.max(
+        bitCount(letters & ~this.letters[id]),
+        bitCount(this.letters[id] & ~letters),
+        Math.abs(key.length - probe.length),
+      );
+      if (1 - edits / Math.max(key.length, probe.length) < similarity) return;
       const value = stringSimilarity(probe, this.keys[id], similarity);
       if (value >= similarity) visit(id, value);
     };
     const shortest = Math.max(1, Math.ceil(probe.length * similarity - 1e-9));
     const longest = Math.min(this.idsByLength.length - 1, Math.floor(probe.length / similarity + 1e-9));
     const depth = deletionsNeeded(probe.length, similarity);
-    if (depth > MAX_PROBE_DEPTH) {
+    if (depth > MAX_DEPTH) {
       // A long probe far from its keys has too many deletion variants: scan its length range.
-      for (let length = shortest; length <= longest; length++) for (const id of this.idsByLength[length] ?? []) check(id);
+      for (let length = shortest; length <= longest; length++)
+        for (const id of this.idsByLength[length] ?? []) check(id);
       return;
     }
     const hashes: number[] = [];
     variantHashes(probe, depth, hashes);
     for (const h of hashes) {
-      let slot = h & this.slotMask;
-      while (this.slotStarts[slot] !== -1 && this.slotHashes[slot] !== h) slot = (slot + 1) & this.slotMask;
-      const start = this.slotStarts[slot];
-      if (start === -1) continue;
-      for (let i = start; i < this.sortedHashes.length && this.sortedHashes[i] === h; i++) check(this.sortedIds[i]);
+      for (let i = this.lowerBound(h); i < this.sortedHashes.length && this.sortedHashes[i] === h; i++) {
+        check(this.sortedIds[i]);
+      }
     }
     // Keys whose pairing with the probe needs more than MAX_DEPTH deletions are not stored deep
     // enough: scan those lengths.
@@ -151,6 +153,17 @@ export class FuzzyKeyIndex {
       if (deletionsNeeded(Math.max(length, probe.length), similarity) <= MAX_DEPTH) continue;
       for (const id of this.idsByLength[length] ?? []) check(id);
     }
+  }
+
+  private lowerBound(h: number): number {
+    let low = this.buckets[h >>> BUCKET_SHIFT];
+    let high = this.buckets[(h >>> BUCKET_SHIFT) + 1];
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (this.sortedHashes[mid] < h) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 
   private nextStamp(): number {

@@ -8,7 +8,7 @@
  * costs one memory access.
  */
 import { MAX_TOKENS, type NameToken } from './name-normalise';
-import { SCORING, isSignificant, matchValue, tokenWeight } from './name-score';
+import { SCORING, boundingKeys, isSignificant, matchValue, tokenWeight } from './name-score';
 import { bitCount, keySet } from './name-similarity';
 
 // Read once: these run for every candidate of every search, and imported bindings are property
@@ -73,7 +73,7 @@ export class ShapeTable {
 
   add(token: NameToken): number {
     const row = this.size++;
-    const keys = keySet(token.keys);
+    const keys = keySet(boundingKeys(token));
     const at = row * STRIDE;
     this.rows[at] = keys.allLetters;
     this.rows[at + 1] = keys.anyLetters;
@@ -97,7 +97,7 @@ export class ShapeTable {
   }
 
   significant(row: number): boolean {
-    return (this.rows[row * STRIDE + 2] >>> 24) === 1;
+    return this.rows[row * STRIDE + 2] >>> 24 === 1;
   }
 
   minLength(row: number): number {
@@ -219,10 +219,13 @@ export class CandidateBound {
   private readonly queryMargins = new Float64Array(MAX_TOKENS);
   private listMargin = 0;
   private skippedCount = 0;
-  /** The loaded name: its token rows are rows[from, from + count). */
+  /** The loaded name: its token rows are rows[from, from + count), anchored tokens as masks. */
   private rows: Int32Array = new Int32Array(0);
   private from = 0;
   private count = 0;
+  private queryMask = 0;
+  private candidateMask = 0;
+  private readonly gains = new Float64Array(MAX_TOKENS);
 
   constructor(private readonly list: ShapeTable) {}
 
@@ -283,6 +286,8 @@ export class CandidateBound {
     this.rows = rows;
     this.from = from;
     this.count = count;
+    this.queryMask = queryMask;
+    this.candidateMask = candidateMask;
     for (let i = 0; i < n; i++) queryBest[i] = queryMask & (1 << i) ? 1 : 0;
     for (let j = 0; j < count; j++) candidateBest[j] = candidateMask & (1 << j) ? 1 : 0;
     for (let j = 0; j < count; j++) {
@@ -299,31 +304,63 @@ export class CandidateBound {
     }
   }
 
-  /** ≥ 0 when the loaded name might score ≥ target; the larger, the likelier. */
+  /**
+   * ≥ 0 when the loaded name might score ≥ target; the larger, the likelier. Tokens without an
+   * anchor pair one to one (joins are always anchors), so at most as many of them pair as the
+   * other side has tokens: only that many of their pairing gains count.
+   */
   margin(target: number): number {
     const query = this.query;
     const list = this.list;
+    const free = -target * extraCost;
     let total = 0;
     let freeQ = 0;
     let freeC = 0;
     let significant = false;
+    let gainsQ = 0;
+    let gainsC = 0;
     for (let i = 0; i < query.size; i++) {
       const w = query.weight(i);
       const m = this.queryBest[i];
-      total += w * margin(target, m);
       if (m <= 0) freeQ += w;
       else if (query.significant(i)) significant = true;
+      if (this.queryMask & (1 << i)) {
+        total += w * margin(target, m);
+      } else {
+        total += w * free;
+        if (m > 0) this.gains[gainsQ++] = w * (margin(target, m) - free);
+      }
     }
+    total += largestSum(this.gains, gainsQ, this.count);
     for (let j = 0; j < this.count; j++) {
       const w = list.weight(this.rows[this.from + j]);
       const m = this.candidateBest[j];
-      total += w * margin(target, m);
       if (m <= 0) freeC += w;
+      if (this.candidateMask & (1 << j)) {
+        total += w * margin(target, m);
+      } else {
+        total += w * free;
+        if (m > 0) this.gains[gainsC++] = w * (margin(target, m) - free);
+      }
     }
+    total += largestSum(this.gains, gainsC, query.size);
     // Without a significant query token matched the score is scaled down: no target above that.
     if (!significant && target > insignificantFactor) return -1;
     return total - target * conflictCost * Math.min(freeQ, freeC);
   }
+}
+
+/** Sum of the `take` largest of values[0, count), which it reorders. */
+function largestSum(values: Float64Array, count: number, take: number): number {
+  if (take >= count) {
+    let sum = 0;
+    for (let i = 0; i < count; i++) sum += values[i];
+    return sum;
+  }
+  values.subarray(0, count).sort();
+  let sum = 0;
+  for (let i = count - take; i < count; i++) sum += values[i];
+  return sum;
 }
 
 /** The heaviest list token that row i can pair with. */
@@ -338,7 +375,12 @@ function heaviestPartner(table: ShapeTable, i: number): number {
  * token is at best paired at its cap, with a partner of weight up to 1 when that helps.
  * Joined/split pairs do not occur: the index never skips their postings.
  */
-export function unreachedMightMatch(query: ShapeTable, skipped: number, caps: Float64Array, target: number): boolean {
+export function unreachedMightMatch(
+  query: ShapeTable,
+  skipped: number,
+  caps: Float64Array,
+  target: number,
+): boolean {
   let total = 0;
   let significant = false;
   for (let i = 0; i < query.size; i++) {

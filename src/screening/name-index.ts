@@ -13,7 +13,7 @@
  * (often the case for legal forms, particles and common given names beside rarer words).
  */
 import type { NameEntry } from './list-entry';
-import { FuzzyKeyIndex } from './fuzzy-keys';
+import { FuzzyKeyIndex, MAX_DEPTH, deletionsNeeded } from './fuzzy-keys';
 import { CandidateBound, ShapeTable, unreachedMightMatch, unretrievedMatchValue } from './name-bounds';
 import {
   MatchCollector,
@@ -24,7 +24,7 @@ import {
   type NameMatch,
   type NameSearchOptions,
 } from './name-matches';
-import type { NameToken } from './name-normalise';
+import { looseKey, type NameToken } from './name-normalise';
 import { Postings } from './name-postings';
 import {
   SCORE_ROUNDING,
@@ -62,7 +62,11 @@ const preparedLists = new WeakMap<readonly NameEntry[], IndexedName[]>();
  * The reference: the same scorer over every name of every entry. Normalised names are cached per
  * entries array (which must not change afterwards), so repeated calls measure scoring alone.
  */
-export function bruteForceSearch(entries: NameEntry[], name: string, options: NameSearchOptions): NameMatch[] {
+export function bruteForceSearch(
+  entries: NameEntry[],
+  name: string,
+  options: NameSearchOptions,
+): NameMatch[] {
   let names = preparedLists.get(entries);
   if (!names) {
     names = indexedNames(entries);
@@ -87,9 +91,13 @@ function exactKeys(token: NameToken): string[] {
   }
 }
 
-/** A list-side run written together, met only by an equal query word (joinSimilarity). */
-function joinKey(key: string): string {
-  return `=${key}`;
+/**
+ * Keys a word is indexed and looked up under: its loose keys only. They coarsen the keys letter
+ * for letter, so a pair is at least as similar through them as through its keys or its loose
+ * keys weighted down (name-score.ts tokenSimilarity): looking them up finds every anchor.
+ */
+function wordKeysOf(token: NameToken): string[] {
+  return token.looseKeys;
 }
 
 interface Probe {
@@ -109,10 +117,12 @@ interface Probe {
 const RARE_WORD_POSTINGS = 1500;
 const RARE_WORD_SIMILARITY = 0.7;
 /**
- * Longer words are looked up at that similarity by scanning (fuzzy-keys.ts): worth it only when
- * the search would otherwise read more than DEEPEN_ABOVE_POSTINGS postings.
+ * Rare words needing up to CHEAP_DELETIONS deletion variants at that similarity are always looked
+ * up that deep; longer ones (up to MAX_DEPTH, beyond which the lookup scans) only when that lets
+ * the search skip the postings of common tokens, when it would otherwise read more than
+ * DEEPEN_ABOVE_POSTINGS.
  */
-const SHORT_WORD_LENGTH = 9;
+const CHEAP_DELETIONS = 2;
 const DEEPEN_ABOVE_POSTINGS = 1500;
 
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
@@ -120,6 +130,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const names = indexedNames(entries);
   const words = new Postings();
   const exact = new Postings();
+  const joins = new Postings();
   const rowOf = new Map<NameToken, number>();
   const tokens: NameToken[] = [];
   const rowStart = new Int32Array(names.length + 1);
@@ -129,7 +140,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const exactMasks = new Map<string, number>();
     name.prepared.tokens.forEach((token, position) => {
       const bit = 1 << position;
-      if (isWordLike(token)) for (const key of token.keys) wordMasks.set(key, (wordMasks.get(key) ?? 0) | bit);
+      if (isWordLike(token))
+        for (const key of wordKeysOf(token)) wordMasks.set(key, (wordMasks.get(key) ?? 0) | bit);
       for (const key of exactKeys(token)) exactMasks.set(key, (exactMasks.get(key) ?? 0) | bit);
       let row = rowOf.get(token);
       if (row === undefined) {
@@ -140,15 +152,13 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       rowList.push(row);
     });
     rowStart[n + 1] = rowList.length;
-    for (const join of name.prepared.joins) {
-      const key = joinKey(join.key);
-      exactMasks.set(key, (exactMasks.get(key) ?? 0) | joinMask(join));
-    }
+    for (const join of name.prepared.joins) joins.add(join.key, n, joinMask(join));
     for (const [key, mask] of wordMasks) words.add(key, n, mask);
     for (const [key, mask] of exactMasks) exact.add(key, n, mask);
   });
   words.seal();
   exact.seal();
+  joins.seal();
   const rows = Int32Array.from(rowList);
   const retrievalFloor = Math.min(RARE_WORD_SIMILARITY, anchorSimilarity(minThreshold));
   const wordKeys = new FuzzyKeyIndex(words.keys, retrievalFloor);
@@ -206,7 +216,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     for (let t = 0; t < touchedCount; t++) {
       const n = touched[t];
       if (searchOptions.type !== undefined && !typeAllowed(names[n].entry, searchOptions.type)) continue;
-      if (bound.quickMargin(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]) < 0) continue;
+      if (bound.quickMargin(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]) < 0)
+        continue;
       bound.load(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]);
       margins[n] = bound.margin(target);
       if (margins[n] >= 0) survivors.push(n);
@@ -242,19 +253,41 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const volume = new Float64Array(shapes.size);
     const caps = new Float64Array(shapes.size);
     const deepenable: number[] = [];
-    const lookUpWords = (position: number, similarity: number) => {
-      const found = new Set<number>();
-      for (const key of query.tokens[position].keys) wordKeys.search(key, similarity, (id) => found.add(id));
-      own[position] = [...found].map((key) => ({ postings: words, key, queryMask: 1 << position, token: position }));
-      volume[position] = [...found].reduce((sum, id) => sum + words.length(id), 0);
-      caps[position] = unretrievedMatchValue(shapes, position, similarity);
+    /** Word keys at least this similar to query word `position`, with their similarity. */
+    const lookUp = (position: number, similarity: number) => {
+      const found = new Map<number, number>();
+      for (const key of wordKeysOf(query.tokens[position])) {
+        wordKeys.search(key, similarity, (id, value) => found.set(id, Math.max(value, found.get(id) ?? 0)));
+      }
+      return found;
+    };
+    /** Retrieves query word `position` through the found keys at least `retrieval` similar. */
+    const retrieve = (position: number, found: Map<number, number>, retrieval: number) => {
+      own[position] = [];
+      volume[position] = 0;
+      for (const [key, similarity] of found) {
+        if (similarity < retrieval) continue;
+        own[position].push({ postings: words, key, queryMask: 1 << position, token: position });
+        volume[position] += words.length(key);
+      }
+      caps[position] = unretrievedMatchValue(shapes, position, retrieval);
+    };
+    const volumeAbove = (found: Map<number, number>, similarity: number) => {
+      let total = 0;
+      for (const [key, value] of found) if (value >= similarity) total += words.length(key);
+      return total;
     };
     query.tokens.forEach((token, position) => {
       if (isWordLike(token)) {
-        lookUpWords(position, anchor);
-        if (volume[position] < RARE_WORD_POSTINGS) {
-          if (shapes.maxLength(position) <= SHORT_WORD_LENGTH) lookUpWords(position, retrievalFloor);
-          else deepenable.push(position);
+        const deletions = deletionsNeeded(shapes.maxLength(position), retrievalFloor);
+        if (deletions <= CHEAP_DELETIONS) {
+          // One lookup serves both: rare words keep everything it found, common ones the anchors.
+          const found = lookUp(position, retrievalFloor);
+          const rare = volumeAbove(found, anchor) < RARE_WORD_POSTINGS;
+          retrieve(position, found, rare ? retrievalFloor : anchor);
+        } else {
+          retrieve(position, lookUp(position, anchor), anchor);
+          if (volume[position] < RARE_WORD_POSTINGS && deletions <= MAX_DEPTH) deepenable.push(position);
         }
       } else {
         own[position] = [];
@@ -272,10 +305,12 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     let skipped = skippedTokens(volume, caps, shapes, target);
     if (deepenable.length > 0 && unskippedVolume(volume, skipped) > DEEPEN_ABOVE_POSTINGS) {
       const deeperCaps = Float64Array.from(caps);
-      for (const position of deepenable) deeperCaps[position] = unretrievedMatchValue(shapes, position, retrievalFloor);
+      for (const position of deepenable)
+        deeperCaps[position] = unretrievedMatchValue(shapes, position, retrievalFloor);
       const deeperSkipped = skippedTokens(volume, deeperCaps, shapes, target);
       if (unskippedVolume(volume, deeperSkipped) < unskippedVolume(volume, skipped) / 2) {
-        for (const position of deepenable) lookUpWords(position, retrievalFloor);
+        for (const position of deepenable)
+          retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
         skipped = deeperSkipped;
       }
     }
@@ -284,12 +319,13 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     query.tokens.forEach((token, position) => {
       if (!isWordLike(token)) return;
       for (const key of token.keys) {
-        const id = exact.id(joinKey(key));
-        if (id !== undefined) probes.push({ postings: exact, key: id, queryMask: 1 << position, token: -1 });
+        const id = joins.id(key);
+        if (id !== undefined) probes.push({ postings: joins, key: id, queryMask: 1 << position, token: -1 });
       }
     });
     for (const join of query.joins) {
-      const id = words.id(join.key);
+      // Words are indexed under loose keys; a join equal to a word's key equals its loose key.
+      const id = words.id(looseKey(join.key));
       if (id !== undefined) probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1 });
     }
     return { probes, caps, skipped };
@@ -299,7 +335,12 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
    * Query tokens whose postings need not be read, as a bit mask: the most frequent first, while
    * a name reached through skipped tokens alone still cannot reach the target.
    */
-  function skippedTokens(volume: Float64Array, caps: Float64Array, shapes: ShapeTable, target: number): number {
+  function skippedTokens(
+    volume: Float64Array,
+    caps: Float64Array,
+    shapes: ShapeTable,
+    target: number,
+  ): number {
     const order = Array.from(volume.keys()).sort((a, b) => volume[b] - volume[a]);
     let skipped = 0;
     for (const i of order) {

@@ -5,6 +5,7 @@
  */
 import type { AliasKind, NameEntry, PartyType } from './list-entry';
 import type { NameToken } from './name-normalise';
+import type { KeySet } from './name-similarity';
 import { QueryScorer, prepareName, type PreparedName, type SchemaHint, type TokenPair } from './name-score';
 
 export interface NameMatch {
@@ -47,13 +48,15 @@ export interface IndexedName {
  * dropped, and equal tokens shared between names (memory, and the scorer's similarity cache).
  */
 export function indexedNames(entries: readonly NameEntry[]): IndexedName[] {
-  const tokens = new Map<string, NameToken>();
-  const intern = (token: NameToken) => {
+  const tokens = new Map<string, { token: NameToken; keySet: KeySet }>();
+  const intern = (token: NameToken, keySet: KeySet) => {
     const key = `${token.kind}|${token.text}|${token.keys.join(',')}|${token.legalFamily ?? ''}`;
-    const known = tokens.get(key);
-    if (known) return known;
-    tokens.set(key, token);
-    return token;
+    let known = tokens.get(key);
+    if (!known) {
+      known = { token, keySet };
+      tokens.set(key, known);
+    }
+    return known;
   };
   const names: IndexedName[] = [];
   for (const entry of entries) {
@@ -67,7 +70,9 @@ export function indexedNames(entries: readonly NameEntry[]): IndexedName[] {
       const signature = prepared.tokens.map((t) => `${t.kind}:${t.keys.join(',')}`).join(' ');
       if (prepared.tokens.length === 0 || seen.has(signature)) continue;
       seen.add(signature);
-      prepared.tokens = prepared.tokens.map(intern);
+      const interned = prepared.tokens.map((token, i) => intern(token, prepared.keySets[i]));
+      prepared.tokens = interned.map((t) => t.token);
+      prepared.keySets = interned.map((t) => t.keySet);
       names.push({ position: names.length, entry, raw, kind, prepared });
     }
   }
@@ -119,7 +124,10 @@ export class MatchCollector {
     if (score < this.options.threshold) return;
     const current = this.best.get(name.entry);
     // Equal scores keep the earlier name, whatever order the candidates come in.
-    if (current && (current.score > score || (current.score === score && current.name.position < name.position))) {
+    if (
+      current &&
+      (current.score > score || (current.score === score && current.name.position < name.position))
+    ) {
       return;
     }
     this.best.set(name.entry, { name, score, schema });
@@ -163,7 +171,11 @@ function compare(a: string, b: string): number {
 }
 
 /** Scores every name: the reference the index must agree with, and its fallback. */
-export function scanAll(names: readonly IndexedName[], name: string, options: NameSearchOptions): NameMatch[] {
+export function scanAll(
+  names: readonly IndexedName[],
+  name: string,
+  options: NameSearchOptions,
+): NameMatch[] {
   const query = prepareName(name);
   if (query.tokens.length === 0) return [];
   const collector = new MatchCollector(query, options);

@@ -33,6 +33,12 @@ export interface NameToken {
    * and particles; the digits without leading zeros for numbers.
    */
   keys: string[];
+  /**
+   * For words: the keys with O→A and H→G folded (see looseKey), so that Belarusian and Ukrainian
+   * spellings meet Russian ones (LUKASHENKA / LUKASHENKO, HALAVANAU / GOLOVANOV); empty for other
+   * kinds.
+   */
+  looseKeys: string[];
   /** For legal forms: the family a translation may swap within (ОАО ↔ JSC). */
   legalFamily?: LegalFamily;
 }
@@ -49,18 +55,31 @@ export const MAX_INPUT_CHARS = 1024;
 export const MAX_TOKENS = 32;
 const MAX_TOKEN_CHARS = 64;
 
-/** Format controls (zero-width spaces and joiners, bidi marks, soft hyphen) and fillers. */
-const INVISIBLE =
-  /[\p{Cf}\u034F\u115F\u1160\u17B4\u17B5\u180B-\u180F\u3164\uFFA0\uFE00-\uFE0F\u{E0100}-\u{E01EF}]/gu;
+/** Format controls: zero-width spaces and joiners, bidi marks, soft hyphen, tags. */
+const FORMAT_CONTROLS = /\p{Cf}/gu;
+/**
+ * Other characters that show nothing: fillers and variation selectors (a set, not a regex class,
+ * because several of them are combining characters).
+ */
+const BLANKS: ReadonlySet<string> = new Set(
+  [0x034f, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180b, 0x180c, 0x180d, 0x180e, 0x180f, 0x3164, 0xffa0]
+    .concat(Array.from({ length: 16 }, (_, i) => 0xfe00 + i))
+    .concat(Array.from({ length: 240 }, (_, i) => 0xe0100 + i))
+    .map((code) => String.fromCodePoint(code)),
+);
+
+function removeInvisible(text: string): string {
+  const visible = text.replace(FORMAT_CONTROLS, '');
+  if (/^[\x20-\x7e]*$/.test(visible)) return visible;
+  return [...visible].filter((ch) => !BLANKS.has(ch)).join('');
+}
+
 /** Apostrophes and transliteration primes sit inside words (Qa'ida, ʿAbd, Grigorʹyevich). */
 const APOSTROPHES = /['’‘‛ʼʻʽʹʾʿ`´′]/g;
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
 export function normaliseName(raw: string): NormalisedName {
-  const text = raw
-    .slice(0, MAX_INPUT_CHARS)
-    .normalize('NFKC')
-    .replace(INVISIBLE, '')
+  const text = removeInvisible(raw.slice(0, MAX_INPUT_CHARS).normalize('NFKC'))
     .replace(APOSTROPHES, '')
     .replace(/&/g, ' and ')
     .toLowerCase();
@@ -173,7 +192,7 @@ function dominantScript(token: string): Script {
   return best;
 }
 
-/** Lower-case Cyrillic and Greek letters that look like a Latin letter. */
+/** Lower-case Cyrillic (and below, Greek) letters that look like a Latin letter. */
 const CYRILLIC_TO_LATIN: Readonly<Record<string, string>> = {
   а: 'a',
   в: 'b',
@@ -332,65 +351,83 @@ function isConsonant(ch: string | undefined): boolean {
  * of every list name. Other scripts and digits pass through unchanged.
  */
 export function foldKey(text: string): string {
-  let folded = '';
+  if (foldBuffer.length < text.length * 2) foldBuffer = new Uint16Array(text.length * 2);
+  foldLength = 0;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     const next = text[i + 1];
     if (ch === 'S' && text.startsWith('SHCH', i)) {
-      folded += 'SH';
+      put(S);
+      put(H);
       i += 3;
     } else if (ch === 'S' && text.startsWith('SCH', i)) {
-      folded += 'SH';
+      put(S);
+      put(H);
       i += 2;
     } else if (ch === 'T' && text.startsWith('TSCH', i)) {
-      folded += 'CH';
+      put(C);
+      put(H);
       i += 3;
     } else if (ch === 'T' && text.startsWith('TCH', i)) {
-      folded += 'CH';
+      put(C);
+      put(H);
       i += 2;
     } else if (ch === 'D' && text.startsWith('DZH', i)) {
-      folded += 'J';
+      put(J);
       i += 2;
     } else if ((ch === 'D' && next === 'J') || (ch === 'Z' && next === 'H')) {
-      folded += 'J';
+      put(J);
       i++;
     } else if (next === 'H' && (ch === 'K' || ch === 'G' || ch === 'P' || ch === 'T' || ch === 'D')) {
-      folded += ch === 'K' ? 'H' : ch === 'P' ? 'F' : ch;
+      put(ch === 'K' ? H : ch === 'P' ? F : text.charCodeAt(i));
       i++;
     } else if (ch === 'C' && next === 'K') {
-      folded += 'K';
+      put(K);
       i++;
     } else if (ch === 'O' && (next === 'U' || next === 'O')) {
-      folded += 'U';
+      put(U);
       i++;
     } else if (ch === 'E' && next === 'E') {
-      folded += 'I';
+      put(I);
       i++;
     } else if (i === 0 && (ch === 'Y' || ch === 'I') && next === 'E' && isConsonant(text[i + 2])) {
-      folded += 'E';
+      put(E);
       i++;
     } else if (ch === 'J' && i > 0 && VOWELS.has(text[i - 1]) && !(next !== undefined && VOWELS.has(next))) {
-      folded += 'I';
+      put(I);
+    } else if (ch === 'X') {
+      put(K);
+      put(S);
     } else {
-      folded += FOLDED_LETTER[ch] ?? ch;
+      put(FOLDED_LETTER[ch] ?? text.charCodeAt(i));
     }
   }
-  return collapseDoubledLetters(folded);
+  return String.fromCharCode(...foldBuffer.subarray(0, foldLength));
 }
 
-function collapseDoubledLetters(text: string): string {
-  let out = '';
-  let last = -1;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code === last && code >= 65 && code <= 90) continue;
-    out += text[i];
-    last = code;
-  }
-  return out;
-}
+/** foldKey's output, reused: it runs for every token and every joined run of every list name. */
+let foldBuffer = new Uint16Array(128);
+let foldLength = 0;
 
-const FOLDED_LETTER: Readonly<Record<string, string>> = { Q: 'K', X: 'KS', W: 'V', Y: 'I' };
+/** Appends to foldKey's output, dropping a letter equal to the one before (doubles collapse). */
+function put(code: number): void {
+  if (foldLength > 0 && code === foldBuffer[foldLength - 1] && code >= 65 && code <= 90) return;
+  foldBuffer[foldLength++] = code;
+}
+const [C, E, F, H, I, J, K, S, U, V] = [...'CEFHIJKSUV'].map((ch) => ch.charCodeAt(0));
+
+const FOLDED_LETTER: Readonly<Record<string, number>> = { Q: K, W: V, Y: I };
+
+/**
+ * A second, looser form of a folded key for spellings that differ by language rather than by
+ * romanisation: unstressed O written A (Belarusian akanye: LUKASHENKA, HALAVANAU) and Г written H
+ * in Belarusian and Ukrainian but G in Russian (HRYHORY / GRIGORY). Too coarse to be a key of its
+ * own, so pairs through it count less. The mapping is letter for letter and ignores context, so
+ * two loose keys are never less similar than the keys they come from (the index relies on it).
+ */
+export function looseKey(key: string): string {
+  return key.replace(/O/g, 'A').replace(/H/g, 'G');
+}
 
 /** Runs of English number words and ordinals ("FORTY FOUR", "1ST") become one number token. */
 function combineNumberWords(tokens: Romanised[]): Romanised[] {
@@ -474,6 +511,7 @@ function classify(tokens: Romanised[]): NameToken[] {
           .join(' '),
         kind: 'legal-form',
         keys: [legal.canonical],
+        looseKeys: [],
         legalFamily: legal.family,
       });
       i += legal.length - 1;
@@ -502,11 +540,17 @@ function longestLegalForm(
 function classifyWord(token: Romanised): NameToken {
   const primary = token.keys[0];
   if (/^\d+$/.test(primary)) {
-    return { text: token.text, kind: 'number', keys: [primary.replace(/^0+(?=\d)/, '')] };
+    return { text: token.text, kind: 'number', keys: [primary.replace(/^0+(?=\d)/, '')], looseKeys: [] };
   }
   const particle = FOLDED_PARTICLES.get(primary);
-  if (particle) return { text: token.text, kind: 'particle', keys: [particle] };
-  if ([...token.text].length === 1) return { text: token.text, kind: 'initial', keys: token.keys };
+  if (particle) return { text: token.text, kind: 'particle', keys: [particle], looseKeys: [] };
+  if ([...token.text].length === 1)
+    return { text: token.text, kind: 'initial', keys: token.keys, looseKeys: [] };
   const keys = token.keys.map((k) => FOLDED_ABBREVIATIONS.get(k) ?? k);
-  return { text: token.text, kind: keys.some((k) => FOLDED_GENERIC.has(k)) ? 'generic' : 'word', keys };
+  return {
+    text: token.text,
+    kind: keys.some((k) => FOLDED_GENERIC.has(k)) ? 'generic' : 'word',
+    keys,
+    looseKeys: [...new Set(keys.map(looseKey))],
+  };
 }

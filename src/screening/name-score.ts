@@ -55,6 +55,8 @@ export const SCORING = Object.freeze({
   conflictCost: 3,
   /** Extra cost per unit of weight lost inside a weak pair (Tom/Tim): a partial conflict. */
   pairCost: 0.6,
+  /** Factor on similarities through loose keys (name-normalise.ts looseKey). */
+  looseWeight: 0.95,
   /** "V." for "Vladimir": an initial confirms a word only partly. */
   initialSimilarity: 0.7,
   /** Score factor when only legal forms, particles or generic words are matched. */
@@ -73,7 +75,7 @@ export const SCORING = Object.freeze({
 });
 
 /**
- * The review threshold: on the nomenklatura bench it gives precision 0.880 and recall 0.864
+ * The review threshold: on the nomenklatura bench it gives precision 0.869 and recall 0.861
  * (DESIGN.md asks ≥ 0.85 for both); 0.76–0.78 all qualify.
  */
 export const DEFAULT_REVIEW_THRESHOLD = 0.77;
@@ -91,7 +93,16 @@ export function prepareName(raw: string): PreparedName {
       joins.push({ start, length, key: foldKey(text) });
     }
   }
-  return { tokens, keySets: tokens.map((t) => keySet(t.keys)), joins };
+  return { tokens, keySets: tokens.map((t) => keySet(boundingKeys(t))), joins };
+}
+
+/**
+ * The keys whose letters bound a token's similarities: a word's loose keys (a letter-for-letter
+ * coarsening of its keys, so at least as similar to anything as the keys themselves), or the keys
+ * of other kinds.
+ */
+export function boundingKeys(token: NameToken): string[] {
+  return token.looseKeys.length > 0 ? token.looseKeys : token.keys;
 }
 
 export function scoreNames(query: string, candidate: string, schema?: SchemaHint): NameScore {
@@ -112,7 +123,7 @@ export function matchValue(similarity: number): number {
  * The similarity that at least one pair of any name scoring ≥ threshold reaches. Each token's
  * share of the score is at most m / (m + (extraCost + pairCost)(1 − m)) for its match value m,
  * and a ratio of sums never exceeds its largest term; so if every pair is below this similarity,
- * the score is below the threshold. The index retrieves candidates through such pairs only.
+ * the score is below the threshold. The index finds its candidates through such pairs.
  */
 export function anchorSimilarity(threshold: number): number {
   const lossRate = SCORING.extraCost + SCORING.pairCost;
@@ -145,7 +156,7 @@ export class QueryScorer {
   private readonly cache: Map<NameToken, number>[];
 
   constructor(readonly query: PreparedName) {
-    this.cache = query.tokens.map(() => new Map());
+    this.cache = query.tokens.map(() => new Map<NameToken, number>());
   }
 
   score(candidate: PreparedName, schema?: SchemaHint): number {
@@ -162,8 +173,14 @@ export class QueryScorer {
       usedQ |= qm;
       usedC |= cm;
       return {
-        query: q.filter((_, i) => qm & (1 << i)).map((t) => t.text).join(' '),
-        candidate: c.filter((_, j) => cm & (1 << j)).map((t) => t.text).join(' '),
+        query: q
+          .filter((_, i) => qm & (1 << i))
+          .map((t) => t.text)
+          .join(' '),
+        candidate: c
+          .filter((_, j) => cm & (1 << j))
+          .map((t) => t.text)
+          .join(' '),
         similarity: Math.round(similarity * 1000) / 1000,
       };
     });
@@ -202,10 +219,12 @@ export class QueryScorer {
       }
     }
     for (const join of this.query.joins) {
-      for (let j = 0; j < c.length; j++) if (joinSimilarity(join.key, c[j]) > 0) units.push([1, joinMask(join), 1 << j]);
+      for (let j = 0; j < c.length; j++)
+        if (joinSimilarity(join.key, c[j]) > 0) units.push([1, joinMask(join), 1 << j]);
     }
     for (const join of candidate.joins) {
-      for (let i = 0; i < q.length; i++) if (joinSimilarity(join.key, q[i]) > 0) units.push([1, 1 << i, joinMask(join)]);
+      for (let i = 0; i < q.length; i++)
+        if (joinSimilarity(join.key, q[i]) > 0) units.push([1, 1 << i, joinMask(join)]);
     }
     // Best pairs first; on a tie the unit covering more tokens wins (a join over two singles).
     units.sort((a, b) => b[0] - a[0] || bitCount(b[1]) + bitCount(b[2]) - bitCount(a[1]) - bitCount(a[2]));
@@ -258,7 +277,6 @@ export function joinMask(join: Join): number {
   return ((1 << join.length) - 1) << join.start;
 }
 
-
 /** Only these identify a party; legal forms, particles and generic words describe one. */
 export function isSignificant(token: { kind: TokenKind }): boolean {
   return token.kind === 'word' || token.kind === 'number' || token.kind === 'initial';
@@ -287,6 +305,13 @@ export function tokenSimilarity(a: NameToken, b: NameToken, schema?: SchemaHint)
   for (const ka of a.keys) {
     for (const kb of b.keys) {
       const similarity = stringSimilarity(ka, kb, Math.max(best, SCORING.minSimilarity));
+      if (similarity > best) best = similarity;
+    }
+  }
+  for (const ka of a.looseKeys) {
+    for (const kb of b.looseKeys) {
+      const atLeast = Math.max(best, SCORING.minSimilarity) / SCORING.looseWeight;
+      const similarity = SCORING.looseWeight * stringSimilarity(ka, kb, Math.min(1, atLeast));
       if (similarity > best) best = similarity;
     }
   }

@@ -30,7 +30,8 @@ export function editDistance(a: string, b: string, limit = Infinity): number {
     current = new Int32Array(m + 1);
   }
   previous[0] = 0;
-  for (let j = 1; j <= m; j++) previous[j] = previous[j - 1] + (isDigit(b.charCodeAt(j - 1)) ? DIGIT_COST : 1);
+  for (let j = 1; j <= m; j++)
+    previous[j] = previous[j - 1] + (isDigit(b.charCodeAt(j - 1)) ? DIGIT_COST : 1);
   let previousMinimum = 0;
   for (let i = 1; i <= n; i++) {
     const ca = a.charCodeAt(i - 1);
@@ -84,14 +85,19 @@ function letterBit(code: number): number {
   return code >= 65 && code <= 90 ? 1 << (code - 65) : 1 << (26 + (code % 4));
 }
 
+export function letterMask(key: string): number {
+  let mask = 0;
+  for (let i = 0; i < key.length; i++) mask |= letterBit(key.charCodeAt(i));
+  return mask;
+}
+
 export function keySet(keys: readonly string[]): KeySet {
   let allLetters = -1;
   let anyLetters = 0;
   let minLength = Infinity;
   let maxLength = 0;
   for (const key of keys) {
-    let mask = 0;
-    for (let i = 0; i < key.length; i++) mask |= letterBit(key.charCodeAt(i));
+    const mask = letterMask(key);
     allLetters &= mask;
     anyLetters |= mask;
     minLength = Math.min(minLength, key.length);

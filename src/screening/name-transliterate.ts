@@ -289,6 +289,8 @@ const ARMENIAN: Record<string, string> = {
   և: 'yev',
   օ: 'o',
   ֆ: 'f',
+  // NFKC splits the ligature և into ե + ւ; outside ու, ւ is a v.
+  ւ: 'v',
 };
 
 export function romaniseArmenian(token: string): string[] {

@@ -8,7 +8,7 @@ import {
   ListFormat,
   type ImportListRequest,
 } from '../../src/gen/caravan/compliance/v1/compliance';
-import { EntryKind, type ListEntry } from '../../src/gen/caravan/compliance/v1/lists';
+import { ListEntry, type EntryKind } from '../../src/gen/caravan/compliance/v1/lists';
 
 export const OFFICERS = [
   { id: 'alice', roles: ['compliance'], token: 'alice-token-0123456789abcdef' },
@@ -79,26 +79,6 @@ export function importFiles(
   });
 }
 
-const EMPTY_ENTRY: ListEntry = {
-  id: '',
-  kind: EntryKind.ENTRY_KIND_UNSPECIFIED,
-  ref: '',
-  subject: '',
-  programs: [],
-  name: '',
-  aliases: [],
-  partyType: 0,
-  countries: [],
-  bic: '',
-  iban: '',
-  network: '',
-  address: '',
-  scheme: '',
-  country: '',
-  value: '',
-  iinRanges: [],
-};
-
 export function entry(fields: Partial<ListEntry> & { id: string; kind: EntryKind }): ListEntry {
-  return { ...EMPTY_ENTRY, ...fields };
+  return { ...ListEntry.fromJSON({}), ...fields };
 }

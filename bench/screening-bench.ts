@@ -1,0 +1,254 @@
+/**
+ * Name screening benchmark (DESIGN.md "Targets"): matching quality on the nomenklatura name bench
+ * at the review threshold, index build time and memory, and per-query latency of the index
+ * against a scan of every name with the same scorer, over the OFAC SDN 2024-05-03 (+ aliases),
+ * OFAC consolidated and UN lists.
+ *
+ * Standalone: `npx tsx bench/screening-bench.ts` (add `--expose-gc` before the file name for
+ * steadier memory figures) imports the lists with the compliance importers and prints a report.
+ * Knobs: BENCH_SCREENING_QUERIES (list-name queries, default 1000), BENCH_SCREENING_SCANS (queries
+ * also run as a full scan, default 100).
+ */
+import { join, resolve } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { importList } from '../src/compliance/importers';
+import type { NameEntry } from '../src/screening/list-entry';
+import { bruteForceSearch, buildNameIndex } from '../src/screening/name-index';
+import { DEFAULT_REVIEW_THRESHOLD, scoreNames } from '../src/screening/name-score';
+import { readCsvRecords } from '../test/support/screening-csv';
+import { perturbedQueries, randomNames, seededRandom } from '../test/support/screening-queries';
+import { CASES, openFile } from './import-bench';
+import { Report, fixed, type Json, type SectionReport } from './report';
+import type { Section } from './section';
+import { LatencySamples, type LatencySummary } from './stats';
+
+const ROOT = resolve(__dirname, '..');
+const BENCH_CASES = join(
+  ROOT,
+  'test',
+  'fixtures',
+  'sanctions',
+  'fixtures',
+  'nomenklatura_name_bench_cases.csv',
+);
+/** DESIGN.md "Targets". */
+const TARGET_P99_MS = 0.5;
+const TARGET_SPEEDUP = 20;
+const TARGET_QUALITY = 0.85;
+
+/** A type alias (not an interface) so that it is assignable to the report's Json. */
+export type ScreeningBenchResult = {
+  threshold: number;
+  quality: { precision: number; recall: number; cases: number };
+  names: number;
+  buildMs: number;
+  rssMiB: { beforeBuild: number; afterBuild: number };
+  heapMiB: { beforeBuild: number; afterBuild: number };
+  queries: { list: number; bench: number; random: number };
+  index: LatencySummary;
+  scan: LatencySummary;
+  /** The same queries through the index, to compare with the scan. */
+  indexOnScanned: LatencySummary;
+  speedup: { p50: number; mean: number };
+  recall: { scanned: number; scanMatches: number; missed: string[] };
+};
+
+function positive(name: string, fallback: number): number {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
+}
+
+function mib(bytes: number): number {
+  return Math.round((bytes / 2 ** 20) * 10) / 10;
+}
+
+function settle(): void {
+  const collect = (globalThis as { gc?: () => void }).gc;
+  if (collect) collect();
+}
+
+/** Precision and recall of scoreNames(name1, name2) ≥ threshold on the labelled pairs. */
+export function measureQuality(threshold: number): ScreeningBenchResult['quality'] {
+  const rows = readCsvRecords(BENCH_CASES);
+  let truePositives = 0;
+  let falsePositives = 0;
+  let falseNegatives = 0;
+  for (const row of rows) {
+    const predicted =
+      scoreNames(row.name1, row.name2, row.schema === 'Person' ? 'person' : 'entity').score >= threshold;
+    const actual = row.is_match === 'true';
+    if (predicted && actual) truePositives++;
+    else if (predicted) falsePositives++;
+    else if (actual) falseNegatives++;
+  }
+  return {
+    precision: truePositives / (truePositives + falsePositives),
+    recall: truePositives / (truePositives + falseNegatives),
+    cases: rows.length,
+  };
+}
+
+export async function runScreeningBench(
+  entries: NameEntry[],
+  threshold: number = DEFAULT_REVIEW_THRESHOLD,
+): Promise<ScreeningBenchResult> {
+  const quality = measureQuality(threshold);
+
+  settle();
+  const before = process.memoryUsage();
+  const started = performance.now();
+  const index = buildNameIndex(entries);
+  const buildMs = performance.now() - started;
+  settle();
+  const after = process.memoryUsage();
+
+  // The phases are long and synchronous: yield between them so that signal handlers can run.
+  await nextTurn();
+  const benchNames = readCsvRecords(BENCH_CASES).flatMap((r) => [r.name1, r.name2]);
+  const listQueries = perturbedQueries(entries, positive('BENCH_SCREENING_QUERIES', 1000), 11);
+  const randomQueries = randomNames(200, 12);
+  const queries = [...listQueries, ...benchNames, ...randomQueries];
+  // One warm-up pass, as a gateway answers its first screenings long after start.
+  for (const query of queries) index.search(query, { threshold });
+  const latencies = new LatencySamples(queries.length);
+  for (const query of queries) {
+    const t = performance.now();
+    index.search(query, { threshold });
+    latencies.add(performance.now() - t);
+  }
+
+  await nextTurn();
+  // The scan is slow: a sample of the same mix, each query also through the index.
+  const random = seededRandom(13);
+  const scanned = Array.from(
+    { length: positive('BENCH_SCREENING_SCANS', 100) },
+    () => queries[Math.floor(random() * queries.length)],
+  );
+  const scan = new LatencySamples(scanned.length);
+  const indexOnScanned = new LatencySamples(scanned.length);
+  const missed: string[] = [];
+  let scanMatches = 0;
+  let scanTotal = 0;
+  let indexTotal = 0;
+  bruteForceSearch(entries, '', { threshold }); // normalises the lists once, outside the timing
+  for (const query of scanned) {
+    let t = performance.now();
+    const expected = bruteForceSearch(entries, query, { threshold, limit: Infinity });
+    const scanMs = performance.now() - t;
+    t = performance.now();
+    const found = index.search(query, { threshold, limit: Infinity });
+    const indexMs = performance.now() - t;
+    scan.add(scanMs);
+    indexOnScanned.add(indexMs);
+    scanTotal += scanMs;
+    indexTotal += indexMs;
+    scanMatches += expected.length;
+    const ids = new Set(found.map((m) => m.entryId));
+    for (const m of expected)
+      if (!ids.has(m.entryId)) missed.push(`${query} → ${m.matchedName} (${m.score})`);
+  }
+  const scanSummary = scan.summary();
+  const indexScannedSummary = indexOnScanned.summary();
+  return {
+    threshold,
+    quality,
+    names: index.size,
+    buildMs: Math.round(buildMs),
+    rssMiB: { beforeBuild: mib(before.rss), afterBuild: mib(after.rss) },
+    heapMiB: { beforeBuild: mib(before.heapUsed), afterBuild: mib(after.heapUsed) },
+    queries: { list: listQueries.length, bench: benchNames.length, random: randomQueries.length },
+    index: latencies.summary(),
+    scan: scanSummary,
+    indexOnScanned: indexScannedSummary,
+    speedup: { p50: scanSummary.p50 / indexScannedSummary.p50, mean: scanTotal / indexTotal },
+    recall: { scanned: scanned.length, scanMatches, missed },
+  };
+}
+
+/** Name entries of the benchmark lists, through the same importers as the gateway. */
+export async function loadBenchEntries(): Promise<NameEntry[]> {
+  const entries: NameEntry[] = [];
+  for (const benchCase of CASES.filter((c) => !c.name.includes('2021-07-07'))) {
+    const result = await importList(benchCase.format, benchCase.files.map(openFile));
+    for (const entry of result.entries) if (entry.kind === 'name') entries.push(entry);
+  }
+  return entries;
+}
+
+function print(report: SectionReport, result: ScreeningBenchResult): void {
+  const { quality } = result;
+  report.note(
+    `quality at threshold ${result.threshold} on ${quality.cases} labelled pairs: precision ${fixed(quality.precision, 3)}, ` +
+      `recall ${fixed(quality.recall, 3)} (target ≥ ${TARGET_QUALITY} each; logic-v2 reference 0.76 / 0.82)`,
+  );
+  report.note(
+    `index: ${result.names} names built in ${result.buildMs} ms; RSS ${result.rssMiB.beforeBuild} → ${result.rssMiB.afterBuild} MiB, ` +
+      `heap ${result.heapMiB.beforeBuild} → ${result.heapMiB.afterBuild} MiB`,
+  );
+  const row = (label: string, s: LatencySummary) => [
+    label,
+    s.count,
+    fixed(s.p50, 3),
+    fixed(s.p90, 3),
+    fixed(s.p99, 3),
+    fixed(s.max, 3),
+  ];
+  report.table(
+    `latency per query, ms (${result.queries.list} list names perturbed, ${result.queries.bench} bench names, ${result.queries.random} random)`,
+    [
+      { title: 'search', align: 'left' },
+      { title: 'queries' },
+      { title: 'p50' },
+      { title: 'p90' },
+      { title: 'p99' },
+      { title: 'max' },
+    ],
+    [
+      row('index, all queries', result.index),
+      row('index, scanned sample', result.indexOnScanned),
+      row('full scan, same sample', result.scan),
+    ],
+  );
+  report.note(
+    `index p99 ${fixed(result.index.p99, 3)} ms (target ≤ ${TARGET_P99_MS}); speed-up over the scan: ` +
+      `${fixed(result.speedup.p50, 0)}× at p50, ${fixed(result.speedup.mean, 0)}× in total (target ≥ ${TARGET_SPEEDUP}×)`,
+  );
+  report.note(
+    `recall of the index against the scan: ${result.recall.scanMatches - result.recall.missed.length}/${result.recall.scanMatches} ` +
+      `matches over ${result.recall.scanned} queries${result.recall.missed.length > 0 ? `; missed: ${result.recall.missed.join('; ')}` : ''}`,
+  );
+}
+
+function toJson(result: ScreeningBenchResult): Json {
+  return {
+    ...result,
+    index: { ...result.index },
+    scan: { ...result.scan },
+    indexOnScanned: { ...result.indexOnScanned },
+  };
+}
+
+/** The `screening` section of `npm run bench`. */
+export const screeningSection: Section = {
+  name: 'screening',
+  description: 'Name screening: quality on the nomenklatura bench, index latency against a full scan, memory',
+  async run(report) {
+    const result = await runScreeningBench(await loadBenchEntries());
+    print(report, result);
+    report.set('screening', toJson(result));
+  },
+};
+
+if (require.main === module) {
+  const report = new Report();
+  const section = report.section('screening');
+  section.note(screeningSection.description);
+  loadBenchEntries()
+    .then((entries) => runScreeningBench(entries))
+    .then((result) => print(section, result))
+    .catch((err: unknown) => {
+      console.error(err instanceof Error ? err.stack : String(err));
+      process.exitCode = 1;
+    });
+}

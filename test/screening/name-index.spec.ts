@@ -1,0 +1,188 @@
+import { strict as assert } from 'node:assert';
+import path from 'node:path';
+import type { NameEntry } from '../../src/screening/list-entry';
+import {
+  DEFAULT_MIN_THRESHOLD,
+  bruteForceSearch,
+  buildNameIndex,
+  type NameIndex,
+  type NameMatch,
+} from '../../src/screening/name-index';
+import { DEFAULT_REVIEW_THRESHOLD as T } from '../../src/screening/name-score';
+import { readCsvRecords } from '../support/screening-csv';
+import { loadAllLists } from '../support/screening-lists';
+import { perturbedQueries, randomNames } from '../support/screening-queries';
+
+function entry(id: string, name: string, extra: Partial<NameEntry> = {}): NameEntry {
+  return {
+    kind: 'name',
+    id,
+    ref: id,
+    subject: name,
+    programs: ['TEST'],
+    name,
+    aliases: [],
+    type: 'entity',
+    countries: [],
+    ...extra,
+  };
+}
+
+describe('name index', () => {
+  describe('on a small list', () => {
+    const entries = [
+      entry('1', 'SBER VOSTOK LLP', { aliases: [{ name: 'ТОО Сбер Восток', kind: 'original-script' }] }),
+      entry('2', '11420 CORP.'),
+      entry('3', 'ACME CORP.'),
+      entry('4', 'LUKASHENKA, Alyaksandr Ryhorovich', {
+        type: 'person',
+        aliases: [{ name: 'LUKASHENKO, Aleksandr Grigorevich', kind: 'aka' }],
+        programs: ['BELARUS'],
+      }),
+      entry('5', 'VLADIMIROV, Vladimir', { type: 'person' }),
+      entry('6', 'ALHOSSEIN SHIPPING'),
+      entry('7', 'ABDUL RAHMAN HOLDOR'),
+    ];
+    const index = buildNameIndex(entries);
+
+    it('counts primaries and aliases', () => {
+      assert.equal(index.size, 9);
+    });
+
+    it('finds names written together or apart', () => {
+      assert.deepEqual(
+        index.search('Al Hossein Shipping', { threshold: T }).map((m) => m.entryId),
+        ['6'],
+      );
+      assert.deepEqual(
+        index.search('Abdulrahman Holdor', { threshold: T }).map((m) => m.entryId),
+        ['7'],
+      );
+    });
+
+    it('returns one explained match per entry, from its best-scoring name', () => {
+      const [match, ...rest] = index.search('Lukashenko Aleksandr', { threshold: T });
+      assert.equal(rest.length, 0);
+      assert.deepEqual(
+        { ...match, pairs: match.pairs.length },
+        {
+          entryId: '4',
+          ref: '4',
+          subject: 'LUKASHENKA, Alyaksandr Ryhorovich',
+          matchedName: 'LUKASHENKO, Aleksandr Grigorevich',
+          nameKind: 'aka',
+          score: match.score,
+          pairs: 2,
+          unmatchedQuery: [],
+          unmatchedCandidate: ['GRIGOREVICH'],
+          programs: ['BELARUS'],
+        },
+      );
+      assert.equal(index.search('ТОО Сбер Восток', { threshold: T })[0].entryId, '1');
+    });
+
+    it('keeps numbered companies apart', () => {
+      assert.deepEqual(
+        index.search('11420 CORP', { threshold: T }).map((m) => m.entryId),
+        ['2'],
+      );
+      assert.deepEqual(index.search('11421 CORP', { threshold: T }), []);
+      assert.deepEqual(index.search('CORP', { threshold: T }), []);
+    });
+
+    it('filters by party type', () => {
+      assert.equal(index.search('Lukashenko Aleksandr', { threshold: T, type: 'entity' }).length, 0);
+      assert.equal(index.search('Lukashenko Aleksandr', { threshold: T, type: 'person' }).length, 1);
+    });
+
+    it('honours the limit and orders by score', () => {
+      const all = index.search('Vladimir Lukashenko Sber Vostok', { threshold: 0.3, limit: 100 });
+      assert.ok(all.length >= 2);
+      for (let i = 1; i < all.length; i++) assert.ok(all[i - 1].score >= all[i].score);
+      assert.equal(index.search('Vladimir Lukashenko Sber Vostok', { threshold: 0.3, limit: 1 }).length, 1);
+    });
+
+    it('returns nothing, quickly, for empty, garbage and huge queries', () => {
+      const started = performance.now();
+      for (const query of ['', '   ', '\u200B', '!!!', 'x'.repeat(100_000), 'Ж '.repeat(50_000)]) {
+        assert.deepEqual(index.search(query, { threshold: T }), []);
+      }
+      assert.ok(performance.now() - started < 500);
+    });
+
+    it('works on an empty list', () => {
+      assert.deepEqual(buildNameIndex([]).search('Vladimir Putin', { threshold: T }), []);
+    });
+  });
+
+  describe('on the OFAC SDN, OFAC consolidated and UN lists', function () {
+    this.timeout(120_000);
+    let entries: NameEntry[];
+    let index: NameIndex;
+
+    before(() => {
+      entries = loadAllLists();
+      index = buildNameIndex(entries);
+    });
+
+    /**
+     * Every query against both, all matches (no limit): the index must find every name that
+     * scoring every name finds, with the same score and explanation. Returns the misses.
+     */
+    function compare(
+      queries: string[],
+      threshold: number,
+    ): { found: number; misses: string[]; indexMs: number; scanMs: number } {
+      let found = 0;
+      let indexMs = 0;
+      let scanMs = 0;
+      const misses: string[] = [];
+      for (const query of queries) {
+        let started = performance.now();
+        const expected = bruteForceSearch(entries, query, { threshold, limit: Infinity });
+        scanMs += performance.now() - started;
+        started = performance.now();
+        const actual = index.search(query, { threshold, limit: Infinity });
+        indexMs += performance.now() - started;
+        found += expected.length;
+        const byId = new Map(actual.map((m) => [m.entryId, m]));
+        for (const m of expected) {
+          if (!byId.has(m.entryId)) misses.push(`${query} → ${m.matchedName} (${m.score})`);
+        }
+        assert.deepEqual(actual, expected, query);
+        // With the default limit the index stops early; it must still return the same top ten.
+        assert.deepEqual(index.search(query, { threshold }), expected.slice(0, 10), query);
+      }
+      return { found, misses, indexMs, scanMs };
+    }
+
+    it('finds every match a full scan finds, for perturbed list names', () => {
+      const queries = perturbedQueries(entries, 60, 1);
+      const { found, misses, indexMs, scanMs } = compare(queries, T);
+      assert.deepEqual(misses, []);
+      assert.ok(found >= 40, `only ${found} matches: the queries should hit the lists`);
+      assert.ok(scanMs / indexMs >= 20, `index ${indexMs.toFixed(0)} ms, scan ${scanMs.toFixed(0)} ms`);
+    });
+
+    it('finds every match a full scan finds, for the nomenklatura bench names and random names', () => {
+      const bench = readCsvRecords(
+        path.join(__dirname, '..', 'fixtures', 'sanctions', 'fixtures', 'nomenklatura_name_bench_cases.csv'),
+      );
+      const queries = [...bench.filter((_, i) => i % 25 === 0).map((r) => r.name1), ...randomNames(15, 2)];
+      assert.deepEqual(compare(queries, T).misses, []);
+    });
+
+    it('stays exact down to its minimum threshold', () => {
+      const queries = perturbedQueries(entries, 20, 3);
+      assert.deepEqual(compare(queries, DEFAULT_MIN_THRESHOLD).misses, []);
+    });
+
+    it('matches Kazakh and Russian Cyrillic queries against the Latin listings', () => {
+      const top = (query: string): NameMatch | undefined => index.search(query, { threshold: T })[0];
+      assert.match(top('ТОО Сбер Восток')?.subject ?? '', /SBER VOSTOK/);
+      assert.match(top('Банк ВТБ (Казахстан) АО')?.subject ?? '', /VTB KAZAKHSTAN/);
+      assert.match(top('Лукашенко Александр Григорьевич')?.subject ?? '', /LUKASHENKA/);
+      assert.match(top('SBERB\u0410NK')?.subject ?? '', /SBERBANK/);
+    });
+  });
+});
