@@ -53,7 +53,11 @@ export async function startGateway({
 }: GatewayOptions): Promise<Gateway> {
   const redis = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
   // Subscriptions and WATCH hold per-connection state, so each gets a connection of its own.
-  const subscriber = redis.duplicate({ commandTimeout: undefined, maxRetriesPerRequest: null });
+  const subscriber = redis.duplicate({
+    commandTimeout: undefined,
+    maxRetriesPerRequest: null,
+    enableAutoPipelining: false,
+  });
   const auditConnection = redis.duplicate();
   const connections = [redis, subscriber, auditConnection];
   for (const c of connections)
@@ -61,7 +65,9 @@ export async function startGateway({
   const closeAll = () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
   let sync: ScreeningSync | null = null;
   try {
-    await waitUntilReady(redis, config.redisUrl, 10_000);
+    // A subscription sent before the connection is ready races ioredis's own ready check (INFO),
+    // which Redis refuses in subscriber mode: both connections must be ready first.
+    await Promise.all([redis, subscriber].map((c) => waitUntilReady(c, config.redisUrl, 10_000)));
     const keys = createKeySpace(config.redisPrefix, config.partitions);
     const store = createInstructionStore(redis, keys);
     const lists = createListStore(redis, keys);
