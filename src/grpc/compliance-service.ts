@@ -24,6 +24,7 @@ import { checkEntry } from '../compliance/entry-rules';
 import { checkListName, type ListFormatName, type ListMaintenance } from '../compliance/list-maintenance';
 import type { ScreeningSync } from '../compliance/screening-sync';
 import { screenTargets } from '../screening/screen-instruction';
+import { loggableUetr } from '../settlement/read-instruction';
 import { invalidArgument, isSettlementError, type FieldViolation } from '../settlement/errors';
 import type { AuditLog } from '../store/audit-log';
 import type { ListStore, ListVersionMeta } from '../store/list-store';
@@ -313,7 +314,7 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
       ) {
         return invalidArgument([{ field: 'decision', description: 'is required: release or reject' }]);
       }
-      scope.span.setAttribute('caravan.uetr', request.uetr);
+      scope.span.setAttribute('caravan.uetr', loggableUetr(request.uetr));
       const outcome = await deps.holds.decide({
         uetr: request.uetr,
         decision: request.decision === HoldDecision.HOLD_DECISION_RELEASE ? 'release' : 'reject',
@@ -324,7 +325,10 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
         traceparent: traceparentOf(scope.span),
       });
       if (isSettlementError(outcome)) return outcome;
-      log.info({ uetr: request.uetr, officer: officer.id, state: outcome.state }, 'hold decided');
+      log.info(
+        { uetr: loggableUetr(request.uetr), officer: officer.id, state: outcome.state },
+        'hold decided',
+      );
       return {
         state: stateToProto(outcome.state),
         releasedBy: outcome.releasedBy,

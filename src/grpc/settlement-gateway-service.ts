@@ -8,7 +8,7 @@ import {
   type SubmitInstructionResponse,
 } from '../gen/caravan/settlement/v1/gateway';
 import { isSettlementError } from '../settlement/errors';
-import type { InstructionReader } from '../settlement/read-instruction';
+import { loggableUetr, type InstructionReader } from '../settlement/read-instruction';
 import type { SubmitInstruction } from '../settlement/submit-instruction';
 import { ISO_STATUS_OF } from '../store/instruction-record';
 import type { Logger } from '../telemetry/logger';
@@ -40,7 +40,7 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
         const participant = participantOf(call, deps.identity);
         if (isSettlementError(participant)) return participant;
         scope.span.setAttribute('caravan.participant', participant);
-        const uetr = request.instruction?.uetr ?? '';
+        const uetr = loggableUetr(request.instruction?.uetr ?? '');
         if (uetr !== '') scope.span.setAttribute('caravan.uetr', uetr);
         const outcome = await deps.submit(
           {
@@ -86,7 +86,10 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
       async (request, scope, call) => {
         const participant = participantOf(call, deps.identity);
         if (isSettlementError(participant)) return participant;
-        scope.span.setAttributes({ 'caravan.participant': participant, 'caravan.uetr': request.uetr });
+        scope.span.setAttributes({
+          'caravan.participant': participant,
+          'caravan.uetr': loggableUetr(request.uetr),
+        });
         const record = await deps.reader.get(participant, request.uetr);
         return isSettlementError(record) ? record : instructionToProto(record);
       },
@@ -100,7 +103,10 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
       async (request, scope, call) => {
         const participant = participantOf(call, deps.identity);
         if (isSettlementError(participant)) return participant;
-        scope.span.setAttributes({ 'caravan.participant': participant, 'caravan.uetr': request.uetr });
+        scope.span.setAttributes({
+          'caravan.participant': participant,
+          'caravan.uetr': loggableUetr(request.uetr),
+        });
         const controller = new AbortController();
         const stop = () => controller.abort();
         call.on('cancelled', stop);

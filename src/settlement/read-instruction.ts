@@ -8,6 +8,14 @@ import { mayInstructAs } from './participant';
 
 const UETR = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
+/**
+ * The UETR if it is a well-formed one, else ''. Logs and spans take a caller's UETR only through
+ * this, since before validation the field may hold anything — a megabyte, or a person's name.
+ */
+export function loggableUetr(uetr: string): string {
+  return UETR.test(uetr) ? uetr : '';
+}
+
 function checkUetr(uetr: string): SettlementError | null {
   if (UETR.test(uetr)) return null;
   const violation: FieldViolation = {
@@ -64,7 +72,16 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
     return record;
   }
 
-  async function* follow(ctx: WatchContext, uetr: string): AsyncGenerator<StatusEventRecord, void, void> {
+  /**
+   * Yields the history already read with the record, then whatever is recorded after it. The first
+   * pass of the loop reads after the last known event anyway, so a change made between reading the
+   * record and listening for notifications is not missed.
+   */
+  async function* follow(
+    ctx: WatchContext,
+    record: InstructionRecord,
+  ): AsyncGenerator<StatusEventRecord, void, void> {
+    const uetr = record.uetr;
     let wake: (() => void) | null = null;
     let dirty = true;
     const signalChange = () => {
@@ -76,6 +93,11 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
     const timer = setInterval(signalChange, deps.pollMs);
     let last = '0';
     try {
+      for (const event of record.history) {
+        last = event.streamId;
+        yield event;
+        if (TERMINAL_STATES.has(event.state)) return;
+      }
       while (!ctx.signal.aborted) {
         if (!dirty) {
           await new Promise<void>((resolve) => {
@@ -103,7 +125,7 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
     get,
     async watch(ctx, uetr) {
       const found = await get(ctx.participant, uetr);
-      return isSettlementError(found) ? found : follow(ctx, uetr);
+      return isSettlementError(found) ? found : follow(ctx, found);
     },
   };
 }

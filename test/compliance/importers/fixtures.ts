@@ -3,11 +3,12 @@
  * test/fixtures/README.md for where each comes from). Files over ~200 KB are stored gzipped and
  * read through a gunzip stream, as an upload of a .gz would be.
  */
-import { createReadStream, existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pipeline, Readable } from 'node:stream';
-import { createGunzip, gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import type { NamedFile } from '../../../src/compliance/importers';
+import { parseCsv, readFixtureText } from '../../support/screening-csv';
 
 export const FIXTURES = join(__dirname, '..', '..', 'fixtures');
 const SANCTIONS = join(FIXTURES, 'sanctions');
@@ -27,9 +28,7 @@ export function namedFixture(path: string): NamedFile {
 
 /** The whole text of `sanctions/<path>` (small files and expectations only). */
 export function fixtureText(path: string): string {
-  const plain = join(SANCTIONS, path);
-  if (existsSync(plain)) return readFileSync(plain, 'utf8');
-  return gunzipSync(readFileSync(`${plain}.gz`)).toString('utf8');
+  return readFixtureText(join(SANCTIONS, path));
 }
 
 /**
@@ -39,41 +38,6 @@ export function fixtureText(path: string): string {
 export function derivedRows(path: string): Record<string, string>[] {
   const [header, ...rows] = parseCsv(fixtureText(path));
   return rows.map((fields) => Object.fromEntries(header.map((column, i) => [column, fields[i] ?? ''])));
-}
-
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch === '"') {
-      quoted = true;
-    } else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else {
-      field += ch;
-    }
-  }
-  if (field !== '' || row.length > 0) rows.push([...row, field]);
-  return rows;
 }
 
 /** A stream that yields `text` (or bytes) in chunks of `size` bytes, to cross every boundary. */
