@@ -1,4 +1,5 @@
 import type { Config } from './config/config';
+import type { SettlementInstruction } from './gen/caravan/settlement/v1/instruction';
 import { createHoldReview } from './compliance/hold-review';
 import { createListMaintenance, type ParseList } from './compliance/list-maintenance';
 import { createRescreen } from './compliance/rescreen';
@@ -17,6 +18,15 @@ import { createEventFeed } from './store/event-feed';
 import { createInstructionStore } from './store/instruction-store';
 import { createKeySpace } from './store/keys';
 import { createListStore } from './store/list-store';
+import { createOutbox } from './store/outbox';
+import { createRouteStore } from './store/route-store';
+import { startDispatcher, type Dispatcher } from './delivery/dispatcher';
+import { dispatchSettings } from './delivery/dispatch-settings';
+import { createReceiverClients } from './delivery/receiver-clients';
+import { OperationsService } from './gen/caravan/operations/v1/operations';
+import { operationsHandlers } from './grpc/operations-service';
+import { createRouteAdmin } from './operations/route-admin';
+import { createRouteTable, type RouteTable } from './routing/route-table';
 import { createRedis, waitUntilReady } from './store/redis-client';
 import type { Logger } from './telemetry/logger';
 
@@ -24,6 +34,9 @@ export interface Gateway {
   port: number;
   /** The screening indexes' sync, null when screening is off. */
   screening: ScreeningSync | null;
+  routes: RouteTable;
+  /** The in-process dispatcher, null when CARAVAN_DISPATCHER=off. */
+  dispatcher: Dispatcher | null;
   /** Graceful stop: see RunningServer.shutdown; then the Redis connections close. */
   stop(): Promise<void>;
 }
@@ -64,6 +77,7 @@ export async function startGateway({
     c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
   const closeAll = () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
   let sync: ScreeningSync | null = null;
+  let routes: RouteTable | null = null;
   try {
     // A subscription sent before the connection is ready races ioredis's own ready check (INFO),
     // which Redis refuses in subscriber mode: both connections must be ready first.
@@ -77,6 +91,16 @@ export async function startGateway({
     const shutdown = new AbortController();
     const screeningOptions = { reviewThreshold: config.screening.reviewThreshold };
     const services: ServiceRegistration[] = [];
+    const routeStore = createRouteStore(redis, keys);
+    routes = await createRouteTable({
+      store: routeStore,
+      keys,
+      subscriber,
+      log,
+      pollMs: config.delivery.routesPollMs,
+    });
+    const routeTable = routes;
+    const hasRoute = (instruction: SettlementInstruction) => routeTable.find(instruction) !== null;
 
     if (config.screening.enabled) {
       const rescreen = createRescreen({ redis, keys, store, log, now, options: screeningOptions });
@@ -123,11 +147,25 @@ export async function startGateway({
         ? createScreeningStep(() => screeningSync.snapshot(), screeningOptions)
         : acceptWithoutScreening);
 
+    services.push({
+      name: 'caravan.operations.v1.Operations',
+      definition: rawRequests(OperationsService),
+      handlers: operationsHandlers({
+        routes: createRouteAdmin({ store: routeStore, table: routeTable, audit, now }),
+        store,
+        partitions: config.partitions,
+        replay: { store, screen, hasRoute, audit, now },
+        identity,
+        roleTokens: config.roleTokens,
+        log,
+        now,
+      }),
+    });
     services.unshift({
       name: 'caravan.settlement.v1.SettlementGateway',
       definition: rawRequests(SettlementGatewayService),
       handlers: settlementGatewayHandlers({
-        submit: createSubmitInstruction({ store, screen, now }),
+        submit: createSubmitInstruction({ store, screen, hasRoute, now }),
         reader: createInstructionReader({ store, feed, pollMs: config.watchPollMs }),
         identity,
         log,
@@ -135,17 +173,40 @@ export async function startGateway({
       }),
     });
     const server = await startServer(config, services, log);
+    const dispatcher = config.delivery.dispatcher
+      ? await startDispatcher({
+          redis,
+          keys,
+          store,
+          outbox: createOutbox(redis, keys),
+          routes: routeTable,
+          clients: createReceiverClients(config.tls),
+          log,
+          settings: dispatchSettings(config.delivery),
+          now,
+        }).catch(async (err: unknown) => {
+          await server.shutdown(() => shutdown.abort());
+          throw err;
+        })
+      : null;
     return {
       port: server.port,
       screening: screeningSync,
+      routes: routeTable,
+      dispatcher,
       async stop() {
-        await server.shutdown(() => shutdown.abort());
+        await Promise.all([
+          server.shutdown(() => shutdown.abort()),
+          dispatcher?.stop(config.shutdownGraceMs),
+        ]);
+        await routeTable.close();
         await screeningSync?.close();
         await feed.close();
         await closeAll();
       },
     };
   } catch (err) {
+    await routes?.close();
     await sync?.close();
     await closeAll();
     throw err;

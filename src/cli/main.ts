@@ -5,6 +5,7 @@ import { registerAuditCommands } from './audit-commands';
 import { registerHoldsCommands } from './holds-commands';
 import { registerInstructionCommands } from './instruction-commands';
 import { registerListsCommands } from './lists-commands';
+import { registerReceiverCommand } from './receiver-command';
 import { registerScreeningCommands } from './screening-commands';
 import { registerServeCommand } from './serve-command';
 import { printError } from './terminal-output';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerServeCommand(program, run);
+  registerReceiverCommand(program, run);
   registerInstructionCommands(program, run);
   registerListsCommands(program, run);
   registerScreeningCommands(program, run);

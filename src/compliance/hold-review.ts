@@ -4,6 +4,7 @@ import { parseEvidence } from '../settlement/screening-step';
 import type { AuditLog } from '../store/audit-log';
 import type { State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
+import { raced } from '../settlement/transition-conflict';
 
 export interface HeldInstruction {
   uetr: string;
@@ -161,13 +162,4 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
   }
 
   return { list, decide };
-}
-
-function raced(uetr: string, moved: { kind: 'missing' } | { kind: 'stale'; state: State }): SettlementError {
-  return moved.kind === 'missing'
-    ? { kind: 'not-found', message: `no instruction with UETR ${uetr}` }
-    : {
-        kind: 'failed-precondition',
-        message: `instruction ${uetr} was decided meanwhile; it is ${moved.state}`,
-      };
 }

@@ -80,7 +80,16 @@ export function createRescreen(deps: RescreenDeps): Rescreen {
       traceparent: '',
       nowMs: deps.now(),
       screening: JSON.stringify(evidence),
+      unlessDelivering: true,
     });
+    if (moved.kind === 'in-delivery') {
+      // The counterparty may already hold the transfer: compliance learns of the hit from the
+      // log and the stored evidence is left as it was decided.
+      log.error(
+        { uetr, participant: record.participant, reason: block ? 'RR04' : 'review' },
+        're-screening found a new hit on an instruction already in delivery',
+      );
+    }
     if (moved.kind === 'ok') {
       if (to === 'REJECTED') report.rejected++;
       else report.held++;

@@ -18,6 +18,7 @@ export interface Config {
   watchPollMs: number;
   redisCommandTimeoutMs: number;
   screening: ScreeningConfig;
+  delivery: DeliveryConfig;
   /** Development mode only: bearer tokens that stand for officers and their roles. */
   roleTokens: RoleToken[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -38,6 +39,20 @@ export interface ScreeningConfig {
   releasesRequired: number;
   /** List versions whose entries are kept for rollback. */
   keepVersions: number;
+}
+
+export interface DeliveryConfig {
+  /** False leaves delivery to separate `caravan dispatch` processes. */
+  dispatcher: boolean;
+  concurrency: number;
+  maxAttempts: number;
+  deadlineMs: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  claimIdleMs: number;
+  breakerFailures: number;
+  breakerOpenMs: number;
+  routesPollMs: number;
 }
 
 export type Role = 'compliance' | 'operations';
@@ -74,27 +89,29 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
-const boolean = z
+export const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const hostPort = z
+export const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:50051')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
 const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+export const redisUrl = z
+  .string()
+  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
+
+export const redisPrefix = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'must be 1-40 characters of letters, digits, _ . : -');
+
 const serverSchema = z.object({
   CARAVAN_LISTEN: hostPort.default('127.0.0.1:50051'),
-  REDIS_URL: z
-    .string()
-    .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379')
-    .optional(),
-  CARAVAN_REDIS_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,40}$/, 'must be 1-40 characters of letters, digits, _ . : -')
-    .default('caravan'),
+  REDIS_URL: redisUrl.optional(),
+  CARAVAN_REDIS_PREFIX: redisPrefix.default('caravan'),
   CARAVAN_PARTITIONS: positiveInt(1, 1024).default(16),
   CARAVAN_DEV_INSECURE: boolean.default(false),
   CARAVAN_TLS_CERT: z.string().min(1).optional(),
@@ -114,6 +131,16 @@ const serverSchema = z.object({
   CARAVAN_LIST_MAX_DROP: z.coerce.number().min(0).max(1).default(0.2),
   CARAVAN_RELEASES_REQUIRED: positiveInt(1, 5).default(2),
   CARAVAN_LIST_KEEP_VERSIONS: positiveInt(2, 1000).default(10),
+  CARAVAN_DISPATCHER: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
+  CARAVAN_DISPATCH_CONCURRENCY: positiveInt(1, 10_000).default(256),
+  CARAVAN_DELIVERY_ATTEMPTS: positiveInt(1, 100).default(8),
+  CARAVAN_DELIVERY_DEADLINE_MS: positiveInt(50, 600_000).default(5_000),
+  CARAVAN_RETRY_BASE_MS: positiveInt(1, 600_000).default(250),
+  CARAVAN_RETRY_MAX_MS: positiveInt(1, 3_600_000).default(30_000),
+  CARAVAN_CLAIM_IDLE_MS: positiveInt(500, 3_600_000).default(30_000),
+  CARAVAN_BREAKER_FAILURES: positiveInt(1, 1_000).default(5),
+  CARAVAN_BREAKER_OPEN_MS: positiveInt(100, 3_600_000).default(10_000),
+  CARAVAN_ROUTES_POLL_MS: positiveInt(100, 60_000).default(1_000),
   CARAVAN_ROLE_TOKENS: z
     .string()
     .transform((text, ctx) => {
@@ -173,7 +200,12 @@ function parse<T extends z.ZodType>(
   return { values: result.data, tls };
 }
 
-function tlsFiles(env: TlsEnv, devInsecure: boolean, role: 'server' | 'client'): TlsFiles | null | string {
+/** The CARAVAN_TLS_* files, null in development mode, or why they are not usable together. */
+export function tlsFiles(
+  env: TlsEnv,
+  devInsecure: boolean,
+  role: 'server' | 'client' | 'receiver',
+): TlsFiles | null | string {
   const { CARAVAN_TLS_CERT: certFile, CARAVAN_TLS_KEY: keyFile, CARAVAN_TLS_CA: caFile } = env;
   const given = [certFile, keyFile, caFile].filter((v) => v !== undefined).length;
   if (devInsecure) {
@@ -190,7 +222,9 @@ function tlsFiles(env: TlsEnv, devInsecure: boolean, role: 'server' | 'client'):
     const what =
       role === 'server'
         ? 'the gateway needs its certificate, its key and the CA that signs participant certificates'
-        : 'the client needs its participant certificate, its key and the CA of the gateway';
+        : role === 'receiver'
+          ? "the receiver needs its certificate, its key and the CA that signs Caravan's client certificates"
+          : 'the client needs its participant certificate, its key and the CA of the gateway';
     return (
       `${missing.join(', ')}: mTLS is on by default and ${missing.length > 1 ? 'these are' : 'this is'} not set: ${what}. ` +
       'For plaintext local development set CARAVAN_DEV_INSECURE=true instead.'
@@ -202,6 +236,9 @@ function tlsFiles(env: TlsEnv, devInsecure: boolean, role: 'server' | 'client'):
 /** Reads the gateway's settings from the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
   const { values: v, tls } = parse(serverSchema, env, 'server');
+  if (v.CARAVAN_RETRY_BASE_MS > v.CARAVAN_RETRY_MAX_MS) {
+    throw new ConfigError(['CARAVAN_RETRY_BASE_MS: must not exceed CARAVAN_RETRY_MAX_MS']);
+  }
   if (v.CARAVAN_ROLE_TOKENS !== undefined && !v.CARAVAN_DEV_INSECURE) {
     throw new ConfigError([
       "CARAVAN_ROLE_TOKENS: role tokens are for development mode only; with mTLS an officer's role comes from the OU of their client certificate",
@@ -229,6 +266,18 @@ export function loadConfig(env: Env = process.env): Config {
       maxDropShare: v.CARAVAN_LIST_MAX_DROP,
       releasesRequired: v.CARAVAN_RELEASES_REQUIRED,
       keepVersions: v.CARAVAN_LIST_KEEP_VERSIONS,
+    },
+    delivery: {
+      dispatcher: v.CARAVAN_DISPATCHER === 'on',
+      concurrency: v.CARAVAN_DISPATCH_CONCURRENCY,
+      maxAttempts: v.CARAVAN_DELIVERY_ATTEMPTS,
+      deadlineMs: v.CARAVAN_DELIVERY_DEADLINE_MS,
+      retryBaseMs: v.CARAVAN_RETRY_BASE_MS,
+      retryMaxMs: v.CARAVAN_RETRY_MAX_MS,
+      claimIdleMs: v.CARAVAN_CLAIM_IDLE_MS,
+      breakerFailures: v.CARAVAN_BREAKER_FAILURES,
+      breakerOpenMs: v.CARAVAN_BREAKER_OPEN_MS,
+      routesPollMs: v.CARAVAN_ROUTES_POLL_MS,
     },
     roleTokens: v.CARAVAN_ROLE_TOKENS ?? [],
     logLevel: v.CARAVAN_LOG_LEVEL,

@@ -38,7 +38,8 @@ import {
   hitToProto,
   versionToProto,
 } from './compliance-mapping';
-import { clientStreaming, unary, type CallScope, type Decoder } from './handlers';
+import { clientStreaming } from './handlers';
+import { officerUnaryFactory } from './officer-calls';
 import { stateToProto, timestampOf } from './instruction-mapping';
 import { isEdgeError, type EdgeError } from './status';
 
@@ -75,25 +76,13 @@ type Method = keyof typeof ComplianceService;
 export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceImplementation {
   const { log } = deps;
 
-  /** A unary method that needs the compliance role; the officer is passed to the handler. */
-  function officerUnary<Req, Res>(
-    name: string,
-    type: Decoder<Req>,
-    handle: (request: Req, officer: Officer, scope: CallScope) => Promise<Res | EdgeError>,
-  ) {
-    return unary<Req, Res>(
-      `${SERVICE}/${name}`,
-      type,
-      `caravan.compliance.v1.${name}Request`,
-      log,
-      async (request, scope, call) => {
-        const officer = officerOf(call, deps.identity, deps.roleTokens, 'compliance');
-        if (isSettlementError(officer)) return officer;
-        scope.span.setAttribute('enduser.id', officer.id);
-        return handle(request, officer, scope);
-      },
-    );
-  }
+  const officerUnary = officerUnaryFactory({
+    service: SERVICE,
+    role: 'compliance',
+    identity: deps.identity,
+    roleTokens: deps.roleTokens,
+    log,
+  });
 
   const versionReply = async (meta: ListVersionMeta | EdgeError) =>
     isEdgeError(meta) ? meta : versionToProto(meta, await deps.lists.currentVersion(meta.list));

@@ -28,6 +28,8 @@ export interface SubmitOutcome {
 export interface SubmitDeps {
   store: InstructionStore;
   screen: ScreenInstruction;
+  /** Whether some route rule takes the instruction (the replica's cached route table). */
+  hasRoute: (instruction: SettlementInstruction) => boolean;
   now: () => number;
 }
 
@@ -68,6 +70,12 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
       return result;
     });
     if (isSettlementError(decision)) return decision;
+    // Checked after screening so that a sanctions hit is what a listed party's instruction is
+    // rejected for, and before recording so nothing is acknowledged that could never be delivered.
+    const outcome =
+      decision.state === 'REJECTED' || deps.hasRoute(instruction)
+        ? { state: decision.state, reason: decision.reason }
+        : { state: 'REJECTED' as const, reason: noRoute(instruction) };
 
     if (ctx.isCancelled()) {
       return {
@@ -85,7 +93,7 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
         traceId: ctx.traceId,
         traceparent: ctx.traceparent,
         nowMs: deps.now(),
-        outcome: { state: decision.state, reason: decision.reason },
+        outcome,
         screening: decision.evidence,
       }),
     );
@@ -93,8 +101,8 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
       case 'created':
         return {
           uetr: instruction.uetr,
-          state: decision.state,
-          reason: decision.reason,
+          state: outcome.state,
+          reason: outcome.reason,
           traceId: ctx.traceId,
           replayed: false,
         };
@@ -112,5 +120,14 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
           message: `an instruction with UETR ${instruction.uetr} was already submitted with different content; a UETR identifies one instruction`,
         };
     }
+  };
+}
+
+function noRoute(instruction: SettlementInstruction): Reason {
+  const agent = instruction.creditorAgent?.bic ?? '';
+  const currency = instruction.amount?.currency ?? '';
+  return {
+    code: 'CNOR',
+    description: `no route to creditor agent ${agent} for ${currency}: Caravan has no counterparty for it`,
   };
 }

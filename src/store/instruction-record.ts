@@ -49,6 +49,23 @@ export interface InstructionRecord {
   history: StatusEventRecord[];
   /** The screening decision stored with the instruction, as the screener wrote it (JSON). */
   screening: string;
+  /** Delivery attempts started so far (across dispatchers and replays). */
+  attempts: number;
+  /** The counterparty of the latest delivery attempt, '' before the first. */
+  counterparty: string;
+}
+
+/** One delivery attempt's outcome, kept for operators. */
+export interface DeliveryAttemptRecord {
+  attempt: number;
+  counterparty: string;
+  /** 'accepted', 'rejected', or the gRPC status name of a failed call, e.g. 'UNAVAILABLE'. */
+  outcome: string;
+  reasonCode: string;
+  detail: string;
+  startedAtMs: number;
+  durationMs: number;
+  traceId: string;
 }
 
 /** The answer given to the first submission, repeated to every replay of it. */

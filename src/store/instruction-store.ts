@@ -9,6 +9,7 @@ import {
   type InstructionRecord,
   type Reason,
   type State,
+  type DeliveryAttemptRecord,
   type StatusEventRecord,
   type SubmissionAnswer,
 } from './instruction-record';
@@ -42,10 +43,20 @@ export interface Transition {
   nowMs: number;
   /** Replaces the stored screening evidence (JSON) in the same step, e.g. after re-screening. */
   screening?: string;
+  /** The outbox entry this change settles, acknowledged in the same step. */
+  ack?: { group: string; entryId: string };
+  /** Refuse while a delivery attempt is under way (answers 'in-delivery'). */
+  unlessDelivering?: boolean;
 }
 
 export type TransitionResult =
-  { kind: 'ok'; sequence: number } | { kind: 'missing' } | { kind: 'stale'; state: State };
+  | { kind: 'ok'; sequence: number }
+  | { kind: 'missing' }
+  | { kind: 'stale'; state: State }
+  | { kind: 'in-delivery' };
+
+export type AttemptStart =
+  { kind: 'ok'; attempt: number } | { kind: 'missing' } | { kind: 'stale'; state: State };
 
 export interface InstructionStore {
   record(input: NewInstruction): Promise<RecordResult>;
@@ -60,7 +71,21 @@ export interface InstructionStore {
   releasesOf(uetr: string): Promise<string[]>;
   /** Open (held or accepted, undelivered) instructions of one partition, a page at a time. */
   openPage(partition: number, cursor: string, count: number): Promise<{ uetrs: string[]; cursor: string }>;
+  /** Counts a delivery attempt of an accepted instruction and marks its delivery as under way. */
+  startAttempt(uetr: string, counterparty: string, nowMs: number): Promise<AttemptStart>;
+  /** Keeps an attempt's outcome for operators (the latest MAX_ATTEMPT_RECORDS per instruction). */
+  recordAttempt(uetr: string, attempt: DeliveryAttemptRecord): Promise<void>;
+  attemptsOf(uetr: string): Promise<DeliveryAttemptRecord[]>;
+  /** One partition's instructions in a sorted set (failed, held, open), newest first, up to `limit`. */
+  indexed(
+    index: 'dead' | 'holds' | 'open',
+    partition: number,
+    limit: number,
+    maxScore?: number,
+  ): Promise<{ uetr: string; sinceMs: number }[]>;
 }
+
+const MAX_ATTEMPT_RECORDS = 100;
 
 /** States whose entry puts the instruction on its partition's outbox for delivery. */
 const ENQUEUED_STATES: ReadonlySet<State> = new Set<State>(['ACCEPTED']);
@@ -180,6 +205,8 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
         updatedAtMs: Number(hash.updated_at),
         history: entries.map(([id, fields]) => parseEvent(id, fields)),
         screening: hash.screening ?? '',
+        attempts: Number(hash.attempts ?? 0),
+        counterparty: hash.counterparty ?? '',
       };
     },
 
@@ -224,7 +251,7 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
     async transition(input) {
       const k = keys.instruction(input.uetr);
       const reply = await scripts.transitionInstruction(
-        [k.record, k.events, k.outbox, k.holds, k.releases, k.open],
+        [k.record, k.events, k.outbox, k.holds, k.releases, k.open, k.dead],
         [
           input.from.join(','),
           input.to,
@@ -238,6 +265,9 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
           channel,
           input.traceparent,
           input.screening ?? '',
+          input.ack?.group ?? '',
+          input.ack?.entryId ?? '',
+          input.unlessDelivering ? '1' : '0',
         ],
       );
       switch (reply[0]) {
@@ -247,11 +277,98 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
           return { kind: 'missing' };
         case 'stale':
           return { kind: 'stale', state: stateOf(str(reply[1], 'state'), 'state') };
+        case 'in-delivery':
+          return { kind: 'in-delivery' };
         default:
           throw new StoreDataError(
             `unexpected reply ${JSON.stringify(reply[0])} from transition-instruction`,
           );
       }
+    },
+
+    async startAttempt(uetr, counterparty, nowMs) {
+      const reply = await scripts.startDeliveryAttempt(
+        [keys.instruction(uetr).record],
+        [counterparty, nowMs],
+      );
+      switch (reply[0]) {
+        case 'ok':
+          return { kind: 'ok', attempt: Number(reply[1]) };
+        case 'missing':
+          return { kind: 'missing' };
+        case 'stale':
+          return { kind: 'stale', state: stateOf(str(reply[1], 'state'), 'state') };
+        default:
+          throw new StoreDataError(
+            `unexpected reply ${JSON.stringify(reply[0])} from start-delivery-attempt`,
+          );
+      }
+    },
+
+    async recordAttempt(uetr, a) {
+      await redis.xadd(
+        keys.instruction(uetr).attempts,
+        'MAXLEN',
+        '~',
+        MAX_ATTEMPT_RECORDS,
+        '*',
+        'n',
+        a.attempt,
+        'cp',
+        a.counterparty,
+        'outcome',
+        a.outcome,
+        'code',
+        a.reasonCode,
+        'detail',
+        a.detail,
+        'at',
+        a.startedAtMs,
+        'ms',
+        a.durationMs,
+        'trace',
+        a.traceId,
+      );
+    },
+
+    async attemptsOf(uetr) {
+      const entries = await redis.xrange(keys.instruction(uetr).attempts, '-', '+');
+      return entries.map(([, fields]) => {
+        const f = new Map<string, string>();
+        for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
+        return {
+          attempt: Number(f.get('n')),
+          counterparty: f.get('cp') ?? '',
+          outcome: f.get('outcome') ?? '',
+          reasonCode: f.get('code') ?? '',
+          detail: f.get('detail') ?? '',
+          startedAtMs: Number(f.get('at')),
+          durationMs: Number(f.get('ms')),
+          traceId: f.get('trace') ?? '',
+        };
+      });
+    },
+
+    async indexed(index, partition, limit, maxScore) {
+      const key =
+        index === 'dead'
+          ? keys.dead(partition)
+          : index === 'holds'
+            ? keys.holds(partition)
+            : keys.open(partition);
+      const flat = await redis.zrevrangebyscore(
+        key,
+        maxScore === undefined ? '+inf' : maxScore,
+        '-inf',
+        'WITHSCORES',
+        'LIMIT',
+        0,
+        limit,
+      );
+      const found: { uetr: string; sinceMs: number }[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2)
+        found.push({ uetr: flat[i], sinceMs: Number(flat[i + 1]) });
+      return found;
     },
   };
 }

@@ -15,6 +15,10 @@ export interface InstructionKeys {
   releases: string;
   /** The partition's open instructions: held, or accepted and not yet delivered (sorted set). */
   open: string;
+  /** The instruction's delivery attempts (stream), for operators. */
+  attempts: string;
+  /** The partition's failed (dead-lettered) instructions (sorted set: UETR by failure time). */
+  dead: string;
 }
 
 /** Keys of one screening list; every version of the list shares the list's hash tag. */
@@ -36,6 +40,12 @@ export interface KeySpace {
   eventsChannel(): string;
   holds(partition: number): string;
   open(partition: number): string;
+  dead(partition: number): string;
+  /** Route rules (hash: id → JSON) and the table's version, in one slot. */
+  routes(): string;
+  routesVersion(): string;
+  /** Pub/sub channel announcing a new route table version (message: the version). */
+  routesChannel(): string;
   /** Taken by the one replica that re-screens open instructions after a list change. */
   rescreenLock(list: string, version: number): string;
   list(name: string): ListKeys;
@@ -68,12 +78,18 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
         holds: `${tag(p)}:holds`,
         releases: `${tag(p)}:rel:${uetr}`,
         open: `${tag(p)}:open`,
+        attempts: `${tag(p)}:att:${uetr}`,
+        dead: `${tag(p)}:dead`,
       };
     },
     outbox: (p) => `${tag(p)}:outbox`,
     eventsChannel: () => `${prefix}:events`,
     holds: (p) => `${tag(p)}:holds`,
     open: (p) => `${tag(p)}:open`,
+    dead: (p) => `${tag(p)}:dead`,
+    routes: () => `${prefix}:{routes}:table`,
+    routesVersion: () => `${prefix}:{routes}:version`,
+    routesChannel: () => `${prefix}:routes:changed`,
     rescreenLock: (list, version) => `${prefix}:{L:${list}}:rescreen:${version}`,
     list(name) {
       const base = `${prefix}:{L:${name}}`;

@@ -15,15 +15,17 @@ export interface InstructionScripts {
     args: (string | number)[],
   ): Promise<ScriptReply>;
   transitionInstruction(
-    keys: [string, string, string, string, string, string],
+    keys: [string, string, string, string, string, string, string],
     args: (string | number)[],
   ): Promise<ScriptReply>;
+  startDeliveryAttempt(keys: [string], args: (string | number)[]): Promise<ScriptReply>;
 }
 
 /** The commands defineCommand adds to the client at run time. */
 type ScriptClient = (Redis | Cluster) & {
   recordInstruction(...args: (string | number)[]): Promise<ScriptReply>;
   transitionInstruction(...args: (string | number)[]): Promise<ScriptReply>;
+  startDeliveryAttempt(...args: (string | number)[]): Promise<ScriptReply>;
 };
 
 /**
@@ -32,10 +34,25 @@ type ScriptClient = (Redis | Cluster) & {
  */
 export function defineInstructionScripts(redis: Redis | Cluster): InstructionScripts {
   redis.defineCommand('recordInstruction', { numberOfKeys: 5, lua: lua('record-instruction') });
-  redis.defineCommand('transitionInstruction', { numberOfKeys: 6, lua: lua('transition-instruction') });
+  redis.defineCommand('transitionInstruction', { numberOfKeys: 7, lua: lua('transition-instruction') });
+  redis.defineCommand('startDeliveryAttempt', { numberOfKeys: 1, lua: lua('start-delivery-attempt') });
   const client = redis as ScriptClient;
   return {
     recordInstruction: (keys, args) => client.recordInstruction(...keys, ...args),
     transitionInstruction: (keys, args) => client.transitionInstruction(...keys, ...args),
+    startDeliveryAttempt: (keys, args) => client.startDeliveryAttempt(...keys, ...args),
   };
+}
+
+export interface ReceiverScripts {
+  receiveInstruction(keys: [string, string, string], args: (string | number)[]): Promise<ScriptReply>;
+}
+
+/** The reference receiver's script, registered like the instruction scripts above. */
+export function defineReceiverScripts(redis: Redis | Cluster): ReceiverScripts {
+  redis.defineCommand('receiveInstruction', { numberOfKeys: 3, lua: lua('receive-instruction') });
+  const client = redis as (Redis | Cluster) & {
+    receiveInstruction(...args: (string | number)[]): Promise<ScriptReply>;
+  };
+  return { receiveInstruction: (keys, args) => client.receiveInstruction(...keys, ...args) };
 }

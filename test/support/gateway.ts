@@ -12,6 +12,10 @@ import { parseListFiles } from '../../src/compliance/importers';
 import type { ScreenInstruction } from '../../src/settlement/screening-seam';
 import { createLogger } from '../../src/telemetry/logger';
 import { startTracing } from '../../src/telemetry/tracing';
+import Redis from 'ioredis';
+import type { RouteRule } from '../../src/routing/route-rule';
+import { createKeySpace } from '../../src/store/keys';
+import { createRouteStore } from '../../src/store/route-store';
 import { TEST_REDIS_URL } from './redis';
 
 export interface TestGateway {
@@ -20,12 +24,49 @@ export interface TestGateway {
   config: Config;
 }
 
-/** A real gateway on a free loopback port, in this process, with its own Redis key prefix. */
+/** A rule taking every instruction, to a counterparty that is never called while the dispatcher is off. */
+export function catchAllRoute(address = '127.0.0.1:1', id = 'catch-all'): RouteRule {
+  return {
+    id,
+    match: { creditorAgent: '', currency: '', minAmount: '', maxAmount: '' },
+    priority: 1000,
+    counterparties: [
+      {
+        name: 'test-counterparty',
+        address,
+        transport: 'plaintext',
+        serverName: '',
+        caPem: '',
+        deadlineMs: 0,
+      },
+    ],
+    updatedBy: 'test',
+    updatedAtMs: 0,
+  };
+}
+
+/** Stores route rules under a prefix directly, as an operator's PutRoute would. */
+export async function putRoutes(prefix: string, rules: readonly RouteRule[]): Promise<void> {
+  const redis = new Redis(TEST_REDIS_URL);
+  try {
+    const store = createRouteStore(redis, createKeySpace(prefix, 16));
+    for (const rule of rules) await store.put(rule);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * A real gateway on a free loopback port, in this process, with its own Redis key prefix. Unless
+ * told otherwise it runs without its dispatcher and with one catch-all route, so intake specs see
+ * instructions stay ACCEPTED; delivery specs pass routes and CARAVAN_DISPATCHER=on.
+ */
 export async function startTestGateway(
   prefix: string,
-  options: { env?: Record<string, string>; screen?: ScreenInstruction } = {},
+  options: { env?: Record<string, string>; screen?: ScreenInstruction; routes?: readonly RouteRule[] } = {},
 ): Promise<TestGateway> {
   startTracing();
+  await putRoutes(prefix, options.routes ?? [catchAllRoute()]);
   const config = loadConfig({
     CARAVAN_LISTEN: '127.0.0.1:0',
     REDIS_URL: TEST_REDIS_URL,
@@ -33,6 +74,7 @@ export async function startTestGateway(
     CARAVAN_DEV_INSECURE: 'true',
     CARAVAN_LOG_LEVEL: 'silent',
     CARAVAN_WATCH_POLL_MS: '500',
+    CARAVAN_DISPATCHER: 'off',
     ...options.env,
   });
   const log = createLogger(config.logLevel);

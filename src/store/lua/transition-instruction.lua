@@ -1,17 +1,22 @@
 -- Moves an instruction to a new state if it is still in one of the expected states, appending the
 -- status event (and the outbox entry, when the new state is to be delivered) in the same step, so a
--- state change is never half-recorded and two racing deciders cannot both win.
+-- state change is never half-recorded and two racing deciders cannot both win. A dispatcher passes
+-- the outbox entry it is settling, which is acknowledged in the same step: the entry stays pending
+-- (and is claimed again after a crash) until the state change that ends it is durable.
 --
 -- KEYS[1] record hash, KEYS[2] status event stream, KEYS[3] partition outbox stream,
 -- KEYS[4] partition holds (sorted set), KEYS[5] officers who released the instruction (set),
--- KEYS[6] partition open instructions (sorted set)
+-- KEYS[6] partition open instructions (sorted set), KEYS[7] partition failed instructions (sorted set)
 -- ARGV[1] expected current states, comma-separated   ARGV[2] new state   ARGV[3] ISO status
 -- ARGV[4] reason code   ARGV[5] reason description   ARGV[6] now (ms)   ARGV[7] trace id
 -- ARGV[8] '1' to enqueue for delivery   ARGV[9] uetr   ARGV[10] pub/sub channel
 -- ARGV[11] trace context for the outbox (W3C traceparent)
 -- ARGV[12] new screening evidence (JSON), or '' to keep the stored one
+-- ARGV[13] outbox consumer group and ARGV[14] outbox entry id to acknowledge, or '' for none
+-- ARGV[15] '1' to refuse while a delivery attempt is under way (re-screening must not overturn a
+--          transfer the counterparty may already hold)
 --
--- Returns {'ok', seq} | {'missing'} | {'stale', current state}
+-- Returns {'ok', seq} | {'missing'} | {'stale', current state} | {'in-delivery'}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
   return {'missing'}
@@ -23,9 +28,13 @@ end
 if not allowed then
   return {'stale', state}
 end
+if ARGV[15] == '1' and redis.call('HGET', KEYS[1], 'delivering') == '1' then
+  return {'in-delivery'}
+end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'iso', ARGV[3], 'code', ARGV[4], 'desc', ARGV[5],
   'updated_at', ARGV[6])
+redis.call('HDEL', KEYS[1], 'delivering')
 if ARGV[12] ~= '' then
   redis.call('HSET', KEYS[1], 'screening', ARGV[12])
 end
@@ -33,6 +42,9 @@ redis.call('XADD', KEYS[2], '*', 'seq', seq, 'state', ARGV[2], 'iso', ARGV[3], '
   'desc', ARGV[5], 'at', ARGV[6], 'trace', ARGV[7])
 if ARGV[8] == '1' then
   redis.call('XADD', KEYS[3], '*', 'uetr', ARGV[9], 'traceparent', ARGV[11])
+end
+if ARGV[13] ~= '' then
+  redis.call('XACK', KEYS[3], ARGV[13], ARGV[14])
 end
 if ARGV[2] == 'HELD_FOR_REVIEW' then
   redis.call('ZADD', KEYS[4], ARGV[6], ARGV[9])
@@ -44,6 +56,11 @@ if ARGV[2] == 'HELD_FOR_REVIEW' or ARGV[2] == 'ACCEPTED' then
   redis.call('ZADD', KEYS[6], ARGV[6], ARGV[9])
 else
   redis.call('ZREM', KEYS[6], ARGV[9])
+end
+if ARGV[2] == 'FAILED' then
+  redis.call('ZADD', KEYS[7], ARGV[6], ARGV[9])
+elseif state == 'FAILED' then
+  redis.call('ZREM', KEYS[7], ARGV[9])
 end
 redis.call('PUBLISH', ARGV[10], ARGV[9])
 return {'ok', seq}

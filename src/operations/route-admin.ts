@@ -1,0 +1,73 @@
+import { checkRoute, checkRouteId, type RouteRule } from '../routing/route-rule';
+import type { RouteTable } from '../routing/route-table';
+import { invalidArgument, type SettlementError } from '../settlement/errors';
+import type { AuditLog } from '../store/audit-log';
+import type { RouteStore } from '../store/route-store';
+
+export interface RouteAdmin {
+  list(): Promise<{ version: number; rules: RouteRule[] }>;
+  put(
+    rule: Omit<RouteRule, 'updatedBy' | 'updatedAtMs'>,
+    operator: string,
+  ): Promise<{ rule: RouteRule; version: number; replaced: boolean } | SettlementError>;
+  remove(id: string, operator: string): Promise<{ version: number } | SettlementError>;
+}
+
+export interface RouteAdminDeps {
+  store: RouteStore;
+  /** This replica's cache, refreshed after a change so the operator's next call sees it. */
+  table: RouteTable;
+  audit: AuditLog;
+  now: () => number;
+}
+
+/** Route changes by operators: validated whole, stored, announced to every replica, audited. */
+export function createRouteAdmin({ store, table, audit, now }: RouteAdminDeps): RouteAdmin {
+  return {
+    async list() {
+      await table.refresh();
+      return { version: table.version(), rules: [...table.rules()] };
+    },
+
+    async put(input, operator) {
+      const rule: RouteRule = { ...input, updatedBy: operator, updatedAtMs: now() };
+      const violations = checkRoute(rule);
+      if (violations.length > 0)
+        return invalidArgument(violations.map((v) => ({ ...v, field: `route.${v.field}` })));
+      const { version, replaced } = await store.put(rule);
+      await audit.append(
+        {
+          actor: operator,
+          action: replaced ? 'route.replace' : 'route.add',
+          subject: rule.id,
+          details: {
+            version,
+            match: rule.match,
+            priority: rule.priority,
+            counterparties: rule.counterparties.map((c) => ({
+              name: c.name,
+              address: c.address,
+              transport: c.transport,
+            })),
+          },
+        },
+        now(),
+      );
+      await table.refresh();
+      return { rule, version, replaced };
+    },
+
+    async remove(id, operator) {
+      const bad = checkRouteId(id);
+      if (bad) return invalidArgument([bad]);
+      const removed = await store.remove(id);
+      if (removed === null) return { kind: 'not-found', message: `no route with id ${id}` };
+      await audit.append(
+        { actor: operator, action: 'route.remove', subject: id, details: { version: removed.version } },
+        now(),
+      );
+      await table.refresh();
+      return removed;
+    },
+  };
+}

@@ -1,0 +1,17 @@
+import type { TransitionResult } from '../store/instruction-store';
+import type { SettlementError } from './errors';
+
+/** Why a guarded state change did not happen: someone else changed the instruction first. */
+export function raced(uetr: string, moved: Exclude<TransitionResult, { kind: 'ok' }>): SettlementError {
+  switch (moved.kind) {
+    case 'missing':
+      return { kind: 'not-found', message: `no instruction with UETR ${uetr}` };
+    case 'stale':
+      return {
+        kind: 'failed-precondition',
+        message: `instruction ${uetr} was decided meanwhile; it is ${moved.state}`,
+      };
+    case 'in-delivery':
+      return { kind: 'failed-precondition', message: `instruction ${uetr} is being delivered` };
+  }
+}

@@ -1,0 +1,121 @@
+import { createServer } from 'node:net';
+import { credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
+import { OperationsClient } from '../../src/gen/caravan/operations/v1/operations';
+import type { SettlementGatewayClient } from '../../src/gen/caravan/settlement/v1/gateway';
+import type { Instruction } from '../../src/gen/caravan/settlement/v1/gateway';
+import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
+import { loadReceiverConfig, startReceiver, type RunningReceiver } from '../../src/receiver';
+import type { Counterparty, RouteRule } from '../../src/routing/route-rule';
+import { createLogger } from '../../src/telemetry/logger';
+import { getInstruction } from './gateway';
+import { TEST_REDIS_URL } from './redis';
+
+/** A loopback port nothing listens on: a counterparty that is down. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+export interface TestReceiver {
+  name: string;
+  address: string;
+  running: RunningReceiver;
+}
+
+/** A reference receiver in this process on a free port, plaintext, keyed under `prefix`. */
+export async function startTestReceiver(
+  prefix: string,
+  name: string,
+  behaviour: {
+    rejectShare?: number;
+    failShare?: number;
+    delayMs?: number;
+    hangShare?: number;
+    listen?: string;
+  } = {},
+): Promise<TestReceiver> {
+  const config = loadReceiverConfig(
+    {
+      listen: behaviour.listen ?? '127.0.0.1:0',
+      name,
+      redisUrl: TEST_REDIS_URL,
+      prefix,
+      ...(behaviour.rejectShare !== undefined ? { rejectShare: behaviour.rejectShare } : {}),
+      ...(behaviour.failShare !== undefined ? { failShare: behaviour.failShare } : {}),
+      ...(behaviour.delayMs !== undefined ? { delayMs: behaviour.delayMs } : {}),
+      ...(behaviour.hangShare !== undefined ? { hangShare: behaviour.hangShare } : {}),
+    },
+    { CARAVAN_DEV_INSECURE: 'true', CARAVAN_LOG_LEVEL: 'silent' },
+  );
+  const running = await startReceiver({ config, log: createLogger('silent') });
+  return { name, address: `127.0.0.1:${running.port}`, running };
+}
+
+export function counterparty(name: string, address: string, deadlineMs = 0): Counterparty {
+  return { name, address, transport: 'plaintext', serverName: '', caPem: '', deadlineMs };
+}
+
+export function route(
+  id: string,
+  counterparties: Counterparty[],
+  match: Partial<RouteRule['match']> = {},
+): RouteRule {
+  return {
+    id,
+    match: { creditorAgent: '', currency: '', minAmount: '', maxAmount: '', ...match },
+    priority: 10,
+    counterparties,
+    updatedBy: 'test',
+    updatedAtMs: 0,
+  };
+}
+
+export function operationsClient(address: string): OperationsClient {
+  return new OperationsClient(address, credentials.createInsecure());
+}
+
+type OperationsMethod = 'listRoutes' | 'putRoute' | 'removeRoute' | 'listInstructions' | 'replayInstruction';
+type OperationsResponse<M extends OperationsMethod> = Parameters<Parameters<OperationsClient[M]>[3]>[1];
+
+/** A unary Operations call as a promise. */
+export function ops<M extends OperationsMethod>(
+  client: OperationsClient,
+  method: M,
+  request: Parameters<OperationsClient[M]>[0],
+  metadata: Metadata,
+): Promise<OperationsResponse<M>> {
+  const call = client[method] as (...args: unknown[]) => unknown;
+  return new Promise((resolve, reject) => {
+    call.call(
+      client,
+      request,
+      metadata,
+      { deadline: Date.now() + 10_000 },
+      (err: ServiceError | null, res: OperationsResponse<M>) => (err ? reject(err) : resolve(res)),
+    );
+  });
+}
+
+/** Polls the instruction until it reaches `state`, failing with its last record after `timeoutMs`. */
+export async function waitForState(
+  client: SettlementGatewayClient,
+  uetr: string,
+  metadata: Metadata,
+  state: InstructionState,
+  timeoutMs = 15_000,
+): Promise<Instruction> {
+  const until = Date.now() + timeoutMs;
+  let last: Instruction | undefined;
+  while (Date.now() < until) {
+    last = await getInstruction(client, uetr, metadata);
+    if (last.state === state) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(
+    `instruction ${uetr} did not reach ${InstructionState[state]}; last: ${JSON.stringify(last)}`,
+  );
+}
