@@ -18,11 +18,9 @@ import { createEventFeed } from './store/event-feed';
 import { createInstructionStore } from './store/instruction-store';
 import { createKeySpace } from './store/keys';
 import { createListStore } from './store/list-store';
-import { createOutbox } from './store/outbox';
 import { createRouteStore } from './store/route-store';
-import { startDispatcher, type Dispatcher } from './delivery/dispatcher';
-import { dispatchSettings } from './delivery/dispatch-settings';
-import { createReceiverClients } from './delivery/receiver-clients';
+import type { Dispatcher } from './delivery/dispatcher';
+import { startConfiguredDispatcher } from './delivery/dispatch-settings';
 import { OperationsService } from './gen/caravan/operations/v1/operations';
 import { operationsHandlers } from './grpc/operations-service';
 import { createRouteAdmin } from './operations/route-admin';
@@ -174,20 +172,12 @@ export async function startGateway({
     });
     const server = await startServer(config, services, log);
     const dispatcher = config.delivery.dispatcher
-      ? await startDispatcher({
-          redis,
-          keys,
-          store,
-          outbox: createOutbox(redis, keys),
-          routes: routeTable,
-          clients: createReceiverClients(config.tls),
-          log,
-          settings: dispatchSettings(config.delivery),
-          now,
-        }).catch(async (err: unknown) => {
-          await server.shutdown(() => shutdown.abort());
-          throw err;
-        })
+      ? await startConfiguredDispatcher(config, { redis, keys, store, routes: routeTable, log, now }).catch(
+          async (err: unknown) => {
+            await server.shutdown(() => shutdown.abort());
+            throw err;
+          },
+        )
       : null;
     return {
       port: server.port,

@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes';
 import { registerAuditCommands } from './audit-commands';
+import { registerDispatchCommand } from './dispatch-command';
 import { registerHoldsCommands } from './holds-commands';
 import { registerInstructionCommands } from './instruction-commands';
 import { registerListsCommands } from './lists-commands';
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerServeCommand(program, run);
+  registerDispatchCommand(program, run);
   registerReceiverCommand(program, run);
   registerInstructionCommands(program, run);
   registerListsCommands(program, run);

@@ -5,7 +5,8 @@ import {
   type ReceiverSetting,
   type ReceiverSettings,
 } from '../receiver/receiver-config';
-import { EXIT, type ExitCode } from './exit-codes';
+import type { ExitCode } from './exit-codes';
+import { runUntilSignal } from './run-until-signal';
 
 async function receive(settings: ReceiverSettings): Promise<ExitCode> {
   const config = loadReceiverConfig(settings);
@@ -41,26 +42,7 @@ async function receive(settings: ReceiverSettings): Promise<ExitCode> {
     'caravan receiver listening',
   );
 
-  return new Promise<ExitCode>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down: draining calls');
-      receiver
-        .stop()
-        .then(() => {
-          log.info('stopped');
-          resolve(EXIT.ok);
-        })
-        .catch((err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          resolve(EXIT.failure);
-        });
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  return runUntilSignal(log, 'draining calls', () => receiver.stop());
 }
 
 export function registerReceiverCommand(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {

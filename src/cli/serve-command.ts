@@ -3,6 +3,7 @@ import path from 'node:path';
 import { loadConfig } from '../config/config';
 import type { PrivateRedis } from '../store/private-redis';
 import { EXIT, type ExitCode } from './exit-codes';
+import { runUntilSignal } from './run-until-signal';
 
 async function serve(): Promise<ExitCode> {
   let config = loadConfig();
@@ -50,12 +51,14 @@ async function serve(): Promise<ExitCode> {
       'no Redis answered on 127.0.0.1:6379: started a private redis-server (AOF on) that stops with the gateway',
     );
   }
-  const gateway = await startGateway({ config, log, parseList: parseListFiles }).catch(
-    async (err: unknown) => {
-      await privateRedis?.stop();
-      throw err;
-    },
-  );
+  const gateway = await startGateway({
+    config,
+    log,
+    parseList: parseListFiles,
+  }).catch(async (err: unknown) => {
+    await privateRedis?.stop();
+    throw err;
+  });
   log.info(
     {
       listen: config.listen,
@@ -66,27 +69,7 @@ async function serve(): Promise<ExitCode> {
     'caravan gateway listening',
   );
 
-  return new Promise<ExitCode>((resolve) => {
-    let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal }, 'shutting down: draining calls');
-      gateway
-        .stop()
-        .then(() => privateRedis?.stop())
-        .then(() => {
-          log.info('stopped');
-          resolve(EXIT.ok);
-        })
-        .catch((err: unknown) => {
-          log.error({ err }, 'shutdown failed');
-          resolve(EXIT.failure);
-        });
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
-  });
+  return runUntilSignal(log, 'draining calls', () => gateway.stop().then(() => privateRedis?.stop()));
 }
 
 export function registerServeCommand(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {

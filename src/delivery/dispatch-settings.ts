@@ -1,5 +1,7 @@
-import type { DeliveryConfig } from '../config/config';
-import type { DispatchSettings } from './dispatcher';
+import type { Config, DeliveryConfig } from '../config/config';
+import { startDispatcher, type Dispatcher, type DispatcherDeps, type DispatchSettings } from './dispatcher';
+import { createReceiverClients } from './receiver-clients';
+import { createOutbox } from '../store/outbox';
 
 /** How often fully processed outbox entries are trimmed away. */
 const TRIM_EVERY_MS = 30_000;
@@ -20,4 +22,17 @@ export function dispatchSettings(config: DeliveryConfig): DispatchSettings {
     breaker: { failureThreshold: config.breakerFailures, openMs: config.breakerOpenMs },
     defaultDeadlineMs: config.deadlineMs,
   };
+}
+
+/** A dispatcher with the configured settings, sharing the caller's connections and route table. */
+export function startConfiguredDispatcher(
+  config: Config,
+  parts: Pick<DispatcherDeps, 'redis' | 'keys' | 'store' | 'routes' | 'log' | 'now'>,
+): Promise<Dispatcher> {
+  return startDispatcher({
+    ...parts,
+    outbox: createOutbox(parts.redis, parts.keys),
+    clients: createReceiverClients(config.tls),
+    settings: dispatchSettings(config.delivery),
+  });
 }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Metadata, credentials } from '@grpc/grpc-js';
@@ -9,59 +8,12 @@ import {
   type DeliverInstructionResponse,
 } from '../../src/gen/caravan/settlement/v1/receiver';
 import { createReceiverLog } from '../../src/receiver';
-import { ROOT, startCaravan, type Env } from '../support/cli';
+import { ROOT, startCaravan } from '../support/cli';
+import { spawnCaravan } from '../support/processes';
 import { validInstruction } from '../support/instructions';
 import { TEST_REDIS_URL, deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 
-interface ReceiverProcess {
-  /** Resolves with the bound port once the receiver logs that it listens. */
-  listening: Promise<number>;
-  stop(signal: NodeJS.Signals): Promise<{ code: number | null; stderr: string }>;
-}
-
-/**
- * `caravan receiver` as a real, long-running process; test/support/cli.ts runs commands that end
- * by themselves, this one ends on a signal. The environment is scrubbed the same way.
- */
-function spawnReceiver(args: string[], env: Env): ReceiverProcess {
-  const base = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !key.startsWith('CARAVAN_') && !key.startsWith('REDIS_')),
-  );
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'caravan'), 'receiver', ...args], {
-    cwd: ROOT,
-    env: { ...base, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const listening = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`the receiver did not start:\n${stdout}\n${stderr}`));
-    }, 15_000);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      const match = /"port":(\d+).*"msg":"caravan receiver listening"/.exec(stdout);
-      if (match) {
-        clearTimeout(timer);
-        resolve(Number(match[1]));
-      }
-    });
-    void exited.then(() => {
-      clearTimeout(timer);
-      reject(new Error(`the receiver exited before listening:\n${stdout}\n${stderr}`));
-    });
-  });
-  return {
-    listening,
-    async stop(signal) {
-      child.kill(signal);
-      return { code: await exited, stderr };
-    },
-  };
-}
+const RECEIVER_LISTENING = /"port":(\d+).*"msg":"caravan receiver listening"/;
 
 describe('caravan receiver (the CLI process)', function () {
   const prefix = uniquePrefix('receiver-cli');
@@ -78,11 +30,22 @@ describe('caravan receiver (the CLI process)', function () {
   });
 
   it('listens, answers from Redis under its BIC, and stops cleanly on SIGTERM', async function () {
-    const receiver = spawnReceiver(
-      ['--bic', 'RZBMRUMM', '--listen', '127.0.0.1:0', '--prefix', prefix, '--reject-code', 'AM04'],
+    const receiver = spawnCaravan(
+      [
+        'receiver',
+        '--bic',
+        'RZBMRUMM',
+        '--listen',
+        '127.0.0.1:0',
+        '--prefix',
+        prefix,
+        '--reject-code',
+        'AM04',
+      ],
       { CARAVAN_DEV_INSECURE: 'true', REDIS_URL: TEST_REDIS_URL, CARAVAN_RECEIVER_REJECT_SHARE: '1' },
+      RECEIVER_LISTENING,
     );
-    const port = await receiver.listening;
+    const port = Number((await receiver.ready)[1]);
     const client = new SettlementReceiverClient(`127.0.0.1:${port}`, credentials.createInsecure());
     const instruction = validInstruction();
 
