@@ -22,6 +22,7 @@ import {
 import { freePort, startChild, waitUntilServing, type ChildServer } from './processes';
 import { fixed, type Cell, type Column, type Json, type SectionReport } from './report';
 import { loadBenchLists, rssMiB } from './bench-lists';
+import { putCatchAllRoute } from './bench-routes';
 import type { BenchContext, Section } from './section';
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
@@ -284,6 +285,9 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
     } else {
       report.note('BENCH_LISTS=off: no lists loaded (screening runs against empty lists)');
     }
+    // Intake alone: a route so instructions are accepted, and no dispatcher competing for the CPU
+    // (the delivery section measures submit → DELIVERED).
+    await putCatchAllRoute(redis, prefix, '127.0.0.1:1');
     const gatewayPort = await freePort();
     const gateway = startChild('gateway', process.execPath, [join(root, 'bin', 'caravan'), 'serve'], {
       cwd: root,
@@ -294,6 +298,7 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
         CARAVAN_LISTEN: `127.0.0.1:${gatewayPort}`,
         CARAVAN_REDIS_PREFIX: prefix,
         CARAVAN_LOG_LEVEL: 'warn',
+        CARAVAN_DISPATCHER: 'off',
         REDIS_URL: config.redisUrl,
         // Inherited TLS settings would contradict development mode and stop the gateway.
         CARAVAN_TLS_CERT: undefined,

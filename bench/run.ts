@@ -7,17 +7,18 @@
  *   BENCH_SECONDS=10          measured seconds per run      BENCH_WARMUP_SECONDS=2
  *   BENCH_CONCURRENCY=64      closed-loop calls in flight   BENCH_RATE=<req/s> open-loop load
  *   BENCH_LISTS=off           intake without the real lists loaded
+ *   BENCH_DELIVERY_RATE=<req/s>  open-loop load of the delivery section (default: half its closed loop)
  *   REDIS_URL                 default redis://127.0.0.1:6379
  */
 import { resolve } from 'node:path';
+import { deliverySection } from './delivery-bench';
 import { importSection } from './import-bench';
 import { intakeSection } from './intake-bench';
 import { screeningSection } from './screening-bench';
 import { Report } from './report';
 import { Cleanup, type Section } from './section';
 
-// New sections (screening, end-to-end delivery) are added here.
-const SECTIONS: Section[] = [intakeSection, screeningSection, importSection];
+const SECTIONS: Section[] = [intakeSection, deliverySection, screeningSection, importSection];
 
 function selected(): Section[] {
   const only = process.env.BENCH_ONLY?.trim();
