@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
@@ -10,6 +9,7 @@ import type { State } from '../../src/store/instruction-record';
 import { createInstructionStore } from '../../src/store/instruction-store';
 import { createKeySpace } from '../../src/store/keys';
 import { startTestGateway, type TestGateway } from '../support/gateway';
+import { closedPort } from '../support/delivery';
 import { validInstruction } from '../support/instructions';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 import { ROOT, startCaravan, type CliResult, type Env } from '../support/cli';
@@ -27,16 +27,6 @@ function describeRun(result: CliResult): string {
 
 function assertExit(result: CliResult, code: number): void {
   assert.equal(result.code, code, describeRun(result));
-}
-
-/** A loopback port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen));
-  const address = server.address();
-  await new Promise<void>((resolveClose) => server.close(() => resolveClose()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
 }
 
 describe('caravan submit / status / watch (the CLI process)', function () {

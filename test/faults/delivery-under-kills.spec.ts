@@ -35,15 +35,15 @@ describe('fault: dispatcher SIGKILLed twice and a counterparty restarted under l
     REDIS_URL: TEST_REDIS_URL,
     CARAVAN_REDIS_PREFIX: prefix,
   });
+  /** A receiver process of the bank on `port` (0: any); answers it and the port it listens on. */
   const startReceiver = async (port: number) => {
     const p = spawnCaravan(
       ['receiver', '--name', BANK, '--listen', `127.0.0.1:${port}`, '--prefix', prefix],
       { ...env(), CARAVAN_LOG_LEVEL: 'info' },
-      /"msg":"caravan receiver listening"/,
+      RECEIVER_LISTENING,
     );
     processes.push(p);
-    await p.ready;
-    return p;
+    return { process: p, port: Number((await p.ready)[1]) };
   };
   const startDispatcher = async () => {
     const p = spawnCaravan(
@@ -78,20 +78,8 @@ describe('fault: dispatcher SIGKILLed twice and a counterparty restarted under l
 
   it('delivers every acknowledged instruction, and the bank receives each exactly once', async () => {
     // Two endpoints of one bank: the same receiver name, so they share the UETR deduplication.
-    const primary = spawnCaravan(
-      ['receiver', '--name', BANK, '--listen', '127.0.0.1:0', '--prefix', prefix],
-      { ...env(), CARAVAN_LOG_LEVEL: 'info' },
-      RECEIVER_LISTENING,
-    );
-    processes.push(primary);
-    const primaryPort = Number((await primary.ready)[1]);
-    const backup = spawnCaravan(
-      ['receiver', '--name', BANK, '--listen', '127.0.0.1:0', '--prefix', prefix],
-      { ...env(), CARAVAN_LOG_LEVEL: 'info' },
-      RECEIVER_LISTENING,
-    );
-    processes.push(backup);
-    const backupPort = Number((await backup.ready)[1]);
+    const { process: primary, port: primaryPort } = await startReceiver(0);
+    const { port: backupPort } = await startReceiver(0);
     gw = await startTestGateway(prefix, {
       routes: [
         route('ru', [
