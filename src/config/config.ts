@@ -233,6 +233,9 @@ export function tlsFiles(
   return { certFile, keyFile, caFile };
 }
 
+/** Every environment variable the gateway and dispatcher read, for checks of deployment files. */
+export const SERVER_ENV_NAMES: readonly string[] = Object.keys(serverSchema.shape);
+
 /** Reads the gateway's settings from the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
   const { values: v, tls } = parse(serverSchema, env, 'server');
