@@ -16,13 +16,13 @@ import { EXIT, type ExitCode } from './exit-codes';
 import { callMetadata, deadline, gatewayClient, isServiceError, reportServiceError } from './gateway-client';
 import { paint, print, printError, printFields, printJson } from './terminal-output';
 
-const stateName = (s: InstructionState) =>
+export const stateName = (s: InstructionState): string =>
   InstructionState[s]?.replace('INSTRUCTION_STATE_', '') ?? String(s);
 const isoName = (s: IsoStatus) => IsoStatus[s]?.replace('ISO_STATUS_', '') ?? String(s);
 const timeOf = (t: Timestamp | undefined) =>
   t === undefined ? '' : new Date(Number(t.seconds) * 1000 + Math.floor(t.nanos / 1e6)).toISOString();
 
-function colouredState(state: InstructionState): string {
+export function colouredState(state: InstructionState): string {
   const name = stateName(state);
   switch (state) {
     case InstructionState.INSTRUCTION_STATE_ACCEPTED:

@@ -2,11 +2,14 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config/config';
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from './exit-codes';
 import { registerAuditCommands } from './audit-commands';
+import { registerDemoCommand } from './demo-command';
 import { registerDispatchCommand } from './dispatch-command';
 import { registerHoldsCommands } from './holds-commands';
 import { registerInstructionCommands } from './instruction-commands';
 import { registerListsCommands } from './lists-commands';
+import { registerOperationsCommands } from './operations-commands';
 import { registerReceiverCommand } from './receiver-command';
+import { registerRoutesCommands } from './routes-commands';
 import { registerScreeningCommands } from './screening-commands';
 import { registerServeCommand } from './serve-command';
 import { printError } from './terminal-output';
@@ -34,6 +37,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride();
   registerServeCommand(program, run);
+  registerDemoCommand(program, run);
   registerDispatchCommand(program, run);
   registerReceiverCommand(program, run);
   registerInstructionCommands(program, run);
@@ -41,6 +45,8 @@ export function buildProgram(): Command {
   registerScreeningCommands(program, run);
   registerHoldsCommands(program, run);
   registerAuditCommands(program, run);
+  registerRoutesCommands(program, run);
+  registerOperationsCommands(program, run);
   return program;
 }
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { loadConfig } from '../config/config';
-import type { PrivateRedis } from '../store/private-redis';
 import { EXIT, type ExitCode } from './exit-codes';
 import { runUntilSignal } from './run-until-signal';
 
@@ -10,19 +9,14 @@ async function serve(): Promise<ExitCode> {
   // The server side (Redis, tracing, logging) loads only here, so client commands start fast.
   const { startTracing } = await import('../telemetry/tracing');
   startTracing();
-  const [
-    { startGateway },
-    { parseListFiles },
-    { redactUrl },
-    { createLogger },
-    { answers, redisServerInstalled, startPrivateRedis },
-  ] = await Promise.all([
-    import('../gateway'),
-    import('../compliance/importers'),
-    import('../store/redis-client'),
-    import('../telemetry/logger'),
-    import('../store/private-redis'),
-  ]);
+  const [{ startGateway }, { parseListFiles }, { redactUrl }, { createLogger }, { localRedis }] =
+    await Promise.all([
+      import('../gateway'),
+      import('../compliance/importers'),
+      import('../store/redis-client'),
+      import('../telemetry/logger'),
+      import('./local-redis'),
+    ]);
   const log = createLogger(config.logLevel);
   if (config.devInsecure) {
     log.warn(
@@ -35,22 +29,10 @@ async function serve(): Promise<ExitCode> {
   if (!config.screening.enabled) {
     log.warn('CARAVAN_SCREENING=off: sanctions screening is OFF, valid instructions are accepted unscreened');
   }
-  let privateRedis: PrivateRedis | null = null;
-  if (!config.redisUrlExplicit && !(await answers('127.0.0.1', 6379))) {
-    if (!redisServerInstalled()) {
-      log.fatal('no Redis answers on 127.0.0.1:6379 and redis-server is not installed');
-      process.stderr.write(
-        'caravan needs Redis: start one on 127.0.0.1:6379 (e.g. `apt-get install redis-server`), or set REDIS_URL to yours\n',
-      );
-      return EXIT.config;
-    }
-    privateRedis = await startPrivateRedis(path.resolve('.caravan'));
-    config = { ...config, redisUrl: privateRedis.url };
-    log.warn(
-      { redis: privateRedis.url, dir: path.resolve('.caravan') },
-      'no Redis answered on 127.0.0.1:6379: started a private redis-server (AOF on) that stops with the gateway',
-    );
-  }
+  const redis = await localRedis(config, log, path.resolve('.caravan'));
+  if (redis === null) return EXIT.config;
+  config = redis.config;
+  const { privateRedis } = redis;
   const gateway = await startGateway({
     config,
     log,
