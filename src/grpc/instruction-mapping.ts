@@ -1,9 +1,9 @@
+import type { WatchedEvent } from '../settlement/read-instruction';
 import type { Instruction, InstructionEvent, ScreeningSummary } from '../gen/caravan/settlement/v1/gateway';
 import { parseEvidence } from '../settlement/screening-step';
 import { InstructionState, IsoStatus, type StatusEvent } from '../gen/caravan/settlement/v1/status';
 import type { Timestamp } from '../gen/google/protobuf/timestamp';
 import {
-  TERMINAL_STATES,
   type InstructionRecord,
   type IsoStatusCode,
   type State,
@@ -33,8 +33,8 @@ export function statusEventToProto(event: StatusEventRecord): StatusEvent {
   };
 }
 
-export function instructionEventToProto(uetr: string, event: StatusEventRecord): InstructionEvent {
-  return { uetr, event: statusEventToProto(event), terminal: TERMINAL_STATES.has(event.state) };
+export function instructionEventToProto(uetr: string, event: WatchedEvent): InstructionEvent {
+  return { uetr, event: statusEventToProto(event), terminal: event.final };
 }
 
 /** What a participant may know of screening: whether, against which versions, how many hits. */

@@ -54,11 +54,11 @@ export interface InstructionReader {
    * on and each new one as it is recorded, returning after a terminal state or when the signal
    * aborts.
    */
-  watch(
-    ctx: WatchContext,
-    uetr: string,
-  ): Promise<AsyncGenerator<StatusEventRecord, void, void> | SettlementError>;
+  watch(ctx: WatchContext, uetr: string): Promise<AsyncGenerator<WatchedEvent, void, void> | SettlementError>;
 }
+
+/** A status event as a watcher sees it: `final` on the last one, after which the watch ends. */
+export type WatchedEvent = StatusEventRecord & { final: boolean };
 
 export function createInstructionReader(deps: ReadDeps): InstructionReader {
   const owned = (participant: string, record: InstructionRecord) =>
@@ -80,7 +80,7 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
   async function* follow(
     ctx: WatchContext,
     record: InstructionRecord,
-  ): AsyncGenerator<StatusEventRecord, void, void> {
+  ): AsyncGenerator<WatchedEvent, void, void> {
     const uetr = record.uetr;
     let wake: (() => void) | null = null;
     let dirty = true;
@@ -92,11 +92,16 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
     ctx.signal.addEventListener('abort', signalChange);
     const timer = setInterval(signalChange, deps.pollMs);
     let last = '0';
+    // A terminal event followed by more events was left again (a replayed FAILED delivery): the
+    // watch ends only at a terminal state that is the latest one.
+    const endsAt = (events: readonly StatusEventRecord[], i: number) =>
+      i === events.length - 1 && TERMINAL_STATES.has(events[i].state);
     try {
-      for (const event of record.history) {
+      for (const [i, event] of record.history.entries()) {
         last = event.streamId;
-        yield event;
-        if (TERMINAL_STATES.has(event.state)) return;
+        const final = endsAt(record.history, i);
+        yield { ...event, final };
+        if (final) return;
       }
       while (!ctx.signal.aborted) {
         if (!dirty) {
@@ -108,10 +113,11 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
         }
         dirty = false;
         const events = await deps.store.eventsAfter(uetr, last);
-        for (const event of events) {
+        for (const [i, event] of events.entries()) {
           last = event.streamId;
-          yield event;
-          if (TERMINAL_STATES.has(event.state)) return;
+          const final = endsAt(events, i);
+          yield { ...event, final };
+          if (final) return;
         }
       }
     } finally {

@@ -98,6 +98,26 @@ describe('WatchInstruction', function () {
     client.close();
   });
 
+  it('follows a replayed delivery past its first FAILED to the final state', async () => {
+    const instruction = validInstruction();
+    const client = devClient(a.address);
+    await submit(client, instruction, HALYK);
+    await move(instruction.uetr, ['ACCEPTED'], 'FAILED', 'AB06');
+    await move(instruction.uetr, ['FAILED'], 'ACCEPTED');
+    const watch = collect(client.watchInstruction({ uetr: instruction.uetr }, HALYK));
+    await watch.count(4);
+    assert.deepEqual(states(watch.events).slice(2), [
+      'INSTRUCTION_STATE_FAILED',
+      'INSTRUCTION_STATE_ACCEPTED',
+    ]);
+    assert.equal(watch.events[2].terminal, false, 'the FAILED event was left again');
+    await move(instruction.uetr, ['ACCEPTED'], 'DELIVERED');
+    assert.equal((await watch.ended).code, status.OK);
+    assert.deepEqual(states(watch.events).slice(4), ['INSTRUCTION_STATE_DELIVERED']);
+    assert.equal(watch.events[4].terminal, true);
+    client.close();
+  });
+
   it('does not let two deciders both move the same instruction', async () => {
     const instruction = validInstruction();
     const client = devClient(a.address);
