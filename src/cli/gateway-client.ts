@@ -46,6 +46,7 @@ const EXIT_BY_STATUS: Partial<Record<status, ExitCode>> = {
   [status.UNAUTHENTICATED]: EXIT.denied,
   [status.PERMISSION_DENIED]: EXIT.denied,
   [status.ALREADY_EXISTS]: EXIT.conflict,
+  [status.FAILED_PRECONDITION]: EXIT.conflict,
 };
 
 export function isServiceError(err: unknown): err is ServiceError {

@@ -38,9 +38,10 @@ export function colouredState(state: InstructionState): string {
   }
 }
 
-function reasonText(reason: { code: string; description: string } | undefined): string {
-  if (reason === undefined || reason.code === '') return '';
-  return reason.description === '' ? reason.code : `${reason.code} ${reason.description}`;
+/** A status reason as one line: its code and description, or whichever of them there is. */
+export function reasonText(reason: { code: string; description: string } | undefined): string {
+  if (reason === undefined) return '';
+  return [reason.code, reason.description].filter((part) => part !== '').join(' ');
 }
 
 /** Exit code for a state a command ends on: a business rejection is not a success for scripts. */

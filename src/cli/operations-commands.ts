@@ -1,5 +1,4 @@
 import { stripVTControlCharacters } from 'node:util';
-import { status } from '@grpc/grpc-js';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import {
   InstructionProblem,
@@ -7,11 +6,12 @@ import {
   ReplayInstructionResponse,
   type ReplayInstructionRequest,
 } from '../gen/caravan/operations/v1/operations';
-import { InstructionState, type StatusReason } from '../gen/caravan/settlement/v1/status';
+import { InstructionState } from '../gen/caravan/settlement/v1/status';
 import type { Timestamp } from '../gen/google/protobuf/timestamp';
 import { formatAge, parseDuration } from './duration';
+import { reasonText, stateName } from './instruction-commands';
 import { EXIT, type ExitCode } from './exit-codes';
-import { callMetadata, deadline, isServiceError, reportServiceError } from './gateway-client';
+import { callMetadata, deadline } from './gateway-client';
 import { callUnary } from './grpc-call';
 import { withOfficer } from './officer-session';
 import { paint, print, printFields, printJson } from './terminal-output';
@@ -77,14 +77,6 @@ function problemLabel(problem: InstructionProblem): string {
       return String(problem);
   }
 }
-
-function reasonText(reason: StatusReason | undefined): string {
-  if (reason === undefined) return '';
-  return reason.code === '' ? reason.description : `${reason.code} ${reason.description}`;
-}
-
-const stateName = (s: InstructionState) =>
-  InstructionState[s]?.replace('INSTRUCTION_STATE_', '') ?? String(s);
 
 interface StuckAfter {
   text: string;
@@ -222,23 +214,12 @@ function replay(uetr: string, opts: { comment: string; json?: boolean }): Promis
   // UUIDs are case-insensitive on input (RFC 4122); the gateway keys them in lower case.
   const request: ReplayInstructionRequest = { uetr: uetr.toLowerCase(), comment: opts.comment };
   return withOfficer('operations', json, async (client, config) => {
-    let res: ReplayInstructionResponse;
-    try {
-      res = await callUnary(
-        client.replayInstruction.bind(client),
-        request,
-        callMetadata(config),
-        deadline(config),
-      );
-    } catch (err) {
-      // Not FAILED, or no route takes it: the generic mapping would say "unexpected failure" (1),
-      // but a script must tell a refusal it can act on from a crash.
-      if (isServiceError(err) && err.code === status.FAILED_PRECONDITION) {
-        reportServiceError(err, config.address, json);
-        return EXIT.conflict;
-      }
-      throw err;
-    }
+    const res = await callUnary(
+      client.replayInstruction.bind(client),
+      request,
+      callMetadata(config),
+      deadline(config),
+    );
     if (json) printJson(ReplayInstructionResponse.toJSON(res));
     else {
       printFields([
