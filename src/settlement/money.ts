@@ -24,6 +24,20 @@ const Decimal = BigNumber.clone({ EXPONENTIAL_AT: 1e9 });
  * the currency is unknown; `checkCurrency` lets callers report both at once.
  */
 export function parseAmount(currency: string, value: string): AmountParseResult {
+  return (
+    amountProblem(currency, value) ?? {
+      ok: true,
+      value: new Decimal(value),
+      scale: currencyScale(currency) as number,
+    }
+  );
+}
+
+/** What parseAmount would refuse, or null, without building the number (validation needs no more). */
+export function amountProblem(
+  currency: string,
+  value: string,
+): Extract<AmountParseResult, { ok: false }> | null {
   const syntax = checkValueSyntax(value);
   if (syntax !== null) return { ok: false, field: 'value', description: syntax };
   const currencyProblem = checkCurrency(currency);
@@ -33,7 +47,7 @@ export function parseAmount(currency: string, value: string): AmountParseResult 
   if (decimals > scale) {
     return { ok: false, field: 'value', description: tooManyDecimals(currency, scale, value) };
   }
-  return { ok: true, value: new Decimal(value), scale };
+  return null;
 }
 
 /** Why `code` is not a currency or asset amounts may be written in, or null when it is one. */

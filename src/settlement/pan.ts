@@ -30,11 +30,25 @@ export interface PanScanOptions {
  * number itself is never returned, so callers cannot leak it into an error message.
  */
 export function containsPan(text: string, options: PanScanOptions = { unbrokenRuns: true }): boolean {
-  const normalised = text.replace(/\p{Cf}/gu, '').normalize('NFKC');
+  // Printable ASCII is its own NFKC form and holds no format characters: most text needs no
+  // normalising.
+  const normalised = PRINTABLE_ASCII.test(text) ? text : text.replace(/\p{Cf}/gu, '').normalize('NFKC');
+  if (asciiDigitCount(normalised) < MIN_PAN_DIGITS) return false;
   for (const match of normalised.matchAll(GROUPED_DIGITS)) {
     if (groupsContainPan(match[0].split(/[ -]/), options.unbrokenRuns)) return true;
   }
   return false;
+}
+
+const PRINTABLE_ASCII = /^[ -~]*$/;
+
+function asciiDigitCount(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 48 && unit <= 57) n++;
+  }
+  return n;
 }
 
 /**

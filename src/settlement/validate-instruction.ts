@@ -15,7 +15,7 @@ import { checkBic } from './bic';
 import { isCountryCode } from './countries';
 import type { FieldViolation } from './errors';
 import { checkIban, mod97 } from './iban';
-import { checkCurrency, parseAmount } from './money';
+import { amountProblem, checkCurrency } from './money';
 import { containsPan } from './pan';
 
 /**
@@ -370,8 +370,11 @@ export function checkLei(s: string): string | null {
   return null;
 }
 
+/** The digit values of a string already checked to be ASCII digits only. */
 function digitsOf(s: string): number[] {
-  return Array.from(s, (c) => c.charCodeAt(0) - 48);
+  const digits = new Array<number>(s.length);
+  for (let i = 0; i < s.length; i++) digits[i] = s.charCodeAt(i) - 48;
+  return digits;
 }
 
 function weightedSum(digits: number[], weights: readonly number[]): number {
@@ -412,9 +415,11 @@ export function checkRuOgrn(s: string): string | null {
   if (!/^[0-9]{13}$|^[0-9]{15}$/.test(s)) {
     return `must be 13 digits (OGRN) or 15 digits (OGRNIP), got ${describeDigits(s)}`;
   }
-  const modulus = s.length === 13 ? 11n : 13n;
-  const expected = (BigInt(s.slice(0, -1)) % modulus) % 10n;
-  return expected === BigInt(s.slice(-1)) ? null : 'has a wrong check digit (Russian OGRN)';
+  const modulus = s.length === 13 ? 11 : 13;
+  // The leading digits as one number exceed 2^53: the remainder is folded in a digit at a time.
+  let remainder = 0;
+  for (let i = 0; i < s.length - 1; i++) remainder = (remainder * 10 + s.charCodeAt(i) - 48) % modulus;
+  return remainder % 10 === s.charCodeAt(s.length - 1) - 48 ? null : 'has a wrong check digit (Russian OGRN)';
 }
 
 /** Says how a numeric identifier is wrong without repeating it. */
@@ -430,8 +435,8 @@ function checkAmount(out: Violations, path: string, amount: Amount | undefined):
   out.text(`${path}.currency`, amount.currency, 4, checkCurrency);
   // Leading zeros make no length short enough to quote as the limit of a value.
   out.text(`${path}.value`, amount.value, MAX_STRING_LENGTH, (value) => {
-    const parsed = parseAmount(amount.currency ?? '', value);
-    return !parsed.ok && parsed.field === 'value' ? parsed.description : null;
+    const problem = amountProblem(amount.currency ?? '', value);
+    return problem !== null && problem.field === 'value' ? problem.description : null;
   });
 }
 
@@ -492,9 +497,21 @@ function looksLikeCardNumber(s: string, fieldDigits: number): boolean {
  * numbers through as plain numbers, and a value Caravan cannot name cannot be routed or priced.
  */
 function checkEnum(value: number | undefined, enumObject: Record<string, string | number>): string | null {
-  const declared = Object.values(enumObject).filter((v): v is number => typeof v === 'number' && v > 0);
-  const names = declared.map((v) => String(enumObject[v])).join(', ');
+  const declared = declaredValues(enumObject);
+  if (value !== undefined && value !== null && value !== 0 && declared.has(value)) return null;
+  const names = [...declared].map((v) => String(enumObject[v])).join(', ');
   if (value === undefined || value === null || value === 0) return `is required: one of ${names}`;
-  if (!declared.includes(value)) return `has unknown value ${String(value)}; expected one of ${names}`;
-  return null;
+  return `has unknown value ${String(value)}; expected one of ${names}`;
+}
+
+const DECLARED = new WeakMap<object, ReadonlySet<number>>();
+
+/** An enum's declared non-zero numbers, worked out once per enum: every submission checks some. */
+function declaredValues(enumObject: Record<string, string | number>): ReadonlySet<number> {
+  let declared = DECLARED.get(enumObject);
+  if (declared === undefined) {
+    declared = new Set(Object.values(enumObject).filter((v): v is number => typeof v === 'number' && v > 0));
+    DECLARED.set(enumObject, declared);
+  }
+  return declared;
 }
