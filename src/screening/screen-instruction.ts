@@ -176,6 +176,11 @@ export function screenTargets(
   return { decision, hits, versions: lists.map((l) => ({ list: l.list, version: l.version })) };
 }
 
+/** The agents whose BICs are screened, with their proto field paths (worked out once, not per call). */
+const AGENT_FIELDS = (['instructingAgent', 'instructedAgent', 'debtorAgent', 'creditorAgent'] as const).map(
+  (key) => ({ key, field: key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) + '.bic' }),
+);
+
 /**
  * Everything of an instruction that can be on a list: both parties (names, countries, accounts,
  * identifiers), the four agents' BICs, and the funding card.
@@ -185,12 +190,7 @@ export function screenInstruction(
   lists: readonly ListIndex[],
   options: ScreeningOptions,
 ): ScreeningResult {
-  const agents = (['instructingAgent', 'instructedAgent', 'debtorAgent', 'creditorAgent'] as const).map(
-    (key) => ({
-      field: key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) + '.bic',
-      bic: instruction[key]?.bic ?? '',
-    }),
-  );
+  const agents = AGENT_FIELDS.map(({ key, field }) => ({ field, bic: instruction[key]?.bic ?? '' }));
   return screenTargets(
     [
       { field: 'debtor', party: instruction.debtor },
