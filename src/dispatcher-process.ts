@@ -1,3 +1,5 @@
+import { HealthImplementation } from 'grpc-health-check';
+import { startHealthServer } from './grpc/health-server';
 import type { Config } from './config/config';
 import { startConfiguredDispatcher } from './delivery/dispatch-settings';
 import type { Dispatcher } from './delivery/dispatcher';
@@ -8,8 +10,13 @@ import { createRouteStore } from './store/route-store';
 import { createRedis, waitUntilReady } from './store/redis-client';
 import type { Logger } from './telemetry/logger';
 
+/** The health service name of a dispatcher process. */
+export const DISPATCHER_HEALTH = 'caravan.dispatcher';
+
 export interface DispatcherProcess {
   dispatcher: Dispatcher;
+  /** The plaintext health port (CARAVAN_HEALTH_LISTEN), null when not configured. */
+  healthPort: number | null;
   /** Drains deliveries under way (up to the shutdown grace), then closes the connections. */
   stop(): Promise<void>;
 }
@@ -51,10 +58,17 @@ export async function startDispatcherProcess(config: Config, log: Logger): Promi
       await routes.close();
       throw err;
     });
+    // SERVING while this process takes outbox entries; NOT_SERVING from the moment it drains.
+    const health = new HealthImplementation({ '': 'SERVING', [DISPATCHER_HEALTH]: 'SERVING' });
+    const healthServer = config.healthListen ? await startHealthServer(config.healthListen, health) : null;
     return {
       dispatcher,
+      healthPort: healthServer?.port ?? null,
       async stop() {
+        health.setStatus('', 'NOT_SERVING');
+        health.setStatus(DISPATCHER_HEALTH, 'NOT_SERVING');
         await dispatcher.stop(config.shutdownGraceMs);
+        await healthServer?.stop();
         await routes.close();
         await closeAll();
       },

@@ -30,6 +30,8 @@ import type { Logger } from './telemetry/logger';
 
 export interface Gateway {
   port: number;
+  /** The plaintext health port (CARAVAN_HEALTH_LISTEN), null when not configured. */
+  healthPort: number | null;
   /** The screening indexes' sync, null when screening is off. */
   screening: ScreeningSync | null;
   routes: RouteTable;
@@ -181,6 +183,7 @@ export async function startGateway({
       : null;
     return {
       port: server.port,
+      healthPort: server.healthPort,
       screening: screeningSync,
       routes: routeTable,
       dispatcher,

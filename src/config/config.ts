@@ -4,6 +4,8 @@ import { DEFAULT_REVIEW_THRESHOLD } from '../screening/name-score';
 /** Where the gateway listens and how it reaches Redis and its peers; read once at start. */
 export interface Config {
   listen: string;
+  /** A plaintext port serving only grpc.health.v1 (Kubernetes probes cannot present mTLS certificates). */
+  healthListen: string | null;
   redisUrl: string;
   /** False when REDIS_URL was not set: `npm start` may then start a private redis-server. */
   redisUrlExplicit: boolean;
@@ -110,6 +112,7 @@ export const redisPrefix = z
 
 const serverSchema = z.object({
   CARAVAN_LISTEN: hostPort.default('127.0.0.1:50051'),
+  CARAVAN_HEALTH_LISTEN: hostPort.optional(),
   REDIS_URL: redisUrl.optional(),
   CARAVAN_REDIS_PREFIX: redisPrefix.default('caravan'),
   CARAVAN_PARTITIONS: positiveInt(1, 1024).default(16),
@@ -249,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
   }
   return {
     listen: v.CARAVAN_LISTEN,
+    healthListen: v.CARAVAN_HEALTH_LISTEN ?? null,
     redisUrl: v.REDIS_URL ?? 'redis://127.0.0.1:6379',
     redisUrlExplicit: v.REDIS_URL !== undefined,
     redisPrefix: v.CARAVAN_REDIS_PREFIX,

@@ -5,6 +5,7 @@ import { ServerReflectionService as ReflectionV1Alpha } from '../gen/grpc/reflec
 import type { Config } from '../config/config';
 import type { Logger } from '../telemetry/logger';
 import { serverCredentials } from './credentials';
+import { startHealthServer } from './health-server';
 import { loadDescriptorSet, reflectionHandlers } from './reflection-service';
 
 export interface ServiceRegistration {
@@ -16,6 +17,8 @@ export interface ServiceRegistration {
 export interface RunningServer {
   /** The port actually bound (useful with port 0 in tests). */
   port: number;
+  /** The plaintext health port's, when one is configured. */
+  healthPort: number | null;
   /**
    * Stops taking calls: health turns NOT_SERVING, `beforeDrain` runs (it ends open streams), calls
    * in flight finish, and after `graceMs` whatever is left is cut off.
@@ -39,7 +42,7 @@ export async function startServer(
   config: Pick<
     Config,
     'listen' | 'tls' | 'maxMessageBytes' | 'keepaliveTimeMs' | 'keepaliveTimeoutMs' | 'shutdownGraceMs'
-  >,
+  > & { healthListen?: string | null },
   services: ServiceRegistration[],
   log: Logger,
 ): Promise<RunningServer> {
@@ -74,9 +77,17 @@ export async function startServer(
     );
   });
 
+  const healthServer = config.healthListen
+    ? await startHealthServer(config.healthListen, health).catch((err: unknown) => {
+        server.forceShutdown();
+        throw err;
+      })
+    : null;
+
   let stopping: Promise<void> | null = null;
   return {
     port,
+    healthPort: healthServer?.port ?? null,
     shutdown(beforeDrain) {
       stopping ??= new Promise<void>((resolve) => {
         health.setStatus('', 'NOT_SERVING');
@@ -94,7 +105,7 @@ export async function startServer(
           clearTimeout(force);
           resolve();
         });
-      });
+      }).then(() => healthServer?.stop());
       return stopping;
     },
   };

@@ -4,9 +4,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Metadata, credentials, status, type ClientReadableStream } from '@grpc/grpc-js';
+import { credentials, status, type ClientReadableStream } from '@grpc/grpc-js';
 import type Redis from 'ioredis';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '../../src/gen/grpc/health/v1/health';
+import { healthCheck } from '../support/health';
 import type { InstructionEvent } from '../../src/gen/caravan/settlement/v1/gateway';
 import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
 import { SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
@@ -28,17 +29,6 @@ import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 const run = promisify(execFile);
 const BUF = path.join(__dirname, '..', '..', 'node_modules', '.bin', 'buf');
 const HALYK = asParticipant('HSBKKZKX');
-
-function healthCheck(address: string, service = ''): Promise<HealthCheckResponse_ServingStatus> {
-  const client = new HealthClient(address, credentials.createInsecure());
-  return new Promise((resolve, reject) =>
-    client.check({ service }, new Metadata(), { deadline: Date.now() + 5_000 }, (err, res) => {
-      client.close();
-      if (err) reject(err);
-      else resolve(res.status);
-    }),
-  );
-}
 
 describe('gateway server: health, reflection, shutdown', function () {
   const prefix = uniquePrefix('lifecycle');
