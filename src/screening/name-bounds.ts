@@ -148,6 +148,17 @@ export function similarityBound(a: ShapeTable, i: number, b: ShapeTable, j: numb
 }
 
 /**
+ * The highest match value a query word can get from a pair with a list word whose keys its lookup
+ * at `level` did not find: every such pair is less similar than `level`.
+ */
+export function unfoundWordValue(table: ShapeTable, i: number, level: number): number {
+  let best = 0;
+  for (let length = table.minLength(i); length <= table.maxLength(i); length++)
+    best = Math.max(best, matchValueOf(similarityBelow(length, level)));
+  return best;
+}
+
+/**
  * The highest similarity a word of this length can have with any word while staying below the
  * given similarity: similarities are 1 − cost/longer length with whole costs, so this is often
  * well below it (a 3-letter word below 0.8: 0.75 at most, one edit against four letters).
@@ -205,20 +216,40 @@ function margin(target: number, m: number): number {
 }
 
 /**
- * Upper bounds of one query's score against list names, from which of their tokens are anchored
- * (retrieved): each token's match value is bounded by 1 if anchored, else by its best pair's
- * similarity bound, capped by what an unretrieved pair can reach.
+ * What the query's word lookups found: per query word, the similarity of every list word key
+ * (name-postings.ts) its lookup reached, by key id (0 where not reached), and for the keys not
+ * reached the match value bound below the lookup's level. Lookups compare loose keys, which are at
+ * least as similar as anything the scorer compares (name-score.ts tokenSimilarity), so a found
+ * similarity bounds the pair from above.
+ */
+export interface WordLookups {
+  similarities: readonly (Float32Array | undefined)[];
+  unfoundValues: Float64Array;
+}
+
+/**
+ * Upper bounds of one query's score against list names: each word pair's match value from the
+ * similarity its lookup found (or what a pair below the lookup's level can reach, within the
+ * letters' bound), other pairs from their shapes. Tokens matched through a joined/split pair are
+ * taken as fully matched.
  */
 export class CandidateBound {
   private readonly queryBest = new Float64Array(MAX_TOKENS);
   private readonly candidateBest = new Float64Array(MAX_TOKENS);
   private query: ShapeTable = new ShapeTable(0);
-  private caps: Float64Array = new Float64Array(0);
-  /** For quickMargin: per unit weight for anchored tokens, per query token, for list tokens. */
+  /**
+   * For quickMargin: per unit weight for anchored tokens; per query token; per unit weight for
+   * unanchored list tokens, unpaired and then their best pairing gains with distinct query tokens.
+   */
   private anchoredMargin = 0;
   private readonly queryMargins = new Float64Array(MAX_TOKENS);
-  private listMargin = 0;
+  private freeMargin = 0;
+  private readonly capGains = new Float64Array(MAX_TOKENS);
+  private capGainCount = 0;
+  private readonly listWeights = new Float64Array(MAX_TOKENS);
   private skippedCount = 0;
+  /** Weight of the heaviest list token each skipped query token can pair with. */
+  private readonly skippedPartners = new Float64Array(MAX_TOKENS);
   /** The loaded name: its token rows are rows[from, from + count), anchored tokens as masks. */
   private rows: Int32Array = new Int32Array(0);
   private from = 0;
@@ -226,62 +257,91 @@ export class CandidateBound {
   private queryMask = 0;
   private candidateMask = 0;
   private readonly gains = new Float64Array(MAX_TOKENS);
+  private lookups: WordLookups = { similarities: [], unfoundValues: new Float64Array(0) };
+  /** Per list token row, its slot in pairValues when slotStamp holds this search's stamp. */
+  private readonly slotOf: Int32Array;
+  private readonly slotStamp: Uint32Array;
+  private stamp = 0;
+  private slots = 0;
+  private pairValues = new Float64Array(0);
 
-  constructor(private readonly list: ShapeTable) {}
+  /** Word key ids of list token row r: keyIds[keyStart[r], keyStart[r + 1]), none for other kinds. */
+  constructor(
+    private readonly list: ShapeTable,
+    private readonly keyStart: Int32Array,
+    private readonly keyIds: Int32Array,
+  ) {
+    this.slotOf = new Int32Array(list.size);
+    this.slotStamp = new Uint32Array(list.size);
+  }
 
   /**
    * Starts a search. caps[i] bounds query token i's match value in a pair that was not retrieved
    * (1 for the `skipped` tokens, whose pairs were not looked up); quickMargin tests `target`.
    */
-  begin(query: ShapeTable, caps: Float64Array, skipped: number, target: number): void {
+  begin(query: ShapeTable, caps: Float64Array, skipped: number, target: number, lookups: WordLookups): void {
     this.query = query;
-    this.caps = caps;
+    this.lookups = lookups;
+    this.slots = 0;
+    this.stamp = (this.stamp + 1) >>> 0;
+    if (this.stamp === 0) {
+      this.slotStamp.fill(0);
+      this.stamp = 1;
+    }
     this.anchoredMargin = 1 - target;
-    let capMax = 0;
+    this.freeMargin = -target * extraCost;
     this.skippedCount = 0;
+    this.capGainCount = 0;
     for (let i = 0; i < query.size; i++) {
       this.queryMargins[i] = query.weight(i) * margin(target, caps[i]);
-      if (skipped & (1 << i)) this.skippedCount++;
-      else capMax = Math.max(capMax, caps[i]);
+      if (skipped & (1 << i)) this.skippedPartners[this.skippedCount++] = heaviestPartner(query, i);
+      else if (margin(target, caps[i]) > this.freeMargin)
+        this.capGains[this.capGainCount++] = margin(target, caps[i]) - this.freeMargin;
     }
-    this.listMargin = margin(target, capMax);
+    sortDescending(this.capGains, this.capGainCount);
   }
 
   /**
    * A first, looser test of the target given to begin, without looking at token pairs: every
-   * unanchored token at its cap; list tokens at the largest cap, except that each skipped query
-   * token may fully match one of them (the heaviest, to be safe). Negative: the name cannot
-   * reach the target.
+   * unanchored query token at its cap; unanchored list tokens paired with distinct query tokens
+   * at their caps (the heaviest with the highest), and each skipped query token fully matching
+   * one more of them (the heaviest it can pair with, to be safe). An unanchored list token has
+   * no retrieved pair, so it pairs with a query token that is skipped or at most at its cap.
+   * Negative: the name cannot reach the target.
    */
   quickMargin(rows: Int32Array, from: number, to: number, queryMask: number, candidateMask: number): number {
     let total = 0;
     for (let i = 0; i < this.query.size; i++) {
       total += queryMask & (1 << i) ? this.anchoredMargin * this.query.weight(i) : this.queryMargins[i];
     }
-    let heaviest = 0;
+    let unanchored = 0;
     for (let j = 0; j < to - from; j++) {
       const w = this.list.weight(rows[from + j]);
       if (candidateMask & (1 << j)) {
         total += w * this.anchoredMargin;
       } else {
-        total += w * this.listMargin;
-        if (w > heaviest) heaviest = w;
+        total += w * this.freeMargin;
+        this.listWeights[unanchored++] = w;
       }
     }
-    return total + this.skippedCount * heaviest * (this.anchoredMargin - this.listMargin);
+    if (unanchored === 0) return total;
+    sortDescending(this.listWeights, unanchored);
+    const paired = Math.min(unanchored, this.capGainCount);
+    for (let k = 0; k < paired; k++) total += this.listWeights[k] * this.capGains[k];
+    const heaviest = this.listWeights[0];
+    for (let k = 0; k < this.skippedCount; k++)
+      total += Math.min(heaviest, this.skippedPartners[k]) * (this.anchoredMargin - this.freeMargin);
+    return total;
   }
 
   /**
    * Bounds the match values of the list name whose token rows are `rows[from, to)`; masks say
-   * which tokens are anchored. Then `margin` answers for any target score.
+   * which tokens a joined/split pair matches. Then `margin` answers for any target score.
    */
   load(rows: Int32Array, from: number, to: number, queryMask: number, candidateMask: number): void {
-    const query = this.query;
-    const list = this.list;
     const queryBest = this.queryBest;
     const candidateBest = this.candidateBest;
-    const caps = this.caps;
-    const n = query.size;
+    const n = this.query.size;
     const count = to - from;
     this.rows = rows;
     this.from = from;
@@ -289,19 +349,62 @@ export class CandidateBound {
     this.queryMask = queryMask;
     this.candidateMask = candidateMask;
     for (let i = 0; i < n; i++) queryBest[i] = queryMask & (1 << i) ? 1 : 0;
-    for (let j = 0; j < count; j++) candidateBest[j] = candidateMask & (1 << j) ? 1 : 0;
     for (let j = 0; j < count; j++) {
-      const row = rows[from + j];
-      for (let i = 0; i < n; i++) {
-        if (queryBest[i] === 1 && candidateBest[j] === 1) continue;
-        // Were this pair retrieved, both its tokens would be marked; so it was not.
-        const similarity = similarityBound(query, i, list, row);
-        if (similarity < minSimilarity) continue;
-        const value = Math.min((similarity - similarityFloor) / (1 - similarityFloor), caps[i]);
-        if (value > queryBest[i]) queryBest[i] = value;
-        if (value > candidateBest[j]) candidateBest[j] = value;
-      }
+      const at = this.pairValuesAt(rows[from + j]);
+      const values = this.pairValues;
+      for (let i = 0; i < n; i++) if (values[at + i] > queryBest[i]) queryBest[i] = values[at + i];
+      candidateBest[j] = candidateMask & (1 << j) ? 1 : values[at + n];
     }
+  }
+
+  /**
+   * Where the match value bounds of list token `row` with each query token start in pairValues,
+   * their maximum after them: computed once per search, as list names share most of their tokens.
+   */
+  private pairValuesAt(row: number): number {
+    const stride = this.query.size + 1;
+    if (this.slotStamp[row] === this.stamp) return this.slotOf[row] * stride;
+    const slot = this.slots++;
+    this.slotStamp[row] = this.stamp;
+    this.slotOf[row] = slot;
+    const at = slot * stride;
+    if (at + stride > this.pairValues.length) {
+      const grown = new Float64Array(Math.max(2 * this.pairValues.length, 64 * stride));
+      grown.set(this.pairValues);
+      this.pairValues = grown;
+    }
+    const values = this.pairValues;
+    const query = this.query;
+    const list = this.list;
+    const { similarities, unfoundValues } = this.lookups;
+    const keysFrom = this.keyStart[row];
+    const keysTo = this.keyStart[row + 1];
+    let best = 0;
+    for (let i = 0; i < query.size; i++) {
+      const found = similarities[i];
+      let similarity = 0;
+      let cap = 1;
+      if (found !== undefined && keysFrom < keysTo) {
+        for (let k = keysFrom; k < keysTo; k++) {
+          const value = found[this.keyIds[k]];
+          if (value > similarity) similarity = value;
+        }
+        if (similarity === 0) {
+          similarity = similarityBound(query, i, list, row);
+          cap = unfoundValues[i];
+        }
+      } else {
+        similarity = similarityBound(query, i, list, row);
+      }
+      const value =
+        similarity < minSimilarity
+          ? 0
+          : Math.min((similarity - similarityFloor) / (1 - similarityFloor), cap);
+      values[at + i] = value;
+      if (value > best) best = value;
+    }
+    values[at + query.size] = best;
+    return at;
   }
 
   /**
@@ -352,15 +455,24 @@ export class CandidateBound {
 
 /** Sum of the `take` largest of values[0, count), which it reorders. */
 function largestSum(values: Float64Array, count: number, take: number): number {
+  let sum = 0;
   if (take >= count) {
-    let sum = 0;
     for (let i = 0; i < count; i++) sum += values[i];
     return sum;
   }
-  values.subarray(0, count).sort();
-  let sum = 0;
-  for (let i = count - take; i < count; i++) sum += values[i];
+  sortDescending(values, count);
+  for (let i = 0; i < take; i++) sum += values[i];
   return sum;
+}
+
+/** Sorts values[0, count) from largest down, in place: an insertion sort, as names have few tokens. */
+function sortDescending(values: Float64Array, count: number): void {
+  for (let i = 1; i < count; i++) {
+    const value = values[i];
+    let at = i;
+    for (; at > 0 && values[at - 1] < value; at--) values[at] = values[at - 1];
+    values[at] = value;
+  }
 }
 
 /** The heaviest list token that row i can pair with. */

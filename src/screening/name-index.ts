@@ -6,15 +6,23 @@
  * anchorSimilarity): a word pair at least that similar, a joined/split pair, or an exact pair of
  * numbers, particles, legal forms or initials. Fuzzy key lookups (fuzzy-keys.ts) and postings
  * (name-postings.ts) find every name with an anchor. Each such name's score is bounded from
- * above (name-bounds.ts): anchored tokens at most fully matched, the others at most as similar
- * as their letters allow and below the retrieval similarity. Only names whose bound reaches T are
+ * above (name-bounds.ts): first from which of its tokens are anchored, then from each word pair's
+ * similarity as the query word's lookup found it (or below the lookup's level, within what the
+ * letters allow, where it did not find it). Only names whose bound reaches T are
  * aligned, likeliest first, until the limit-th best score rules out the rest. The postings of a
  * query token are not read at all when names reached through such tokens alone cannot reach T
  * (often the case for legal forms, particles and common given names beside rarer words).
  */
 import type { NameEntry } from './list-entry';
 import { FuzzyKeyIndex, MAX_DEPTH, deletionsNeeded } from './fuzzy-keys';
-import { CandidateBound, ShapeTable, unreachedMightMatch, unretrievedMatchValue } from './name-bounds';
+import {
+  CandidateBound,
+  ShapeTable,
+  unfoundWordValue,
+  unreachedMightMatch,
+  unretrievedMatchValue,
+  type WordLookups,
+} from './name-bounds';
 import {
   MatchCollector,
   indexedNames,
@@ -162,15 +170,31 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const rows = Int32Array.from(rowList);
   const retrievalFloor = Math.min(RARE_WORD_SIMILARITY, anchorSimilarity(minThreshold));
   const wordKeys = new FuzzyKeyIndex(words.keys, retrievalFloor);
-  const bound = new CandidateBound(ShapeTable.of(tokens));
+  const keyStart = new Int32Array(tokens.length + 1);
+  const keyIds: number[] = [];
+  tokens.forEach((token, row) => {
+    if (isWordLike(token)) {
+      for (const key of wordKeysOf(token)) {
+        const id = words.id(key);
+        if (id !== undefined) keyIds.push(id);
+      }
+    }
+    keyStart[row + 1] = keyIds.length;
+  });
+  const bound = new CandidateBound(ShapeTable.of(tokens), keyStart, Int32Array.from(keyIds));
 
   // Per-search scratch, reused: a search runs synchronously, one at a time.
   const stampOf = new Uint32Array(names.length);
   const queryMasks = new Int32Array(names.length);
   const candidateMasks = new Int32Array(names.length);
+  const joinedQueryMasks = new Int32Array(names.length);
+  const joinedCandidateMasks = new Int32Array(names.length);
   const touched = new Int32Array(names.length);
   const margins = new Float64Array(names.length);
   let stamp = 0;
+  /** Per query word position, the similarity of each word key its lookup found (see WordLookups). */
+  const similarities: Float32Array[] = [];
+  const foundKeys: number[][] = [];
 
   function search(name: string, searchOptions: NameSearchOptions): NameMatch[] {
     const threshold = searchOptions.threshold;
@@ -186,7 +210,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const plan = planRetrieval(query, shapes, anchor, target);
     // Cannot happen above the minimum threshold (see anchorSimilarity); kept as a safety net.
     if (!plan) return scanAll(names, name, searchOptions);
-    const { probes, caps, skipped } = plan;
+    const { probes, caps, skipped, lookups } = plan;
 
     stamp = (stamp + 1) >>> 0;
     if (stamp === 0) {
@@ -197,6 +221,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     for (const probe of probes) {
       if (probe.token >= 0 && skipped & (1 << probe.token)) continue;
       const { postings, key, queryMask } = probe;
+      const joined = probe.token < 0;
       const end = postings.start(key) + postings.length(key);
       for (let at = postings.start(key); at < end; at++) {
         const n = postings.nameAt(at);
@@ -204,21 +229,27 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
           stampOf[n] = stamp;
           queryMasks[n] = 0;
           candidateMasks[n] = 0;
+          joinedQueryMasks[n] = 0;
+          joinedCandidateMasks[n] = 0;
           touched[touchedCount++] = n;
         }
         queryMasks[n] |= queryMask;
         candidateMasks[n] |= postings.maskAt(at);
+        if (joined) {
+          joinedQueryMasks[n] |= queryMask;
+          joinedCandidateMasks[n] |= postings.maskAt(at);
+        }
       }
     }
 
-    bound.begin(shapes, caps, skipped, target);
+    bound.begin(shapes, caps, skipped, target, lookups);
     const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
       const n = touched[t];
       if (searchOptions.type !== undefined && !typeAllowed(names[n].entry, searchOptions.type)) continue;
       if (bound.quickMargin(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]) < 0)
         continue;
-      bound.load(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]);
+      bound.load(rows, rowStart[n], rowStart[n + 1], joinedQueryMasks[n], joinedCandidateMasks[n]);
       margins[n] = bound.margin(target);
       if (margins[n] >= 0) survivors.push(n);
     }
@@ -228,7 +259,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     for (const n of survivors) {
       const floor = collector.floor() - SCORE_ROUNDING;
       if (floor > target) {
-        bound.load(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]);
+        bound.load(rows, rowStart[n], rowStart[n + 1], joinedQueryMasks[n], joinedCandidateMasks[n]);
         if (bound.margin(floor) < 0) continue;
       }
       collector.offer(names[n]);
@@ -248,8 +279,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     shapes: ShapeTable,
     anchor: number,
     target: number,
-  ): { probes: Probe[]; caps: Float64Array; skipped: number } | null {
+  ): { probes: Probe[]; caps: Float64Array; skipped: number; lookups: WordLookups } | null {
     const own: Probe[][] = [];
+    const found: Map<number, number>[] = [];
+    const foundLevel = new Float64Array(shapes.size);
     const volume = new Float64Array(shapes.size);
     const caps = new Float64Array(shapes.size);
     const deepenable: number[] = [];
@@ -261,20 +294,25 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       }
       return found;
     };
-    /** Retrieves query word `position` through the found keys at least `retrieval` similar. */
-    const retrieve = (position: number, found: Map<number, number>, retrieval: number) => {
+    /**
+     * Retrieves query word `position` through the keys its lookup at `level` found at least
+     * `retrieval` similar.
+     */
+    const retrieve = (position: number, keys: Map<number, number>, level: number, retrieval: number) => {
+      found[position] = keys;
+      foundLevel[position] = level;
       own[position] = [];
       volume[position] = 0;
-      for (const [key, similarity] of found) {
+      for (const [key, similarity] of keys) {
         if (similarity < retrieval) continue;
         own[position].push({ postings: words, key, queryMask: 1 << position, token: position });
         volume[position] += words.length(key);
       }
       caps[position] = unretrievedMatchValue(shapes, position, retrieval);
     };
-    const volumeAbove = (found: Map<number, number>, similarity: number) => {
+    const volumeAbove = (keys: Map<number, number>, similarity: number) => {
       let total = 0;
-      for (const [key, value] of found) if (value >= similarity) total += words.length(key);
+      for (const [key, value] of keys) if (value >= similarity) total += words.length(key);
       return total;
     };
     query.tokens.forEach((token, position) => {
@@ -282,11 +320,11 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         const deletions = deletionsNeeded(shapes.maxLength(position), retrievalFloor);
         if (deletions <= CHEAP_DELETIONS) {
           // One lookup serves both: rare words keep everything it found, common ones the anchors.
-          const found = lookUp(position, retrievalFloor);
-          const rare = volumeAbove(found, anchor) < RARE_WORD_POSTINGS;
-          retrieve(position, found, rare ? retrievalFloor : anchor);
+          const keys = lookUp(position, retrievalFloor);
+          const rare = volumeAbove(keys, anchor) < RARE_WORD_POSTINGS;
+          retrieve(position, keys, retrievalFloor, rare ? retrievalFloor : anchor);
         } else {
-          retrieve(position, lookUp(position, anchor), anchor);
+          retrieve(position, lookUp(position, anchor), anchor, anchor);
           if (volume[position] < RARE_WORD_POSTINGS && deletions <= MAX_DEPTH) deepenable.push(position);
         }
       } else {
@@ -310,7 +348,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       const deeperSkipped = skippedTokens(volume, deeperCaps, shapes, target);
       if (unskippedVolume(volume, deeperSkipped) < unskippedVolume(volume, skipped) / 2) {
         for (const position of deepenable)
-          retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
+          retrieve(position, lookUp(position, retrievalFloor), retrievalFloor, retrievalFloor);
         skipped = deeperSkipped;
       }
     }
@@ -328,7 +366,25 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       const id = words.id(looseKey(join.key));
       if (id !== undefined) probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1 });
     }
-    return { probes, caps, skipped };
+    return { probes, caps, skipped, lookups: wordLookups(shapes, found, foundLevel) };
+  }
+
+  /** The lookups' findings as WordLookups, in scratch arrays that the previous search's reset. */
+  function wordLookups(shapes: ShapeTable, found: Map<number, number>[], level: Float64Array): WordLookups {
+    similarities.forEach((values, position) => {
+      for (const key of foundKeys[position]) values[key] = 0;
+      foundKeys[position] = [];
+    });
+    const unfoundValues = new Float64Array(shapes.size);
+    const current: (Float32Array | undefined)[] = [];
+    found.forEach((keys, position) => {
+      const values = (similarities[position] ??= new Float32Array(words.keys.length));
+      for (const [key, similarity] of keys) values[key] = similarity;
+      foundKeys[position] = [...keys.keys()];
+      current[position] = values;
+      unfoundValues[position] = unfoundWordValue(shapes, position, level[position]);
+    });
+    return { similarities: current, unfoundValues };
   }
 
   /**
