@@ -25,6 +25,7 @@ const {
   insignificantFactor,
 } = SCORING;
 const countBits = bitCount;
+const maxTokens = MAX_TOKENS;
 const matchValueOf = matchValue;
 
 /** Kind codes; word and generic word compare alike and differ only in weight. */
@@ -44,9 +45,28 @@ const KIND_CODES: Readonly<Record<NameToken['kind'], number>> = {
   initial: INITIAL,
 };
 
+/** Weight by kind code: a kind's weight is the same for every token of that kind. */
+const KIND_WEIGHTS = Float64Array.from(
+  (Object.keys(KIND_CODES) as NameToken['kind'][]).sort((a, b) => KIND_CODES[a] - KIND_CODES[b]),
+  (kind) => SCORING.weights[kind],
+);
+
 function isWordCode(kind: number): boolean {
   return kind <= GENERIC;
 }
+
+/**
+ * Classes of list tokens by kind code, for what unretrieved pairs can reach: words and generic
+ * words alike, each other kind apart. Words and initials pair with each other (isWordClass); the
+ * other kinds only within their kind.
+ */
+const WORD_CLASS = 0;
+const INITIAL_CLASS = 4;
+const CLASSES = 5;
+const PAIRING_CLASS: readonly number[] = [WORD_CLASS, WORD_CLASS, 1, 2, 3, INITIAL_CLASS];
+/** The heaviest weight of each class. */
+const CLASS_WEIGHTS = new Float64Array(CLASSES);
+PAIRING_CLASS.forEach((c, kind) => (CLASS_WEIGHTS[c] = Math.max(CLASS_WEIGHTS[c], KIND_WEIGHTS[kind])));
 
 const STRIDE = 4;
 
@@ -92,8 +112,18 @@ export class ShapeTable {
     return (this.rows[row * STRIDE + 2] >>> 16) & 0xff;
   }
 
+  /** Kind codes of rows: what quickMargin reads of a name's tokens, stored beside their rows. */
+  kinds(rows: Int32Array): Uint8Array {
+    return Uint8Array.from(rows, (row) => this.kind(row));
+  }
+
   weight(row: number): number {
     return this.rows[row * STRIDE + 3] / 1000;
+  }
+
+  /** Words and generic words: the kinds matched by similarity rather than exactly. */
+  isWord(row: number): boolean {
+    return isWordCode(this.kind(row));
   }
 
   significant(row: number): boolean {
@@ -238,17 +268,33 @@ export class CandidateBound {
   private readonly candidateBest = new Float64Array(MAX_TOKENS);
   private query: ShapeTable = new ShapeTable(0);
   /**
-   * For quickMargin: per unit weight for anchored tokens; per query token; per unit weight for
-   * unanchored list tokens, unpaired and then their best pairing gains with distinct query tokens.
+   * For quickMargin: the target; per query token its weight and cap; per class of list token
+   * (PAIRING_CLASS) the highest cap of the query tokens not skipped, and the pairing gains over
+   * staying unpaired of those caps, highest first.
    */
-  private anchoredMargin = 0;
+  private target = 0;
+  private readonly queryWeights = new Float64Array(MAX_TOKENS);
+  private caps: Float64Array = new Float64Array(0);
   private readonly queryMargins = new Float64Array(MAX_TOKENS);
-  private freeMargin = 0;
-  private readonly capGains = new Float64Array(MAX_TOKENS);
-  private capGainCount = 0;
-  private readonly listWeights = new Float64Array(MAX_TOKENS);
+  private readonly classCaps = new Float64Array(CLASSES);
+  /** Gains and list token weights of class c at [c × MAX_TOKENS, (c + 1) × MAX_TOKENS). */
+  private readonly classGains = new Float64Array(CLASSES * MAX_TOKENS);
+  private readonly classGainCounts = new Int32Array(CLASSES);
+  private readonly classWeights = new Float64Array(CLASSES * MAX_TOKENS);
+  private readonly classWeightCounts = new Int32Array(CLASSES);
+  private readonly classHeaviest = new Float64Array(CLASSES);
+  /** Each skipped query token: its class and the weight of the heaviest list token it can pair with. */
+  /**
+   * For startMargin: quickMargin's query side before any pair is retrieved; per class, the sums
+   * of its k highest gains at [c × (MAX_TOKENS + 1) + k]; per skipped query token, the classes
+   * of list tokens it can pair with (bit mask) and what fully matching one adds at most.
+   */
+  private baseMargin = 0;
+  private readonly gainSums = new Float64Array(CLASSES * (MAX_TOKENS + 1));
+  private readonly skippedPartnerClasses = new Int32Array(MAX_TOKENS);
+  private readonly skippedGains = new Float64Array(MAX_TOKENS);
   private skippedCount = 0;
-  /** Weight of the heaviest list token each skipped query token can pair with. */
+  private readonly skippedClasses = new Int32Array(MAX_TOKENS);
   private readonly skippedPartners = new Float64Array(MAX_TOKENS);
   /** The loaded name: its token rows are rows[from, from + count), anchored tokens as masks. */
   private rows: Int32Array = new Int32Array(0);
@@ -257,6 +303,8 @@ export class CandidateBound {
   private queryMask = 0;
   private candidateMask = 0;
   private readonly gains = new Float64Array(MAX_TOKENS);
+  /** Where each token of the loaded name has its pair values in pairValues. */
+  private readonly pairsAt = new Int32Array(MAX_TOKENS);
   private lookups: WordLookups = { similarities: [], unfoundValues: new Float64Array(0) };
   /** Per list token row, its slot in pairValues when slotStamp holds this search's stamp. */
   private readonly slotOf: Int32Array;
@@ -277,9 +325,17 @@ export class CandidateBound {
 
   /**
    * Starts a search. caps[i] bounds query token i's match value in a pair that was not retrieved
-   * (1 for the `skipped` tokens, whose pairs were not looked up); quickMargin tests `target`.
+   * (1 for the `skipped` tokens, whose pairs were not looked up), wordCaps[i] in such a pair with
+   * a list word; quickMargin tests `target`.
    */
-  begin(query: ShapeTable, caps: Float64Array, skipped: number, target: number, lookups: WordLookups): void {
+  begin(
+    query: ShapeTable,
+    caps: Float64Array,
+    wordCaps: Float64Array,
+    skipped: number,
+    target: number,
+    lookups: WordLookups,
+  ): void {
     this.query = query;
     this.lookups = lookups;
     this.slots = 0;
@@ -288,49 +344,143 @@ export class CandidateBound {
       this.slotStamp.fill(0);
       this.stamp = 1;
     }
-    this.anchoredMargin = 1 - target;
-    this.freeMargin = -target * extraCost;
+    this.target = target;
+    this.caps = caps;
+    const free = -target * extraCost;
     this.skippedCount = 0;
-    this.capGainCount = 0;
+    this.classCaps.fill(0);
+    this.classGainCounts.fill(0);
     for (let i = 0; i < query.size; i++) {
+      this.queryWeights[i] = query.weight(i);
       this.queryMargins[i] = query.weight(i) * margin(target, caps[i]);
-      if (skipped & (1 << i)) this.skippedPartners[this.skippedCount++] = heaviestPartner(query, i);
-      else if (margin(target, caps[i]) > this.freeMargin)
-        this.capGains[this.capGainCount++] = margin(target, caps[i]) - this.freeMargin;
+      if (skipped & (1 << i)) {
+        this.skippedClasses[this.skippedCount] = PAIRING_CLASS[query.kind(i)];
+        this.skippedPartners[this.skippedCount++] = heaviestPartner(query, i);
+        continue;
+      }
+      for (let c = 0; c < CLASSES; c++) {
+        const cap = c === WORD_CLASS ? wordCaps[i] : caps[i];
+        if (cap > this.classCaps[c]) this.classCaps[c] = cap;
+        const gain = margin(target, cap) - free;
+        if (gain > 0) this.classGains[c * maxTokens + this.classGainCounts[c]++] = gain;
+      }
     }
-    sortDescending(this.capGains, this.capGainCount);
+    this.baseMargin = 0;
+    for (let i = 0; i < query.size; i++) this.baseMargin += this.queryMargins[i];
+    for (let c = 0; c < CLASSES; c++) {
+      sortDescending(this.classGains, c * maxTokens, c * maxTokens + this.classGainCounts[c]);
+      const sums = c * (maxTokens + 1);
+      this.gainSums[sums] = 0;
+      for (let k = 0; k < maxTokens; k++) {
+        const gain = k < this.classGainCounts[c] ? CLASS_WEIGHTS[c] * this.classGains[c * maxTokens + k] : 0;
+        this.gainSums[sums + k + 1] = this.gainSums[sums + k] + gain;
+      }
+    }
+    for (let k = 0; k < this.skippedCount; k++) {
+      const c = this.skippedClasses[k];
+      this.skippedPartnerClasses[k] =
+        c === WORD_CLASS || c === INITIAL_CLASS ? (1 << WORD_CLASS) | (1 << INITIAL_CLASS) : 1 << c;
+      this.skippedGains[k] = this.skippedPartners[k] * (1 - target - free);
+    }
+  }
+
+  /** Bit mask of the classes of these kind codes, for startMargin. */
+  static classesOf(kinds: Uint8Array, from: number, to: number): number {
+    let classes = 0;
+    for (let j = from; j < to; j++) classes |= 1 << PAIRING_CLASS[kinds[j]];
+    return classes;
   }
 
   /**
-   * A first, looser test of the target given to begin, without looking at token pairs: every
-   * unanchored query token at its cap; unanchored list tokens paired with distinct query tokens
-   * at their caps (the heaviest with the highest), and each skipped query token fully matching
-   * one more of them (the heaviest it can pair with, to be safe). An unanchored list token has
-   * no retrieved pair, so it pairs with a query token that is skipped or at most at its cap.
-   * Negative: the name cannot reach the target.
+   * An upper bound of quickMargin, kept up to date as a name's pairs are retrieved: begin with
+   * startMargin(the name's token count, total weight and classes), then add queryGain and
+   * candidateGain for each retrieved value that raises a token's value. It takes as many pairing
+   * gains of each class present as the name has tokens, and a full match for each skipped token
+   * that can pair with one of them.
    */
-  quickMargin(rows: Int32Array, from: number, to: number, queryMask: number, candidateMask: number): number {
+  startMargin(count: number, listWeight: number, classes: number): number {
+    let total = this.baseMargin - this.target * extraCost * listWeight;
+    const take = count < maxTokens ? count : maxTokens;
+    for (let c = 0; c < CLASSES; c++)
+      if (classes & (1 << c)) total += this.gainSums[c * (maxTokens + 1) + take];
+    for (let k = 0; k < this.skippedCount; k++)
+      if (this.skippedPartnerClasses[k] & classes) total += this.skippedGains[k];
+    return total;
+  }
+
+  /** The rise in quickMargin's sum when query token i's retrieved value rises from `from` to `to`. */
+  queryGain(i: number, from: number, to: number): number {
+    const cap = this.caps[i];
+    if (to <= cap) return 0;
+    const target = this.target;
+    return this.queryWeights[i] * (margin(target, to) - margin(target, from > cap ? from : cap));
+  }
+
+  /** The same for a list token of this kind code, whose retrieved value rises from `from` (0: none). */
+  candidateGain(kind: number, from: number, to: number): number {
+    const target = this.target;
+    const cap = this.classCaps[PAIRING_CLASS[kind]];
+    const before = from > 0 ? margin(target, from > cap ? from : cap) : -target * extraCost;
+    return KIND_WEIGHTS[kind] * (margin(target, to > cap ? to : cap) - before);
+  }
+
+  /**
+   * A first, looser test of the target given to begin, from the values of the name's retrieved
+   * pairs alone (queryValues and candidateValues from `at`, 0 where none): each query token at the
+   * higher of its retrieved value and its cap; each list token at the higher of its retrieved value
+   * and the highest cap for its class, except that unretrieved list tokens pair one to one, the
+   * heaviest with the highest caps; and each skipped query token fully matching one more list
+   * token (the heaviest it can pair with, to be safe). Negative: the name cannot reach the target.
+   */
+  quickMargin(
+    kinds: Uint8Array,
+    from: number,
+    to: number,
+    queryValues: Float32Array,
+    candidateValues: Float32Array,
+    at: number,
+  ): number {
+    const target = this.target;
+    const free = -target * extraCost;
+    const classWeights = this.classWeights;
+    const classWeightCounts = this.classWeightCounts;
+    const classHeaviest = this.classHeaviest;
     let total = 0;
     for (let i = 0; i < this.query.size; i++) {
-      total += queryMask & (1 << i) ? this.anchoredMargin * this.query.weight(i) : this.queryMargins[i];
+      const value = queryValues[at + i];
+      total += value > this.caps[i] ? this.queryWeights[i] * margin(target, value) : this.queryMargins[i];
     }
-    let unanchored = 0;
+    for (let c = 0; c < CLASSES; c++) {
+      classWeightCounts[c] = 0;
+      classHeaviest[c] = 0;
+    }
     for (let j = 0; j < to - from; j++) {
-      const w = this.list.weight(rows[from + j]);
-      if (candidateMask & (1 << j)) {
-        total += w * this.anchoredMargin;
+      const kind = kinds[from + j];
+      const w = KIND_WEIGHTS[kind];
+      const c = PAIRING_CLASS[kind];
+      if (w > classHeaviest[c]) classHeaviest[c] = w;
+      const value = candidateValues[at + j];
+      if (value > 0) {
+        total += w * margin(target, value > this.classCaps[c] ? value : this.classCaps[c]);
       } else {
-        total += w * this.freeMargin;
-        this.listWeights[unanchored++] = w;
+        total += w * free;
+        classWeights[c * maxTokens + classWeightCounts[c]++] = w;
       }
     }
-    if (unanchored === 0) return total;
-    sortDescending(this.listWeights, unanchored);
-    const paired = Math.min(unanchored, this.capGainCount);
-    for (let k = 0; k < paired; k++) total += this.listWeights[k] * this.capGains[k];
-    const heaviest = this.listWeights[0];
-    for (let k = 0; k < this.skippedCount; k++)
-      total += Math.min(heaviest, this.skippedPartners[k]) * (this.anchoredMargin - this.freeMargin);
+    for (let c = 0; c < CLASSES; c++) {
+      const count = classWeightCounts[c];
+      if (count === 0) continue;
+      const start = c * maxTokens;
+      sortDescending(classWeights, start, start + count);
+      const paired = Math.min(count, this.classGainCounts[c]);
+      for (let k = start; k < start + paired; k++) total += classWeights[k] * this.classGains[k];
+    }
+    const wordOrInitial = Math.max(this.classHeaviest[WORD_CLASS], this.classHeaviest[INITIAL_CLASS]);
+    for (let k = 0; k < this.skippedCount; k++) {
+      const c = this.skippedClasses[k];
+      const heaviest = c === WORD_CLASS || c === INITIAL_CLASS ? wordOrInitial : this.classHeaviest[c];
+      total += Math.min(heaviest, this.skippedPartners[k]) * (1 - target - free);
+    }
     return total;
   }
 
@@ -351,6 +501,7 @@ export class CandidateBound {
     for (let i = 0; i < n; i++) queryBest[i] = queryMask & (1 << i) ? 1 : 0;
     for (let j = 0; j < count; j++) {
       const at = this.pairValuesAt(rows[from + j]);
+      this.pairsAt[j] = at;
       const values = this.pairValues;
       for (let i = 0; i < n; i++) if (values[at + i] > queryBest[i]) queryBest[i] = values[at + i];
       candidateBest[j] = candidateMask & (1 << j) ? 1 : values[at + n];
@@ -408,9 +559,10 @@ export class CandidateBound {
   }
 
   /**
-   * ≥ 0 when the loaded name might score ≥ target; the larger, the likelier. Tokens without an
-   * anchor pair one to one (joins are always anchors), so at most as many of them pair as the
-   * other side has tokens: only that many of their pairing gains count.
+   * ≥ 0 when the loaded name might score ≥ target; the larger, the likelier. Tokens outside joins
+   * pair one to one, so at most as many of them pair as the other side has tokens, and no two
+   * with the same partner: their pairing gains count only that many times, and at most once per
+   * partner, at its best.
    */
   margin(target: number): number {
     const query = this.query;
@@ -434,7 +586,7 @@ export class CandidateBound {
         if (m > 0) this.gains[gainsQ++] = w * (margin(target, m) - free);
       }
     }
-    total += largestSum(this.gains, gainsQ, this.count);
+    total += Math.min(largestSum(this.gains, gainsQ, this.count), this.partnerGains(target, true));
     for (let j = 0; j < this.count; j++) {
       const w = list.weight(this.rows[this.from + j]);
       const m = this.candidateBest[j];
@@ -446,10 +598,39 @@ export class CandidateBound {
         if (m > 0) this.gains[gainsC++] = w * (margin(target, m) - free);
       }
     }
-    total += largestSum(this.gains, gainsC, query.size);
+    total += Math.min(largestSum(this.gains, gainsC, query.size), this.partnerGains(target, false));
     // Without a significant query token matched the score is scaled down: no target above that.
     if (!significant && target > insignificantFactor) return -1;
     return total - target * conflictCost * Math.min(freeQ, freeC);
+  }
+
+  /**
+   * For the query tokens outside joins (or the list tokens, when !ofQuery): the sum, over the
+   * other side's tokens, of the best pairing gain any of them has with it.
+   */
+  private partnerGains(target: number, ofQuery: boolean): number {
+    const values = this.pairValues;
+    const n = this.query.size;
+    const free = -target * extraCost;
+    const outer = ofQuery ? this.count : n;
+    const inner = ofQuery ? n : this.count;
+    const joined = ofQuery ? this.queryMask : this.candidateMask;
+    let total = 0;
+    for (let a = 0; a < outer; a++) {
+      let best = 0;
+      for (let b = 0; b < inner; b++) {
+        if (joined & (1 << b)) continue;
+        const i = ofQuery ? b : a;
+        const j = ofQuery ? a : b;
+        const m = values[this.pairsAt[j] + i];
+        if (m <= 0) continue;
+        const w = ofQuery ? this.query.weight(i) : this.list.weight(this.rows[this.from + j]);
+        const gain = w * (margin(target, m) - free);
+        if (gain > best) best = gain;
+      }
+      total += best;
+    }
+    return total;
   }
 }
 
@@ -460,17 +641,17 @@ function largestSum(values: Float64Array, count: number, take: number): number {
     for (let i = 0; i < count; i++) sum += values[i];
     return sum;
   }
-  sortDescending(values, count);
+  sortDescending(values, 0, count);
   for (let i = 0; i < take; i++) sum += values[i];
   return sum;
 }
 
-/** Sorts values[0, count) from largest down, in place: an insertion sort, as names have few tokens. */
-function sortDescending(values: Float64Array, count: number): void {
-  for (let i = 1; i < count; i++) {
+/** Sorts values[from, to) from largest down, in place: an insertion sort, as names have few tokens. */
+function sortDescending(values: Float64Array, from: number, to: number): void {
+  for (let i = from + 1; i < to; i++) {
     const value = values[i];
     let at = i;
-    for (; at > 0 && values[at - 1] < value; at--) values[at] = values[at - 1];
+    for (; at > from && values[at - 1] < value; at--) values[at] = values[at - 1];
     values[at] = value;
   }
 }

@@ -6,12 +6,13 @@
  * anchorSimilarity): a word pair at least that similar, a joined/split pair, or an exact pair of
  * numbers, particles, legal forms or initials. Fuzzy key lookups (fuzzy-keys.ts) and postings
  * (name-postings.ts) find every name with an anchor. Each such name's score is bounded from
- * above (name-bounds.ts): first from which of its tokens are anchored, then from each word pair's
- * similarity as the query word's lookup found it (or below the lookup's level, within what the
- * letters allow, where it did not find it). Only names whose bound reaches T are
- * aligned, likeliest first, until the limit-th best score rules out the rest. The postings of a
- * query token are not read at all when names reached through such tokens alone cannot reach T
- * (often the case for legal forms, particles and common given names beside rarer words).
+ * above (name-bounds.ts): first from the match values of its retrieved pairs alone, kept up to date
+ * as its postings are read, then from each word pair's similarity as the query word's lookup found
+ * it (or below the lookup's level, within what the letters allow, where it did not find it). Only
+ * names whose bound reaches T are aligned, likeliest first, until the limit-th best score rules
+ * out the rest. The postings of a query token are not read at all when names reached through such
+ * tokens alone cannot reach T (often the case for legal forms and particles, and for common given
+ * names beside rare words).
  */
 import type { NameEntry } from './list-entry';
 import { FuzzyKeyIndex, MAX_DEPTH, deletionsNeeded } from './fuzzy-keys';
@@ -32,7 +33,7 @@ import {
   type NameMatch,
   type NameSearchOptions,
 } from './name-matches';
-import { looseKey, type NameToken } from './name-normalise';
+import { MAX_TOKENS, looseKey, type NameToken } from './name-normalise';
 import { Postings } from './name-postings';
 import {
   SCORE_ROUNDING,
@@ -41,7 +42,9 @@ import {
   isSignificant,
   isWordLike,
   joinMask,
+  matchValue,
   prepareName,
+  tokenWeight,
   type PreparedName,
 } from './name-score';
 
@@ -115,23 +118,24 @@ interface Probe {
   queryMask: number;
   /** The one query token whose own word or exact key this is; -1 for joins, never skipped. */
   token: number;
+  /** The highest match value a pair through this key can have. */
+  value: number;
 }
 
 /**
- * Words of a query whose lookup reaches fewer postings than this are looked up down to
- * RARE_WORD_SIMILARITY rather than the anchor similarity: cheap for rare words, and it caps what
- * their unretrieved pairs can add, which lets the search skip the postings of common tokens.
+ * Query words are retrieved down to DEEP_SIMILARITY rather than the anchor similarity: that caps
+ * what their unretrieved pairs can add, which lets the quick test discard the names that most
+ * common words reach and the search skip the postings of common tokens. Words needing up to
+ * CHEAP_DELETIONS deletion variants at that similarity always are; longer ones (up to MAX_DEPTH,
+ * beyond which the lookup scans) only when their anchors reach fewer than RARE_WORD_POSTINGS and
+ * the search would otherwise read more than DEEPEN_ABOVE_POSTINGS.
  */
-const RARE_WORD_POSTINGS = 1500;
-const RARE_WORD_SIMILARITY = 0.7;
-/**
- * Rare words needing up to CHEAP_DELETIONS deletion variants at that similarity are always looked
- * up that deep; longer ones (up to MAX_DEPTH, beyond which the lookup scans) only when that lets
- * the search skip the postings of common tokens, when it would otherwise read more than
- * DEEPEN_ABOVE_POSTINGS.
- */
+const DEEP_SIMILARITY = 0.7;
 const CHEAP_DELETIONS = 2;
+const RARE_WORD_POSTINGS = 1500;
 const DEEPEN_ABOVE_POSTINGS = 1500;
+/** Words are skipped only if the postings left to read are then at most this many. */
+const WORD_SKIP_POSTINGS = 1000;
 
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_MIN_THRESHOLD;
@@ -168,7 +172,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   exact.seal();
   joins.seal();
   const rows = Int32Array.from(rowList);
-  const retrievalFloor = Math.min(RARE_WORD_SIMILARITY, anchorSimilarity(minThreshold));
+  const retrievalFloor = Math.min(DEEP_SIMILARITY, anchorSimilarity(minThreshold));
   const wordKeys = new FuzzyKeyIndex(words.keys, retrievalFloor);
   const keyStart = new Int32Array(tokens.length + 1);
   const keyIds: number[] = [];
@@ -181,16 +185,31 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     }
     keyStart[row + 1] = keyIds.length;
   });
-  const bound = new CandidateBound(ShapeTable.of(tokens), keyStart, Int32Array.from(keyIds));
+  const listShapes = ShapeTable.of(tokens);
+  const kinds = listShapes.kinds(rows);
+  const nameWeights = Float64Array.from(names, (name) =>
+    name.prepared.tokens.reduce((total, token) => total + tokenWeight(token), 0),
+  );
+  const nameClasses = Uint8Array.from(names, (_, n) =>
+    CandidateBound.classesOf(kinds, rowStart[n], rowStart[n + 1]),
+  );
+  const bound = new CandidateBound(listShapes, keyStart, Int32Array.from(keyIds));
 
   // Per-search scratch, reused: a search runs synchronously, one at a time.
   const stampOf = new Uint32Array(names.length);
-  const queryMasks = new Int32Array(names.length);
-  const candidateMasks = new Int32Array(names.length);
   const joinedQueryMasks = new Int32Array(names.length);
   const joinedCandidateMasks = new Int32Array(names.length);
   const touched = new Int32Array(names.length);
   const margins = new Float64Array(names.length);
+  /**
+   * The best match value each touched name's retrieved pairs give each query token and each of its
+   * own tokens, MAX_TOKENS apiece, by touch order (slotOf); 0 where none was retrieved.
+   */
+  const slotOf = new Int32Array(names.length);
+  let queryValues = new Float32Array(1024 * MAX_TOKENS);
+  let candidateValues = new Float32Array(1024 * MAX_TOKENS);
+  /** Per touched name, by touch order: an upper bound of its quickMargin (CandidateBound.startMargin). */
+  let quickBounds = new Float64Array(1024);
   let stamp = 0;
   /** Per query word position, the similarity of each word key its lookup found (see WordLookups). */
   const similarities: Float32Array[] = [];
@@ -210,44 +229,70 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const plan = planRetrieval(query, shapes, anchor, target);
     // Cannot happen above the minimum threshold (see anchorSimilarity); kept as a safety net.
     if (!plan) return scanAll(names, name, searchOptions);
-    const { probes, caps, skipped, lookups } = plan;
+    const { probes, caps, wordCaps, skipped, lookups } = plan;
 
     stamp = (stamp + 1) >>> 0;
     if (stamp === 0) {
       stampOf.fill(0);
       stamp = 1;
     }
+    bound.begin(shapes, caps, wordCaps, skipped, target, lookups);
     let touchedCount = 0;
+    const querySize = query.tokens.length;
     for (const probe of probes) {
       if (probe.token >= 0 && skipped & (1 << probe.token)) continue;
-      const { postings, key, queryMask } = probe;
+      const { postings, key, queryMask, value } = probe;
       const joined = probe.token < 0;
       const end = postings.start(key) + postings.length(key);
       for (let at = postings.start(key); at < end; at++) {
         const n = postings.nameAt(at);
         if (stampOf[n] !== stamp) {
           stampOf[n] = stamp;
-          queryMasks[n] = 0;
-          candidateMasks[n] = 0;
           joinedQueryMasks[n] = 0;
           joinedCandidateMasks[n] = 0;
+          slotOf[n] = touchedCount;
+          if ((touchedCount + 1) * MAX_TOKENS > queryValues.length) growValues();
+          const slot = touchedCount * MAX_TOKENS;
+          for (let i = slot; i < slot + querySize; i++) queryValues[i] = 0;
+          for (let j = slot, end = slot + rowStart[n + 1] - rowStart[n]; j < end; j++) candidateValues[j] = 0;
+          quickBounds[touchedCount] = bound.startMargin(
+            rowStart[n + 1] - rowStart[n],
+            nameWeights[n],
+            nameClasses[n],
+          );
           touched[touchedCount++] = n;
         }
-        queryMasks[n] |= queryMask;
-        candidateMasks[n] |= postings.maskAt(at);
+        const candidateMask = postings.maskAt(at);
         if (joined) {
           joinedQueryMasks[n] |= queryMask;
-          joinedCandidateMasks[n] |= postings.maskAt(at);
+          joinedCandidateMasks[n] |= candidateMask;
+        }
+        const t = slotOf[n];
+        const slot = t * MAX_TOKENS;
+        for (let bits = queryMask; bits !== 0; bits &= bits - 1) {
+          const i = 31 - Math.clz32(bits & -bits);
+          const from = queryValues[slot + i];
+          if (from >= value) continue;
+          quickBounds[t] += bound.queryGain(i, from, value);
+          queryValues[slot + i] = value;
+        }
+        for (let bits = candidateMask; bits !== 0; bits &= bits - 1) {
+          const j = 31 - Math.clz32(bits & -bits);
+          const from = candidateValues[slot + j];
+          if (from >= value) continue;
+          quickBounds[t] += bound.candidateGain(kinds[rowStart[n] + j], from, value);
+          candidateValues[slot + j] = value;
         }
       }
     }
 
-    bound.begin(shapes, caps, skipped, target, lookups);
     const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
+      if (quickBounds[t] < 0) continue;
       const n = touched[t];
       if (searchOptions.type !== undefined && !typeAllowed(names[n].entry, searchOptions.type)) continue;
-      if (bound.quickMargin(rows, rowStart[n], rowStart[n + 1], queryMasks[n], candidateMasks[n]) < 0)
+      const slot = t * MAX_TOKENS;
+      if (bound.quickMargin(kinds, rowStart[n], rowStart[n + 1], queryValues, candidateValues, slot) < 0)
         continue;
       bound.load(rows, rowStart[n], rowStart[n + 1], joinedQueryMasks[n], joinedCandidateMasks[n]);
       margins[n] = bound.margin(target);
@@ -267,19 +312,36 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     return collector.results();
   }
 
+  function growValues(): void {
+    const size = Math.min(2 * queryValues.length, names.length * MAX_TOKENS);
+    const grownQuery = new Float32Array(size);
+    grownQuery.set(queryValues);
+    queryValues = grownQuery;
+    const grownCandidate = new Float32Array(size);
+    grownCandidate.set(candidateValues);
+    candidateValues = grownCandidate;
+    const grownBounds = new Float64Array(size / MAX_TOKENS);
+    grownBounds.set(quickBounds);
+    quickBounds = grownBounds;
+  }
+
   /**
    * How each query token is retrieved: the keys it anchors (its probes), how many postings they
-   * reach, and the cap on what its unretrieved pairs can reach. Words are looked up down to the
-   * anchor similarity; rare words further down (RARE_WORD_SIMILARITY), which lowers their cap and
-   * so lets common tokens be skipped. For long words that lookup scans many keys, so it is done
-   * only when it lets the search skip many postings.
+   * reach, and the cap on what its unretrieved pairs can reach. Words are looked up down to
+   * DEEP_SIMILARITY, long ones (whose lookup that deep costs more) only when that pays.
    */
   function planRetrieval(
     query: PreparedName,
     shapes: ShapeTable,
     anchor: number,
     target: number,
-  ): { probes: Probe[]; caps: Float64Array; skipped: number; lookups: WordLookups } | null {
+  ): {
+    probes: Probe[];
+    caps: Float64Array;
+    wordCaps: Float64Array;
+    skipped: number;
+    lookups: WordLookups;
+  } | null {
     const own: Probe[][] = [];
     const found: Map<number, number>[] = [];
     const foundLevel = new Float64Array(shapes.size);
@@ -294,37 +356,31 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       }
       return found;
     };
-    /**
-     * Retrieves query word `position` through the keys its lookup at `level` found at least
-     * `retrieval` similar.
-     */
-    const retrieve = (position: number, keys: Map<number, number>, level: number, retrieval: number) => {
+    /** Retrieves query word `position` through the keys its lookup at `level` found. */
+    const retrieve = (position: number, keys: Map<number, number>, level: number) => {
       found[position] = keys;
       foundLevel[position] = level;
       own[position] = [];
       volume[position] = 0;
       for (const [key, similarity] of keys) {
-        if (similarity < retrieval) continue;
-        own[position].push({ postings: words, key, queryMask: 1 << position, token: position });
+        own[position].push({
+          postings: words,
+          key,
+          queryMask: 1 << position,
+          token: position,
+          value: matchValue(similarity),
+        });
         volume[position] += words.length(key);
       }
-      caps[position] = unretrievedMatchValue(shapes, position, retrieval);
-    };
-    const volumeAbove = (keys: Map<number, number>, similarity: number) => {
-      let total = 0;
-      for (const [key, value] of keys) if (value >= similarity) total += words.length(key);
-      return total;
+      caps[position] = unretrievedMatchValue(shapes, position, level);
     };
     query.tokens.forEach((token, position) => {
       if (isWordLike(token)) {
         const deletions = deletionsNeeded(shapes.maxLength(position), retrievalFloor);
         if (deletions <= CHEAP_DELETIONS) {
-          // One lookup serves both: rare words keep everything it found, common ones the anchors.
-          const keys = lookUp(position, retrievalFloor);
-          const rare = volumeAbove(keys, anchor) < RARE_WORD_POSTINGS;
-          retrieve(position, keys, retrievalFloor, rare ? retrievalFloor : anchor);
+          retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
         } else {
-          retrieve(position, lookUp(position, anchor), anchor, anchor);
+          retrieve(position, lookUp(position, anchor), anchor);
           if (volume[position] < RARE_WORD_POSTINGS && deletions <= MAX_DEPTH) deepenable.push(position);
         }
       } else {
@@ -334,7 +390,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       for (const key of exactKeys(token)) {
         const id = exact.id(key);
         if (id === undefined) continue;
-        own[position].push({ postings: exact, key: id, queryMask: 1 << position, token: position });
+        own[position].push({ postings: exact, key: id, queryMask: 1 << position, token: position, value: 1 });
         volume[position] += exact.length(id);
       }
     });
@@ -342,31 +398,34 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     if (unreachedMightMatch(shapes, 0, caps, target)) return null;
     let skipped = skippedTokens(volume, caps, shapes, target);
     if (deepenable.length > 0 && unskippedVolume(volume, skipped) > DEEPEN_ABOVE_POSTINGS) {
-      const deeperCaps = Float64Array.from(caps);
-      for (const position of deepenable)
-        deeperCaps[position] = unretrievedMatchValue(shapes, position, retrievalFloor);
-      const deeperSkipped = skippedTokens(volume, deeperCaps, shapes, target);
-      if (unskippedVolume(volume, deeperSkipped) < unskippedVolume(volume, skipped) / 2) {
-        for (const position of deepenable)
-          retrieve(position, lookUp(position, retrievalFloor), retrievalFloor, retrievalFloor);
-        skipped = deeperSkipped;
-      }
+      for (const position of deepenable) retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
+      skipped = skippedTokens(volume, caps, shapes, target);
     }
     for (let i = 0; i < shapes.size; i++) if (skipped & (1 << i)) caps[i] = 1;
+    // What unretrieved pairs with a list word can reach: less than what pairs with initials can.
+    const wordCaps = new Float64Array(shapes.size);
+    query.tokens.forEach((token, position) => {
+      if (skipped & (1 << position)) wordCaps[position] = 1;
+      else if (isWordLike(token))
+        wordCaps[position] = unfoundWordValue(shapes, position, foundLevel[position]);
+      else if (token.kind === 'initial') wordCaps[position] = caps[position];
+    });
     const probes = own.flat();
     query.tokens.forEach((token, position) => {
       if (!isWordLike(token)) return;
       for (const key of token.keys) {
         const id = joins.id(key);
-        if (id !== undefined) probes.push({ postings: joins, key: id, queryMask: 1 << position, token: -1 });
+        if (id !== undefined)
+          probes.push({ postings: joins, key: id, queryMask: 1 << position, token: -1, value: 1 });
       }
     });
     for (const join of query.joins) {
       // Words are indexed under loose keys; a join equal to a word's key equals its loose key.
       const id = words.id(looseKey(join.key));
-      if (id !== undefined) probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1 });
+      if (id !== undefined)
+        probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1, value: 1 });
     }
-    return { probes, caps, skipped, lookups: wordLookups(shapes, found, foundLevel) };
+    return { probes, caps, wordCaps, skipped, lookups: wordLookups(shapes, found, foundLevel) };
   }
 
   /** The lookups' findings as WordLookups, in scratch arrays that the previous search's reset. */
@@ -389,7 +448,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
 
   /**
    * Query tokens whose postings need not be read, as a bit mask: the most frequent first, while
-   * a name reached through skipped tokens alone still cannot reach the target.
+   * a name reached through skipped tokens alone still cannot reach the target. A skipped token
+   * may match any name fully as far as the quick test knows, which costs little for the light
+   * kinds but lets every name through for a word: words are skipped only when the postings
+   * left to read are then few, so that the names reached are few too.
    */
   function skippedTokens(
     volume: Float64Array,
@@ -398,12 +460,18 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     target: number,
   ): number {
     const order = Array.from(volume.keys()).sort((a, b) => volume[b] - volume[a]);
-    let skipped = 0;
-    for (const i of order) {
-      if (volume[i] === 0) break;
-      if (!unreachedMightMatch(shapes, skipped | (1 << i), caps, target)) skipped |= 1 << i;
-    }
-    return skipped;
+    const skip = (from: number, words: boolean) => {
+      let skipped = from;
+      for (const i of order) {
+        if (volume[i] === 0) break;
+        if (shapes.isWord(i) !== words) continue;
+        if (!unreachedMightMatch(shapes, skipped | (1 << i), caps, target)) skipped |= 1 << i;
+      }
+      return skipped;
+    };
+    const light = skip(0, false);
+    const all = skip(light, true);
+    return unskippedVolume(volume, all) <= WORD_SKIP_POSTINGS ? all : light;
   }
 
   function unskippedVolume(volume: Float64Array, skipped: number): number {
