@@ -15,15 +15,71 @@ function isDigit(code: number): boolean {
 }
 
 /**
- * Optimal string alignment distance with digit edits at double cost. With a `limit`, stops as
+ * Optimal string alignment distance with digit edits at double cost. With a `limit`, a distance
+ * above it may be returned as limit + 1.
+ */
+export function editDistance(a: string, b: string, limit = Infinity): number {
+  if (a.length === 0) return costOf(b);
+  if (b.length === 0) return costOf(a);
+  if (a.length <= WORD_BITS && unitCost(a) && unitCost(b))
+    return Math.min(limit + 1, bitParallelDistance(a, b));
+  return tableDistance(a, b, limit);
+}
+
+/** Pattern lengths the bit-parallel distance handles: one bit per character in a 32-bit integer. */
+const WORD_BITS = 32;
+/** Per character code below 128, the positions where the pattern has it, as a bit mask. */
+const positions = new Int32Array(128);
+
+/** Whether every character is ASCII and not a digit: edits on it cost 1 and positions has a slot for it. */
+function unitCost(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 128 || isDigit(code)) return false;
+  }
+  return true;
+}
+
+/**
+ * The unit-cost optimal string alignment distance of `pattern` (at most WORD_BITS long) and
+ * `text`, a column of the distance table at a time in a few word operations: Myers' bit-vector
+ * algorithm with Hyyrö's transposition term. The scorer and the fuzzy key lookups spend most of
+ * their time here on short words, where the table costs a cell per letter pair.
+ */
+function bitParallelDistance(pattern: string, text: string): number {
+  const m = pattern.length;
+  for (let i = 0; i < m; i++) positions[pattern.charCodeAt(i)] |= 1 << i;
+  const last = 1 << (m - 1);
+  let vp = -1;
+  let vn = 0;
+  let d0 = 0;
+  let previousMatch = 0;
+  let distance = m;
+  for (let j = 0; j < text.length; j++) {
+    const match = positions[text.charCodeAt(j)];
+    const transposed = ((~d0 & match) << 1) & previousMatch;
+    d0 = (((match & vp) + vp) ^ vp) | match | vn | transposed;
+    let hp = vn | ~(d0 | vp);
+    const hn = d0 & vp;
+    if (hp & last) distance++;
+    else if (hn & last) distance--;
+    hp = (hp << 1) | 1;
+    vp = (hn << 1) | ~(d0 | hp);
+    vn = d0 & hp;
+    previousMatch = match;
+  }
+  for (let i = 0; i < m; i++) positions[pattern.charCodeAt(i)] = 0;
+  return distance;
+}
+
+/**
+ * The distance by its table, for digits and long or non-ASCII words. With a `limit`, stops as
  * soon as the distance is known to exceed it and returns limit + 1: every cell derives from the
  * two rows above, so once both hold only values above the limit, so will every later row.
  */
-export function editDistance(a: string, b: string, limit = Infinity): number {
+function tableDistance(a: string, b: string, limit: number): number {
   const n = a.length;
   const m = b.length;
-  if (n === 0) return costOf(b);
-  if (m === 0) return costOf(a);
   if (previous.length <= m) {
     previous2 = new Int32Array(m + 1);
     previous = new Int32Array(m + 1);
