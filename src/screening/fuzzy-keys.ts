@@ -25,33 +25,35 @@ const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 
 /**
- * FNV-1a hashes of the key with up to `depth` (≤ 2) characters deleted, computed without building
- * the strings. Equal strings reached by different deletions give equal hashes, so duplicates are
+ * FNV-1a hashes of the key with up to `depth` characters deleted, computed without building the
+ * strings. Equal strings reached by different deletions give equal hashes, so duplicates are
  * harmless: lookups skip keys already seen.
  */
 function variantHashes(key: string, depth: number, out: number[]): void {
   const n = key.length;
-  const hashWithout = (skipA: number, skipB: number) => {
+  const skipped = [-1, -1, -1, -1].slice(0, Math.max(depth, 0));
+  const hashWithout = () => {
     let h = FNV_OFFSET;
     for (let i = 0; i < n; i++) {
-      if (i === skipA || i === skipB) continue;
+      if (skipped.includes(i)) continue;
       h ^= key.charCodeAt(i);
       h = Math.imul(h, FNV_PRIME);
     }
     return h >>> 0;
   };
-  out.push(hashWithout(-1, -1));
-  if (depth < 1) return;
-  for (let a = 0; a < n; a++) {
-    // Deleting either letter of a repeated pair gives the same string: keep one.
-    if (a > 0 && key[a] === key[a - 1]) continue;
-    out.push(hashWithout(a, -1));
-    if (depth < 2) continue;
-    for (let b = a + 1; b < n; b++) {
-      if (b > a + 1 && key[b] === key[b - 1]) continue;
-      out.push(hashWithout(a, b));
+  const deleteFrom = (from: number, level: number) => {
+    for (let at = from; at < n; at++) {
+      // Deleting any letters of a run gives the same string as deleting as many from its start:
+      // within a run, only the letter right after the previous deletion is deleted.
+      if (at > from && key[at] === key[at - 1]) continue;
+      skipped[level] = at;
+      out.push(hashWithout());
+      if (level + 1 < depth) deleteFrom(at + 1, level + 1);
     }
-  }
+    skipped[level] = -1;
+  };
+  out.push(hashWithout());
+  if (depth >= 1) deleteFrom(0, 0);
 }
 
 const BUCKET_SHIFT = 16;
