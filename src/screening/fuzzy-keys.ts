@@ -5,7 +5,8 @@
  * longer length M allows d ≤ (1 − s)·M edits, of which each side needs at most (1 − s)·(its own
  * length) deletions. So each key is stored under its deletion variants up to that depth, and a
  * probe looks up its own variants. Depth is capped to keep memory linear; the few pairs long
- * enough to need more are found by scanning the keys of those lengths.
+ * enough to need more are found by scanning the keys of those lengths. Probes that are keys
+ * themselves read the neighbours found for each key at build time instead.
  */
 import { bitCount, letterMask, stringSimilarity } from './name-similarity';
 
@@ -75,11 +76,24 @@ export class FuzzyKeyIndex {
   private readonly letters: Int32Array;
   private readonly seen: Uint32Array;
   private stamp = 0;
+  /**
+   * Each key's neighbours (other keys at least neighbourSimilarity similar), with their
+   * similarities: key i's at [neighbourStart[i], neighbourStart[i + 1]). A probe that is itself a
+   * key (most query words are list words) is then looked up without a distance computed.
+   */
+  private readonly neighbourStart: Int32Array;
+  private readonly neighbourIds: Int32Array;
+  private readonly neighbourSimilarities: Float64Array;
 
-  /** `minSimilarity` is the lowest level `search` will be asked for; it sets the stored depth. */
+  /**
+   * `minSimilarity` is the lowest level `search` will be asked for; it sets the stored depth.
+   * Neighbours are stored down to `neighbourSimilarity` (at least minSimilarity): lower levels
+   * store more of them.
+   */
   constructor(
     readonly keys: readonly string[],
     readonly minSimilarity: number,
+    readonly neighbourSimilarity: number = minSimilarity,
   ) {
     if (keys.length >= ID_LIMIT)
       throw new Error(`FuzzyKeyIndex: ${keys.length} keys, at most ${ID_LIMIT - 1}`);
@@ -104,11 +118,35 @@ export class FuzzyKeyIndex {
     this.idsByLength = Array.from(byLength, (ids) => Int32Array.from(ids ?? []));
     this.letters = Int32Array.from(keys, letterMask);
     this.seen = new Uint32Array(keys.length);
+    if (neighbourSimilarity < minSimilarity)
+      throw new Error('FuzzyKeyIndex: neighbours below the stored depth');
+    // Each pair is found once, from its lower id, and stored both ways.
+    const pairs: number[] = [];
+    const counts = new Int32Array(keys.length + 1);
+    keys.forEach((key, id) =>
+      this.find(key, neighbourSimilarity, id, (other, similarity) => {
+        pairs.push(id, other, similarity);
+        counts[id + 1]++;
+        counts[other + 1]++;
+      }),
+    );
+    for (let id = 0; id < keys.length; id++) counts[id + 1] += counts[id];
+    this.neighbourStart = counts.slice();
+    this.neighbourIds = new Int32Array(counts[keys.length]);
+    this.neighbourSimilarities = new Float64Array(counts[keys.length]);
+    for (let p = 0; p < pairs.length; p += 3) {
+      const a = pairs[p];
+      const b = pairs[p + 1];
+      this.neighbourIds[counts[a]] = b;
+      this.neighbourSimilarities[counts[a]++] = pairs[p + 2];
+      this.neighbourIds[counts[b]] = a;
+      this.neighbourSimilarities[counts[b]++] = pairs[p + 2];
+    }
   }
 
-  /** Stored variant entries, for memory accounting. */
+  /** Stored variant entries and neighbours, for memory accounting. */
   get size(): number {
-    return this.sortedIds.length;
+    return this.sortedIds.length + this.neighbourIds.length;
   }
 
   /** Calls visit once for every key with stringSimilarity(probe, key) ≥ similarity. */
@@ -116,10 +154,33 @@ export class FuzzyKeyIndex {
     if (similarity < this.minSimilarity - 1e-9) {
       throw new Error(`FuzzyKeyIndex: asked for ${similarity}, built for ≥ ${this.minSimilarity}`);
     }
+    this.find(probe, similarity, -1, visit);
+  }
+
+  /** The same as search(keys[id], …), from the stored neighbours when they go down to `similarity`. */
+  searchKey(id: number, similarity: number, visit: (id: number, similarity: number) => void): void {
+    if (similarity < this.neighbourSimilarity - 1e-9) {
+      this.search(this.keys[id], similarity, visit);
+      return;
+    }
+    visit(id, 1);
+    for (let at = this.neighbourStart[id]; at < this.neighbourStart[id + 1]; at++) {
+      if (this.neighbourSimilarities[at] >= similarity)
+        visit(this.neighbourIds[at], this.neighbourSimilarities[at]);
+    }
+  }
+
+  /** search, over the keys with ids above `above` only. */
+  private find(
+    probe: string,
+    similarity: number,
+    above: number,
+    visit: (id: number, similarity: number) => void,
+  ): void {
     const stamp = this.nextStamp();
     const letters = letterMask(probe);
     const check = (id: number) => {
-      if (this.seen[id] === stamp) return;
+      if (id <= above || this.seen[id] === stamp) return;
       this.seen[id] = stamp;
       // Short deletion variants collide with many keys: most fail on their letters alone (see
       // name-similarity.ts similarityCeiling).

@@ -126,9 +126,10 @@ interface Probe {
  * Query words are retrieved down to DEEP_SIMILARITY rather than the anchor similarity: that caps
  * what their unretrieved pairs can add, which lets the quick test discard the names that most
  * common words reach and the search skip the postings of common tokens. Words needing up to
- * CHEAP_DELETIONS deletion variants at that similarity always are; longer ones (up to MAX_DEPTH,
- * beyond which the lookup scans) only when their anchors reach fewer than RARE_WORD_POSTINGS and
- * the search would otherwise read more than DEEPEN_ABOVE_POSTINGS.
+ * CHEAP_DELETIONS deletion variants at that similarity always are, and so are list words, whose
+ * neighbours that similar the key index stores; other long ones (up to MAX_DEPTH, beyond which the
+ * lookup scans) only when their anchors reach fewer than RARE_WORD_POSTINGS and the search would
+ * otherwise read more than DEEPEN_ABOVE_POSTINGS.
  */
 const DEEP_SIMILARITY = 0.7;
 const CHEAP_DELETIONS = 2;
@@ -173,7 +174,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   joins.seal();
   const rows = Int32Array.from(rowList);
   const retrievalFloor = Math.min(DEEP_SIMILARITY, anchorSimilarity(minThreshold));
-  const wordKeys = new FuzzyKeyIndex(words.keys, retrievalFloor);
+  const wordKeys = new FuzzyKeyIndex(words.keys, retrievalFloor, Math.max(retrievalFloor, DEEP_SIMILARITY));
   const keyStart = new Int32Array(tokens.length + 1);
   const keyIds: number[] = [];
   tokens.forEach((token, row) => {
@@ -351,8 +352,11 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     /** Word keys at least this similar to query word `position`, with their similarity. */
     const lookUp = (position: number, similarity: number) => {
       const found = new Map<number, number>();
+      const visit = (id: number, value: number) => found.set(id, Math.max(value, found.get(id) ?? 0));
       for (const key of wordKeysOf(query.tokens[position])) {
-        wordKeys.search(key, similarity, (id, value) => found.set(id, Math.max(value, found.get(id) ?? 0)));
+        const id = words.id(key);
+        if (id === undefined) wordKeys.search(key, similarity, visit);
+        else wordKeys.searchKey(id, similarity, visit);
       }
       return found;
     };
@@ -377,7 +381,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     query.tokens.forEach((token, position) => {
       if (isWordLike(token)) {
         const deletions = deletionsNeeded(shapes.maxLength(position), retrievalFloor);
-        if (deletions <= CHEAP_DELETIONS) {
+        if (deletions <= CHEAP_DELETIONS || wordKeysOf(token).every((key) => words.id(key) !== undefined)) {
           retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
         } else {
           retrieve(position, lookUp(position, anchor), anchor);
