@@ -57,6 +57,23 @@ function variantHashes(key: string, depth: number, out: number[]): void {
   if (depth >= 1) deleteFrom(0, 0);
 }
 
+/** Deletion variants of a string of this length, with up to `depth` deletions (ignoring repeats). */
+function variantCount(length: number, depth: number): number {
+  let count = 1;
+  let choices = 1;
+  for (let k = 1; k <= depth; k++) {
+    choices = (choices * (length - k + 1)) / k;
+    count += choices;
+  }
+  return count;
+}
+
+/**
+ * Keys checked by a scan for the cost of one deletion variant looked up (hashed letter by letter,
+ * binary searched, its keys checked): about one, measured on the list words.
+ */
+const SCAN_PER_VARIANT = 1;
+
 const BUCKET_SHIFT = 16;
 const BUCKETS = 2 ** (32 - BUCKET_SHIFT);
 
@@ -194,11 +211,14 @@ export class FuzzyKeyIndex {
       const value = stringSimilarity(probe, this.keys[id], similarity);
       if (value >= similarity) visit(id, value);
     };
-    const shortest = Math.max(1, Math.ceil(probe.length * similarity - 1e-9));
-    const longest = Math.min(this.idsByLength.length - 1, Math.floor(probe.length / similarity + 1e-9));
+    const { shortest, longest } = this.lengthRange(probe.length, similarity);
     const depth = deletionsNeeded(probe.length, similarity);
-    if (depth > MAX_DEPTH) {
-      // A long probe far from its keys has too many deletion variants: scan its length range.
+    if (
+      depth > MAX_DEPTH ||
+      this.keysInRange(shortest, longest) <= SCAN_PER_VARIANT * variantCount(probe.length, depth)
+    ) {
+      // A long probe far from its keys has too many deletion variants, and few keys are long:
+      // scan its length range.
       for (let length = shortest; length <= longest; length++)
         for (const id of this.idsByLength[length] ?? []) check(id);
       return;
@@ -216,6 +236,31 @@ export class FuzzyKeyIndex {
       if (deletionsNeeded(Math.max(length, probe.length), similarity) <= MAX_DEPTH) continue;
       for (const id of this.idsByLength[length] ?? []) check(id);
     }
+  }
+
+  /**
+   * What looking up a probe of this length at this similarity costs, in keys checked: lookups
+   * scan or probe variants, whichever costs less, so long probes are cheap too (few keys are long).
+   */
+  lookupCost(length: number, similarity: number): number {
+    const { shortest, longest } = this.lengthRange(length, similarity);
+    const scan = this.keysInRange(shortest, longest);
+    const depth = deletionsNeeded(length, similarity);
+    return depth > MAX_DEPTH ? scan : Math.min(scan, SCAN_PER_VARIANT * variantCount(length, depth));
+  }
+
+  /** Lengths of the keys that can be this similar to a probe of this length. */
+  private lengthRange(length: number, similarity: number): { shortest: number; longest: number } {
+    return {
+      shortest: Math.max(1, Math.ceil(length * similarity - 1e-9)),
+      longest: Math.min(this.idsByLength.length - 1, Math.floor(length / similarity + 1e-9)),
+    };
+  }
+
+  private keysInRange(shortest: number, longest: number): number {
+    let count = 0;
+    for (let length = shortest; length <= longest; length++) count += this.idsByLength[length]?.length ?? 0;
+    return count;
   }
 
   private lowerBound(h: number): number {

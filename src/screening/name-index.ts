@@ -127,12 +127,14 @@ interface Probe {
  * what their unretrieved pairs can add, which lets the quick test discard the names that most
  * common words reach and the search skip the postings of common tokens. Words needing up to
  * CHEAP_DELETIONS deletion variants at that similarity always are, and so are list words, whose
- * neighbours that similar the key index stores; other long ones (up to MAX_DEPTH, beyond which the
- * lookup scans) only when their anchors reach fewer than RARE_WORD_POSTINGS and the search would
- * otherwise read more than DEEPEN_ABOVE_POSTINGS.
+ * neighbours that similar the key index stores; other long ones (up to MAX_DEPTH, or beyond when
+ * the lookup scans at most DEEP_SCAN_KEYS keys, as for very long words) only when their anchors
+ * reach fewer than RARE_WORD_POSTINGS and the search would otherwise read more than
+ * DEEPEN_ABOVE_POSTINGS.
  */
 const DEEP_SIMILARITY = 0.7;
 const CHEAP_DELETIONS = 2;
+const DEEP_SCAN_KEYS = 1000;
 const RARE_WORD_POSTINGS = 1500;
 const DEEPEN_ABOVE_POSTINGS = 1500;
 /** Words are skipped only if the postings left to read are then at most this many. */
@@ -385,7 +387,9 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
           retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
         } else {
           retrieve(position, lookUp(position, anchor), anchor);
-          if (volume[position] < RARE_WORD_POSTINGS && deletions <= MAX_DEPTH) deepenable.push(position);
+          const deepCost = wordKeys.lookupCost(shapes.maxLength(position), retrievalFloor);
+          if (volume[position] < RARE_WORD_POSTINGS && (deletions <= MAX_DEPTH || deepCost <= DEEP_SCAN_KEYS))
+            deepenable.push(position);
         }
       } else {
         own[position] = [];
