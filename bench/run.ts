@@ -15,10 +15,11 @@ import { deliverySection } from './delivery-bench';
 import { importSection } from './import-bench';
 import { intakeSection } from './intake-bench';
 import { screeningSection } from './screening-bench';
+import { tracingSection } from './tracing-bench';
 import { Report } from './report';
 import { Cleanup, type Section } from './section';
 
-const SECTIONS: Section[] = [intakeSection, deliverySection, screeningSection, importSection];
+const SECTIONS: Section[] = [intakeSection, tracingSection, deliverySection, screeningSection, importSection];
 
 function selected(): Section[] {
   const only = process.env.BENCH_ONLY?.trim();

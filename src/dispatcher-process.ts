@@ -7,8 +7,10 @@ import { createRouteTable } from './routing/route-table';
 import { createInstructionStore } from './store/instruction-store';
 import { createKeySpace } from './store/keys';
 import { createRouteStore } from './store/route-store';
-import { createRedis, waitUntilReady } from './store/redis-client';
+import { createRedisClient, duplicateForBlocking, waitUntilReady } from './store/redis-client';
+import { meteredStore } from './telemetry/instruction-metrics';
 import type { Logger } from './telemetry/logger';
+import { countConnectionErrors } from './telemetry/metrics';
 
 /** The health service name of a dispatcher process. */
 export const DISPATCHER_HEALTH = 'caravan.dispatcher';
@@ -26,20 +28,18 @@ export interface DispatcherProcess {
  * scales apart from intake. It shares the gateway's Redis, key prefix and partition count.
  */
 export async function startDispatcherProcess(config: Config, log: Logger): Promise<DispatcherProcess> {
-  const redis = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
-  const subscriber = redis.duplicate({
-    commandTimeout: undefined,
-    maxRetriesPerRequest: null,
-    enableAutoPipelining: false,
-  });
+  const redis = createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  const subscriber = duplicateForBlocking(redis);
   const connections = [redis, subscriber];
-  for (const c of connections)
+  for (const c of connections) {
     c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+    countConnectionErrors(c);
+  }
   const closeAll = () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
   try {
     await Promise.all(connections.map((c) => waitUntilReady(c, config.redisUrl, 10_000)));
     const keys = createKeySpace(config.redisPrefix, config.partitions);
-    const store = createInstructionStore(redis, keys);
+    const store = meteredStore(createInstructionStore(redis, keys));
     const routes = await createRouteTable({
       store: createRouteStore(redis, keys),
       keys,

@@ -25,8 +25,11 @@ import { OperationsService } from './gen/caravan/operations/v1/operations';
 import { operationsHandlers } from './grpc/operations-service';
 import { createRouteAdmin } from './operations/route-admin';
 import { createRouteTable, type RouteTable } from './routing/route-table';
-import { createRedis, waitUntilReady } from './store/redis-client';
+import { createRedisClient, duplicateForBlocking, waitUntilReady } from './store/redis-client';
+import { meteredStore, meteredSubmit } from './telemetry/instruction-metrics';
+import { observeListAges } from './telemetry/list-metrics';
 import type { Logger } from './telemetry/logger';
+import { countConnectionErrors, type Observation } from './telemetry/metrics';
 
 export interface Gateway {
   port: number;
@@ -64,28 +67,26 @@ export async function startGateway({
   screen: override,
   now = Date.now,
 }: GatewayOptions): Promise<Gateway> {
-  const redis = createRedis(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
-  // Subscriptions and WATCH hold per-connection state, so each gets a connection of its own.
-  const subscriber = redis.duplicate({
-    commandTimeout: undefined,
-    maxRetriesPerRequest: null,
-    enableAutoPipelining: false,
-  });
-  const auditConnection = redis.duplicate();
-  const connections = [redis, subscriber, auditConnection];
-  for (const c of connections)
+  const redis = createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
+  // Subscriptions hold per-connection state, so they get a connection of their own.
+  const subscriber = duplicateForBlocking(redis);
+  const connections = [redis, subscriber];
+  for (const c of connections) {
     c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+    countConnectionErrors(c);
+  }
   const closeAll = () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
   let sync: ScreeningSync | null = null;
   let routes: RouteTable | null = null;
+  let listAges: Observation | null = null;
   try {
     // A subscription sent before the connection is ready races ioredis's own ready check (INFO),
     // which Redis refuses in subscriber mode: both connections must be ready first.
     await Promise.all([redis, subscriber].map((c) => waitUntilReady(c, config.redisUrl, 10_000)));
     const keys = createKeySpace(config.redisPrefix, config.partitions);
-    const store = createInstructionStore(redis, keys);
+    const store = meteredStore(createInstructionStore(redis, keys));
     const lists = createListStore(redis, keys);
-    const audit = createAuditLog(auditConnection, keys);
+    const audit = createAuditLog(redis, keys);
     const feed = await createEventFeed(subscriber, keys);
     const identity = config.devInsecure ? 'dev-insecure' : 'mtls';
     const shutdown = new AbortController();
@@ -103,6 +104,7 @@ export async function startGateway({
     const hasRoute = (instruction: SettlementInstruction) => routeTable.find(instruction) !== null;
 
     if (config.screening.enabled) {
+      listAges = observeListAges(lists, now);
       const rescreen = createRescreen({ redis, keys, store, log, now, options: screeningOptions });
       sync = await createScreeningSync({
         lists,
@@ -141,6 +143,7 @@ export async function startGateway({
       });
     }
     const screeningSync = sync;
+    const observation = listAges;
     const screen =
       override ??
       (screeningSync
@@ -165,7 +168,7 @@ export async function startGateway({
       name: 'caravan.settlement.v1.SettlementGateway',
       definition: rawRequests(SettlementGatewayService),
       handlers: settlementGatewayHandlers({
-        submit: createSubmitInstruction({ store, screen, hasRoute, now }),
+        submit: meteredSubmit(createSubmitInstruction({ store, screen, hasRoute, now })),
         reader: createInstructionReader({ store, feed, pollMs: config.watchPollMs }),
         identity,
         log,
@@ -192,6 +195,7 @@ export async function startGateway({
           server.shutdown(() => shutdown.abort()),
           dispatcher?.stop(config.shutdownGraceMs),
         ]);
+        observation?.stop();
         await routeTable.close();
         await screeningSync?.close();
         await feed.close();
@@ -199,6 +203,7 @@ export async function startGateway({
       },
     };
   } catch (err) {
+    listAges?.stop();
     await routes?.close();
     await sync?.close();
     await closeAll();

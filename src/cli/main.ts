@@ -6,6 +6,7 @@ import { registerDemoCommand } from './demo-command';
 import { registerDispatchCommand } from './dispatch-command';
 import { registerHoldsCommands } from './holds-commands';
 import { registerInstructionCommands } from './instruction-commands';
+import { registerInvestigateCommands } from './investigate-commands';
 import { registerListsCommands } from './lists-commands';
 import { registerOperationsCommands } from './operations-commands';
 import { registerReceiverCommand } from './receiver-command';
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   registerAuditCommands(program, run);
   registerRoutesCommands(program, run);
   registerOperationsCommands(program, run);
+  registerInvestigateCommands(program, run);
   return program;
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_REVIEW_THRESHOLD } from '../screening/name-score';
+import { parseRedisUrl } from './redis-url';
 
 /** Where the gateway listens and how it reaches Redis and its peers; read once at start. */
 export interface Config {
@@ -102,9 +103,11 @@ export const hostPort = z
 
 const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-export const redisUrl = z
-  .string()
-  .regex(/^rediss?:\/\/\S+$/, 'must be a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379');
+/** One Redis (redis://, rediss://) or the seed nodes of a Redis Cluster (redis+cluster://h1:p1,h2:p2). */
+export const redisUrl = z.string().superRefine((value, ctx) => {
+  const parsed = parseRedisUrl(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
 
 export const redisPrefix = z
   .string()

@@ -1,4 +1,5 @@
 import { SpanKind, SpanStatusCode, context, propagation, trace, type Context } from '@opentelemetry/api';
+import { suppressTracing } from '@opentelemetry/core';
 import { status } from '@grpc/grpc-js';
 import type { SettlementInstruction } from '../gen/caravan/settlement/v1/instruction';
 import type { RouteRule } from '../routing/route-rule';
@@ -141,14 +142,18 @@ function attemptInSpan(
   );
   const headers: Record<string, string> = {};
   propagation.inject(trace.setSpan(context.active(), span), headers);
-  return deps.clients
-    .deliver(counterparty, {
-      instruction: input.instruction,
-      attempt,
-      deadlineMs: counterparty.deadlineMs > 0 ? counterparty.deadlineMs : deps.defaultDeadlineMs,
-      headers,
-      signal: input.signal,
-    })
+  // This span is the call's CLIENT span and `headers` carry its context: the grpc-js
+  // instrumentation would add a second client span and put its own traceparent in their place.
+  return context
+    .with(suppressTracing(context.active()), () =>
+      deps.clients.deliver(counterparty, {
+        instruction: input.instruction,
+        attempt,
+        deadlineMs: counterparty.deadlineMs > 0 ? counterparty.deadlineMs : deps.defaultDeadlineMs,
+        headers,
+        signal: input.signal,
+      }),
+    )
     .then((result) => {
       span.setAttribute('rpc.grpc.status_code', result.kind === 'error' ? result.code : status.OK);
       span.setAttribute('caravan.outcome', result.kind);

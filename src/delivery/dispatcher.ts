@@ -1,16 +1,20 @@
+import { setMaxListeners } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { SpanKind, trace } from '@opentelemetry/api';
-import type { Redis } from 'ioredis';
+import { SpanKind, SpanStatusCode, context, trace, type Context, type Span } from '@opentelemetry/api';
+import type { Cluster, Redis } from 'ioredis';
 import type { RouteTable } from '../routing/route-table';
-import type { Reason, State } from '../store/instruction-record';
+import type { InstructionRecord, Reason, State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
 import type { KeySpace } from '../store/keys';
+import { duplicateForBlocking } from '../store/redis-client';
 import { DISPATCH_GROUP, type Outbox, type OutboxEntry } from '../store/outbox';
 import type { Logger } from '../telemetry/logger';
-import { extractContext, tracer } from '../telemetry/tracing';
+import { caravanInstruments, countConnectionErrors } from '../telemetry/metrics';
+import { extractContext, inSpan, tracer } from '../telemetry/tracing';
 import { createBreakerRegistry, type BreakerSettings, type BreakerState } from './circuit-breaker';
 import { deliverInstruction, type DeliveryOutcome } from './deliver-instruction';
+import { observeDispatcher } from './dispatcher-metrics';
 import { counterpartyKey, type ReceiverClients } from './receiver-clients';
 import type { RetrySettings } from './retry-policy';
 
@@ -30,7 +34,7 @@ export interface DispatchSettings {
 
 export interface DispatcherDeps {
   /** For commands; each partition also gets a blocking connection of its own, duplicated from it. */
-  redis: Redis;
+  redis: Redis | Cluster;
   keys: KeySpace;
   store: InstructionStore;
   outbox: Outbox;
@@ -54,6 +58,15 @@ export interface Dispatcher {
 }
 
 const READ_BATCH = 32;
+
+/** How an entry reached this dispatcher: a new one read from the stream, or taken over (XAUTOCLAIM). */
+type Claim = 'read' | 'takeover';
+
+/** When the instruction last became ACCEPTED (at intake, or on a release or replay). */
+function acceptedAtMs(record: InstructionRecord): number {
+  const accepted = record.history.filter((e) => e.state === 'ACCEPTED').pop();
+  return accepted?.occurredAtMs ?? record.updatedAtMs;
+}
 
 function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
@@ -84,6 +97,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const breakers = createBreakerRegistry(settings.breaker, now);
   const abandon = new AbortController();
+  // Every delivery in progress listens on this one signal; that many listeners is expected.
+  setMaxListeners(settings.concurrency + 16, abandon.signal);
   const partitions = Array.from({ length: keys.partitions }, (_, p) => p);
   const inProgress = partitions.map(() => new Map<string, Promise<void>>());
   let stopping = false;
@@ -91,11 +106,11 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const active = () => inProgress.reduce((n, m) => n + m.size, 0);
 
   for (const p of partitions) await outbox.ensureGroup(p);
-  const blocking = partitions.map(() =>
-    redis.duplicate({ commandTimeout: undefined, maxRetriesPerRequest: null, enableAutoPipelining: false }),
-  );
-  for (const c of blocking)
+  const blocking = partitions.map(() => duplicateForBlocking(redis));
+  for (const c of blocking) {
     c.on('error', (err: Error) => log.debug({ err: err.message }, 'outbox reader connection error'));
+    countConnectionErrors(c);
+  }
 
   const waitForSlot = (): Promise<void> =>
     active() < settings.concurrency ? Promise.resolve() : new Promise((resolve) => slotWaiters.push(resolve));
@@ -105,7 +120,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     for (const w of waiters) w();
   };
 
-  async function settle(entry: OutboxEntry, to: State, reason: Reason, traceId: string): Promise<void> {
+  /** Records the final state and acknowledges the entry; false when someone else settled it first. */
+  async function settle(entry: OutboxEntry, to: State, reason: Reason, traceId: string): Promise<boolean> {
     const moved = await store.transition({
       uetr: entry.uetr,
       from: ['ACCEPTED'],
@@ -116,118 +132,173 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       nowMs: now(),
       ack: { group: DISPATCH_GROUP, entryId: entry.id },
     });
-    if (moved.kind !== 'ok') await outbox.ack(entry.partition, [entry.id]);
+    if (moved.kind === 'ok') return true;
+    await outbox.ack(entry.partition, [entry.id]);
+    return false;
   }
 
-  async function dispatchEntry(entry: OutboxEntry): Promise<void> {
+  /**
+   * One entry's delivery, in a CONSUMER span that is a child of the context stored with the entry
+   * (the submission's server span), so the dispatcher's work continues the submission's trace.
+   */
+  async function dispatchEntry(entry: OutboxEntry, claim: Claim): Promise<void> {
     const parent = extractContext(entry.traceparent === '' ? {} : { traceparent: entry.traceparent });
     const span = tracer.startSpan(
       'caravan.dispatch',
       {
         kind: SpanKind.CONSUMER,
-        attributes: { 'caravan.uetr': entry.uetr, 'caravan.partition': entry.partition },
+        attributes: {
+          'messaging.system': 'redis',
+          'messaging.operation.type': 'process',
+          'messaging.destination.name': keys.outbox(entry.partition),
+          'messaging.consumer.group.name': DISPATCH_GROUP,
+          'messaging.message.id': entry.id,
+          'caravan.uetr': entry.uetr,
+          'caravan.partition': entry.partition,
+        },
       },
       parent,
     );
-    const traceId = span.spanContext().traceId;
+    const active = trace.setSpan(parent, span);
     try {
-      const record = await store.get(entry.uetr);
-      if (record === null || record.state !== 'ACCEPTED') {
-        // A duplicate entry (the instruction was settled by another dispatcher), or one whose
-        // record is gone: nothing to deliver.
-        if (record === null) log.error({ uetr: entry.uetr }, 'outbox entry without an instruction record');
-        await outbox.ack(entry.partition, [entry.id]);
-        return;
-      }
-      span.setAttribute('caravan.participant', record.participant);
-      const rule = routes.find(record.instruction);
-      if (rule === null) {
-        const agent = record.instruction.creditorAgent?.bic ?? '';
-        await settle(
-          entry,
-          'FAILED',
-          {
-            code: 'CNOR',
-            description: `no route to creditor agent ${agent} any more: the route was removed after acceptance`,
-          },
-          traceId,
-        );
-        span.setAttributes({ 'caravan.state': 'FAILED', 'caravan.reason': 'CNOR' });
-        log.warn(
-          { uetr: entry.uetr, participant: record.participant, reason: 'CNOR' },
-          'delivery failed: no route',
-        );
-        return;
-      }
-      span.setAttribute('caravan.route', rule.id);
-      const outcome: DeliveryOutcome = await deliverInstruction(
-        {
-          clients,
-          breakers,
-          store,
-          retry: settings.retry,
-          defaultDeadlineMs: settings.defaultDeadlineMs,
-          now,
-          random,
-          sleep,
-        },
-        {
-          uetr: entry.uetr,
-          instruction: record.instruction,
-          rule,
-          traceId,
-          parent: trace.setSpan(parent, span),
-          signal: abandon.signal,
-        },
-      );
-      switch (outcome.kind) {
-        case 'delivered':
-          await settle(
-            entry,
-            'DELIVERED',
-            { code: '', description: `delivered to ${outcome.counterparty} (attempt ${outcome.attempt})` },
-            traceId,
-          );
-          span.setAttribute('caravan.state', 'DELIVERED');
-          log.info(
-            {
-              uetr: entry.uetr,
-              participant: record.participant,
-              counterparty: outcome.counterparty,
-              attempt: outcome.attempt,
-            },
-            'instruction delivered',
-          );
-          return;
-        case 'failed':
-          await settle(entry, 'FAILED', outcome.reason, traceId);
-          span.setAttributes({ 'caravan.state': 'FAILED', 'caravan.reason': outcome.reason.code });
-          log.warn(
-            {
-              uetr: entry.uetr,
-              participant: record.participant,
-              route: rule.id,
-              reason: outcome.reason.code,
-            },
-            'delivery failed: dead-lettered for replay',
-          );
-          return;
-        case 'not-deliverable':
-          await outbox.ack(entry.partition, [entry.id]);
-          return;
-        case 'abandoned':
-          span.setAttribute('caravan.abandoned', true);
-          return;
-      }
+      await context.with(active, () => deliverEntry(entry, claim, span, active));
+    } catch (err) {
+      span.recordException(err instanceof Error ? err : String(err));
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw err;
     } finally {
       span.end();
     }
   }
 
-  function launch(entry: OutboxEntry): void {
+  async function deliverEntry(entry: OutboxEntry, claim: Claim, span: Span, active: Context): Promise<void> {
+    const traceId = span.spanContext().traceId;
+    const record = await inSpan(
+      'caravan.outbox.claim',
+      {
+        'messaging.system': 'redis',
+        'messaging.operation.type': 'receive',
+        'messaging.destination.name': keys.outbox(entry.partition),
+        'messaging.message.id': entry.id,
+        'caravan.claim': claim,
+      },
+      async (claimSpan) => {
+        const found = await store.get(entry.uetr);
+        if (found !== null) claimSpan.setAttribute('caravan.state', found.state);
+        return found;
+      },
+    );
+    if (record === null || record.state !== 'ACCEPTED') {
+      // A duplicate entry (the instruction was settled by another dispatcher), or one whose
+      // record is gone: nothing to deliver.
+      if (record === null) log.error({ uetr: entry.uetr }, 'outbox entry without an instruction record');
+      await outbox.ack(entry.partition, [entry.id]);
+      return;
+    }
+    span.setAttribute('caravan.participant', record.participant);
+    const rule = tracer.startActiveSpan('caravan.route', (routeSpan) => {
+      const found = routes.find(record.instruction);
+      routeSpan.setAttributes(
+        found === null
+          ? { 'caravan.route': '', 'caravan.reason': 'CNOR' }
+          : {
+              'caravan.route': found.id,
+              'caravan.counterparties': found.counterparties.map((c) => c.name),
+            },
+      );
+      routeSpan.end();
+      return found;
+    });
+    if (rule === null) {
+      const agent = record.instruction.creditorAgent?.bic ?? '';
+      await settle(
+        entry,
+        'FAILED',
+        {
+          code: 'CNOR',
+          description: `no route to creditor agent ${agent} any more: the route was removed after acceptance`,
+        },
+        traceId,
+      );
+      span.setAttributes({ 'caravan.state': 'FAILED', 'caravan.reason': 'CNOR' });
+      log.warn(
+        { uetr: entry.uetr, participant: record.participant, reason: 'CNOR' },
+        'delivery failed: no route',
+      );
+      return;
+    }
+    span.setAttribute('caravan.route', rule.id);
+    const outcome: DeliveryOutcome = await deliverInstruction(
+      {
+        clients,
+        breakers,
+        store,
+        retry: settings.retry,
+        defaultDeadlineMs: settings.defaultDeadlineMs,
+        now,
+        random,
+        sleep,
+      },
+      {
+        uetr: entry.uetr,
+        instruction: record.instruction,
+        rule,
+        traceId,
+        parent: active,
+        signal: abandon.signal,
+      },
+    );
+    switch (outcome.kind) {
+      case 'delivered':
+        if (
+          await settle(
+            entry,
+            'DELIVERED',
+            { code: '', description: `delivered to ${outcome.counterparty} (attempt ${outcome.attempt})` },
+            traceId,
+          )
+        ) {
+          caravanInstruments().deliveryLatency.record((now() - acceptedAtMs(record)) / 1000, {
+            'caravan.counterparty': outcome.counterparty,
+          });
+        }
+        span.setAttribute('caravan.state', 'DELIVERED');
+        log.info(
+          {
+            uetr: entry.uetr,
+            participant: record.participant,
+            counterparty: outcome.counterparty,
+            attempt: outcome.attempt,
+          },
+          'instruction delivered',
+        );
+        return;
+      case 'failed':
+        await settle(entry, 'FAILED', outcome.reason, traceId);
+        span.setAttributes({ 'caravan.state': 'FAILED', 'caravan.reason': outcome.reason.code });
+        log.warn(
+          {
+            uetr: entry.uetr,
+            participant: record.participant,
+            route: rule.id,
+            reason: outcome.reason.code,
+          },
+          'delivery failed: dead-lettered for replay',
+        );
+        return;
+      case 'not-deliverable':
+        await outbox.ack(entry.partition, [entry.id]);
+        return;
+      case 'abandoned':
+        span.setAttribute('caravan.abandoned', true);
+        return;
+    }
+  }
+
+  function launch(entry: OutboxEntry, claim: Claim): void {
     const running = inProgress[entry.partition];
     if (running.has(entry.id)) return;
-    const work = dispatchEntry(entry)
+    const work = dispatchEntry(entry, claim)
       .catch((err: unknown) => {
         // Redis failed mid-way: the entry stays pending and is claimed again after the idle bound.
         log.warn(
@@ -255,7 +326,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
           Math.min(READ_BATCH, free),
           settings.blockMs,
         );
-        for (const entry of entries) launch(entry);
+        for (const entry of entries) launch(entry, 'read');
       } catch (err) {
         if (stopping) return;
         log.warn({ partition: p, err: (err as Error).message }, 'outbox read failed; retrying');
@@ -282,7 +353,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
             { uetr: entry.uetr, partition: p },
             'took over an outbox entry left by a stopped dispatcher',
           );
-          launch(entry);
+          launch(entry, 'takeover');
         }
         cursor = claimed.cursor;
       } while (cursor !== '0-0');
@@ -320,6 +391,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     clients.prune(new Set(routes.rules().flatMap((r) => r.counterparties.map(counterpartyKey))));
   timers.push(every(10_000, 'closing unused counterparty channels', () => Promise.resolve(pruneClients())));
 
+  const observation = observeDispatcher(outbox, partitions, breakers, routes);
   const loops = partitions.map((p) => readLoop(p));
   claimIdle().catch((err: unknown) =>
     log.warn({ err: (err as Error).message }, 'claiming idle outbox entries failed'),
@@ -336,6 +408,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     async stop(graceMs) {
       if (stopping) return;
       stopping = true;
+      observation.stop();
       for (const t of timers) clearInterval(t);
       slotFreed();
       for (const c of blocking) c.disconnect();

@@ -12,7 +12,8 @@ import type {
 import type { BinaryReader } from '@bufbuild/protobuf/wire';
 import { invalidArgument, isSettlementError, type SettlementError } from '../settlement/errors';
 import type { Logger } from '../telemetry/logger';
-import { extractContext, tracer } from '../telemetry/tracing';
+import { countRedisError } from '../telemetry/metrics';
+import { extractContext, instrumentedServerSpan, tracer } from '../telemetry/tracing';
 import { isEdgeError, toServiceError, type EdgeError } from './status';
 
 /** A generated message type: enough of ts-proto's MessageFns to decode a request. */
@@ -56,10 +57,11 @@ function unexpected(err: unknown, log: Logger, method: string): EdgeError {
   const redisDown =
     err instanceof Error &&
     (err.name === 'MaxRetriesPerRequestError' ||
-      /Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Stream isn't writeable|CLUSTERDOWN|LOADING|TRYAGAIN/i.test(
+      /Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Stream isn't writeable|CLUSTERDOWN|LOADING|TRYAGAIN|Too many Cluster redirections|Cluster isn't ready|^(MOVED|ASK) \d/i.test(
         message,
       ));
   if (redisDown) {
+    countRedisError('storage-unavailable');
     log.warn({ method, err: message }, 'storage unavailable');
     return {
       kind: 'unavailable',
@@ -71,15 +73,24 @@ function unexpected(err: unknown, log: Logger, method: string): EdgeError {
   return { kind: 'internal', message: 'internal error; the trace id identifies it to the operator' };
 }
 
-function serverSpan(method: string, metadata: Metadata): Span {
-  return tracer.startSpan(
+/**
+ * The call's SERVER span: the grpc-js instrumentation's when it runs (the `--require` entry), else
+ * one of Caravan's own, so trace ids reach responses, errors and logs either way. `own` says
+ * whether this module ends it; the instrumentation ends its span when the response goes out.
+ */
+function serverSpan(method: string, metadata: Metadata): { span: Span; own: boolean } {
+  const instrumented = instrumentedServerSpan();
+  if (instrumented !== undefined) return { span: instrumented, own: false };
+  const [service, name] = method.split('/');
+  const span = tracer.startSpan(
     method,
     {
       kind: SpanKind.SERVER,
-      attributes: { 'rpc.system': 'grpc', 'rpc.method': method.split('/')[1] ?? method },
+      attributes: { 'rpc.system': 'grpc', 'rpc.service': service, 'rpc.method': name ?? method },
     },
     extractContext(carrierOf(metadata)),
   );
+  return { span, own: true };
 }
 
 /**
@@ -93,20 +104,24 @@ function inServerSpan<T>(
   work: (scope: CallScope) => Promise<T | EdgeError>,
   respond: (result: T | EdgeError, traceId: string) => void,
 ): void {
-  const span = serverSpan(method, metadata);
+  const { span, own } = serverSpan(method, metadata);
   const traceId = span.spanContext().traceId;
   context
     .with(trace.setSpan(context.active(), span), () =>
       work({ span, traceId, metadata }).catch((err: unknown) => unexpected(err, log, method)),
     )
     .then((result) => {
-      span.setAttribute(
-        'rpc.grpc.status_code',
-        isEdgeError(result) ? (toServiceError(result, traceId).code ?? 2) : 0,
-      );
+      if (own) {
+        span.setAttribute(
+          'rpc.grpc.status_code',
+          isEdgeError(result) ? (toServiceError(result, traceId).code ?? 2) : 0,
+        );
+      }
       respond(result, traceId);
     })
-    .finally(() => span.end())
+    .finally(() => {
+      if (own) span.end();
+    })
     .catch(() => undefined);
 }
 

@@ -1,5 +1,5 @@
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import type { HealthImplementation } from 'grpc-health-check';
+import type { HealthService } from './health-guard';
 
 export interface HealthServer {
   port: number;
@@ -11,7 +11,7 @@ export interface HealthServer {
  * cannot present a client certificate, so probes use this port; it reveals nothing but serving
  * status. The health implementation is shared, so this port tells what the main one would.
  */
-export async function startHealthServer(listen: string, health: HealthImplementation): Promise<HealthServer> {
+export async function startHealthServer(listen: string, health: HealthService): Promise<HealthServer> {
   const server = new Server();
   health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>

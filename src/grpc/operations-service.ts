@@ -1,6 +1,7 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { RoleToken } from '../config/config';
 import {
+  ExplainInstructionRequest,
   ListInstructionsRequest,
   ListRoutesRequest,
   PutRouteRequest,
@@ -13,6 +14,8 @@ import {
   type RemoveRouteResponse,
   type ReplayInstructionResponse,
 } from '../gen/caravan/operations/v1/operations';
+import { explainInstruction } from '../operations/explain-instruction';
+import { findInstructions } from '../operations/find-instructions';
 import { listProblems, type Problem } from '../operations/instruction-problems';
 import { replayInstruction, type ReplayDeps } from '../operations/replay-instruction';
 import type { RouteAdmin } from '../operations/route-admin';
@@ -24,7 +27,15 @@ import { traceparentOf } from '../telemetry/tracing';
 import type { IdentityMode } from './caller-identity';
 import { stateToProto } from './instruction-mapping';
 import { officerUnaryFactory } from './officer-calls';
-import { problemFromProto, problemToProto, routeFromProto, routeToProto } from './operations-mapping';
+import {
+  explanationToProto,
+  filterFromProto,
+  listedToProto,
+  problemFromProto,
+  problemToProto,
+  routeFromProto,
+  routeToProto,
+} from './operations-mapping';
 
 export interface OperationsServiceDeps {
   routes: RouteAdmin;
@@ -102,24 +113,62 @@ export function operationsHandlers(deps: OperationsServiceDeps): UntypedServiceI
         violations.push({ field: 'participant', description: 'must be an 8 or 11 character BIC' });
       }
       if (request.limit > 1000) violations.push({ field: 'limit', description: 'must be at most 1000' });
-      if (violations.length > 0) return invalidArgument(violations);
+      const filter = request.filter === undefined ? null : filterFromProto(request.filter);
+      if (Array.isArray(filter)) violations.push(...filter);
+      if (filter !== null && (request.problems.length > 0 || request.stuckAfterMs !== '0')) {
+        violations.push({
+          field: 'filter',
+          description: 'list by problem or by filter, not both: leave problems and stuck_after_ms unset',
+        });
+      }
+      if (violations.length > 0 || Array.isArray(filter)) return invalidArgument(violations);
+      const participant = request.participant === '' ? null : request.participant;
+      const limit = request.limit === 0 ? 100 : request.limit;
+      if (filter !== null) {
+        const found = await findInstructions(deps.store, deps.partitions, { ...filter, participant, limit });
+        const reply: ListInstructionsResponse = {
+          instructions: found.instructions.map((i) => listedToProto(i)),
+          truncated: found.truncated,
+          partial: found.partial,
+        };
+        return reply;
+      }
       const found = await listProblems(
         deps.store,
         deps.partitions,
         {
           problems: problems.length > 0 ? problems : ['failed', 'stuck'],
           stuckAfterMs: stuckAfter,
-          participant: request.participant === '' ? null : request.participant,
-          limit: request.limit === 0 ? 100 : request.limit,
+          participant,
+          limit,
         },
         deps.now(),
       );
       const reply: ListInstructionsResponse = {
         instructions: found.instructions.map(problemToProto),
         truncated: found.truncated,
+        partial: false,
       };
       return reply;
     }),
+
+    explainInstruction: officerUnary(
+      'ExplainInstruction',
+      ExplainInstructionRequest,
+      async (request, officer, scope) => {
+        if (!UUID_V4.test(request.uetr)) {
+          return invalidArgument([{ field: 'uetr', description: 'must be a lower-case UUID v4' }]);
+        }
+        scope.span.setAttribute('caravan.uetr', request.uetr);
+        const explanation = await explainInstruction(deps.store, request.uetr, {
+          showHits: officer.roles.includes('compliance'),
+        });
+        if (explanation === null) {
+          return { kind: 'not-found' as const, message: `no instruction with UETR ${request.uetr}` };
+        }
+        return explanationToProto(explanation);
+      },
+    ),
 
     replayInstruction: officerUnary(
       'ReplayInstruction',

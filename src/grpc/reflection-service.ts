@@ -3,7 +3,10 @@ import path from 'node:path';
 import { status, type ServerDuplexStream, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { BinaryReader } from '@bufbuild/protobuf/wire';
 import { FileDescriptorProto, type DescriptorProto } from 'ts-proto-descriptors';
-import type { ServerReflectionRequest, ServerReflectionResponse } from '../gen/grpc/reflection/v1/reflection';
+import { ServerReflectionRequest, type ServerReflectionResponse } from '../gen/grpc/reflection/v1/reflection';
+import { invalidArgument } from '../settlement/errors';
+import { instrumentedServerSpan } from '../telemetry/tracing';
+import { toServiceError } from './status';
 
 /**
  * gRPC server reflection (v1 and v1alpha, which share their messages) answered from the descriptor
@@ -133,17 +136,53 @@ export function answerReflection(
   }
 }
 
+/**
+ * Requests arrive as bytes (see rawRequests) and are decoded here: a malformed one ends the stream
+ * with INVALID_ARGUMENT rather than grpc-js's INTERNAL (whose handling could also leave the stream
+ * without a status while answers were being written). Reading pauses while an answer waits to be
+ * sent, so a client streaming many small requests for large files cannot make the server buffer
+ * every answer at once.
+ */
 export function reflectionHandlers(
   index: DescriptorIndex,
   services: readonly string[],
 ): UntypedServiceImplementation {
   return {
-    serverReflectionInfo: (call: ServerDuplexStream<ServerReflectionRequest, ServerReflectionResponse>) => {
-      call.on('data', (request: ServerReflectionRequest) =>
-        call.write(answerReflection(index, services, request)),
-      );
-      call.on('end', () => call.end());
-      call.on('error', () => call.end());
+    serverReflectionInfo: (call: ServerDuplexStream<Buffer, ServerReflectionResponse>) => {
+      const traceId = instrumentedServerSpan()?.spanContext().traceId ?? '';
+      let failed = false;
+      call.on('data', (bytes: Buffer) => {
+        if (failed) return;
+        let request: ServerReflectionRequest;
+        try {
+          request = ServerReflectionRequest.decode(bytes);
+        } catch {
+          failed = true;
+          call.emit(
+            'error',
+            toServiceError(
+              invalidArgument([
+                {
+                  field: '',
+                  description: 'the request is not a valid protobuf encoding of ServerReflectionRequest',
+                },
+              ]),
+              traceId,
+            ),
+          );
+          return;
+        }
+        if (!call.write(answerReflection(index, services, request))) {
+          call.pause();
+          call.once('drain', () => call.resume());
+        }
+      });
+      call.on('end', () => {
+        if (!failed) call.end();
+      });
+      call.on('error', () => {
+        if (!failed) call.end();
+      });
     },
   };
 }

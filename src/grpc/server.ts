@@ -5,6 +5,7 @@ import { ServerReflectionService as ReflectionV1Alpha } from '../gen/grpc/reflec
 import type { Config } from '../config/config';
 import type { Logger } from '../telemetry/logger';
 import { serverCredentials } from './credentials';
+import { guardedHealth } from './health-guard';
 import { startHealthServer } from './health-server';
 import { loadDescriptorSet, reflectionHandlers } from './reflection-service';
 
@@ -65,10 +66,11 @@ export async function startServer(
     '': 'SERVING',
     ...Object.fromEntries(services.map((s) => [s.name, 'SERVING'])),
   });
-  health.addToServer(server);
+  const healthService = guardedHealth(health, ['', ...services.map((s) => s.name)]);
+  healthService.addToServer(server);
   const descriptors = loadDescriptorSet();
-  server.addService(ReflectionV1, reflectionHandlers(descriptors, names));
-  server.addService(ReflectionV1Alpha, reflectionHandlers(descriptors, names));
+  server.addService(rawRequests(ReflectionV1), reflectionHandlers(descriptors, names));
+  server.addService(rawRequests(ReflectionV1Alpha), reflectionHandlers(descriptors, names));
   for (const s of services) server.addService(s.definition, s.handlers);
 
   const port = await new Promise<number>((resolve, reject) => {
@@ -78,7 +80,7 @@ export async function startServer(
   });
 
   const healthServer = config.healthListen
-    ? await startHealthServer(config.healthListen, health).catch((err: unknown) => {
+    ? await startHealthServer(config.healthListen, healthService).catch((err: unknown) => {
         server.forceShutdown();
         throw err;
       })

@@ -53,8 +53,22 @@ function any<T>(typeName: string, encode: (m: T) => Uint8Array, message: T): Any
   return { typeUrl: `type.googleapis.com/${typeName}`, value: Buffer.from(encode(message)) };
 }
 
+/**
+ * Longest status message sent. Messages may quote what the caller sent (a UETR that is not one);
+ * grpc-message is a trailer, and a trailer of tens of kB is refused by the client's HTTP/2 layer,
+ * which then leaves every call of that connection hanging (found by test/fuzz).
+ */
+const MAX_MESSAGE_CHARS = 500;
+
+function bounded(message: string): string {
+  if (message.length <= MAX_MESSAGE_CHARS) return message;
+  // By code points, so a surrogate pair is never cut in half (grpc-js encodeURI()s the message).
+  return `${[...message].slice(0, MAX_MESSAGE_CHARS).join('')}…`;
+}
+
 export function toServiceError(error: EdgeError, traceId: string): Partial<ServiceError> {
   const code = CODES[error.kind];
+  const message = bounded(error.message);
   const details: Any[] = [
     any('google.rpc.ErrorInfo', (m: ErrorInfo) => ErrorInfo.encode(m).finish(), {
       reason: REASONS[error.kind],
@@ -78,11 +92,8 @@ export function toServiceError(error: EdgeError, traceId: string): Partial<Servi
     );
   }
   const metadata = new Metadata();
-  metadata.set(
-    'grpc-status-details-bin',
-    Buffer.from(RpcStatus.encode({ code, message: error.message, details }).finish()),
-  );
-  return { code, details: error.message, metadata };
+  metadata.set('grpc-status-details-bin', Buffer.from(RpcStatus.encode({ code, message, details }).finish()));
+  return { code, details: message, metadata };
 }
 
 /** Decodes grpc-status-details-bin, for clients (the CLI) and tests. */

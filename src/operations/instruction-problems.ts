@@ -1,5 +1,6 @@
-import type { InstructionRecord, Reason, State } from '../store/instruction-record';
+import type { InstructionRecord, State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
+import { listed, type ListedInstruction } from './find-instructions';
 
 export type Problem = 'failed' | 'stuck' | 'held';
 
@@ -11,17 +12,8 @@ export interface ProblemQuery {
   limit: number;
 }
 
-export interface ProblemInstruction {
-  uetr: string;
+export interface ProblemInstruction extends ListedInstruction {
   problem: Problem;
-  state: State;
-  reason: Reason;
-  participant: string;
-  creditorAgent: string;
-  sinceMs: number;
-  attempts: number;
-  counterparty: string;
-  traceId: string;
 }
 
 /** Candidates read per partition and problem: scans stay bounded however large the backlog is. */
@@ -61,7 +53,8 @@ export async function listProblems(
     const records = await Promise.all(batch.map((c) => store.get(c.uetr)));
     batch.forEach((c, j) => {
       const record = records[j];
-      if (record !== null && matches(record, c.problem, query)) instructions.push(summary(record, c));
+      if (record !== null && matches(record, c.problem, query))
+        instructions.push({ ...listed(record, c.sinceMs), problem: c.problem });
     });
   }
   return { instructions: instructions.slice(0, query.limit), truncated: instructions.length > query.limit };
@@ -73,19 +66,4 @@ function matches(record: InstructionRecord, problem: Problem, query: ProblemQuer
     record.state === STATE[problem] &&
     (query.participant === null || record.participant === query.participant)
   );
-}
-
-function summary(record: InstructionRecord, c: { sinceMs: number; problem: Problem }): ProblemInstruction {
-  return {
-    uetr: record.uetr,
-    problem: c.problem,
-    state: record.state,
-    reason: record.reason,
-    participant: record.participant,
-    creditorAgent: record.instruction.creditorAgent?.bic ?? '',
-    sinceMs: c.sinceMs,
-    attempts: record.attempts,
-    counterparty: record.counterparty,
-    traceId: record.traceId,
-  };
 }

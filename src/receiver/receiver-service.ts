@@ -8,6 +8,7 @@ import { isSettlementError, type SettlementError } from '../settlement/errors';
 import { loggableUetr } from '../settlement/read-instruction';
 import { StoreDataError } from '../store/instruction-store';
 import type { Logger } from '../telemetry/logger';
+import { countRedisError } from '../telemetry/metrics';
 import { checkDeliveryRequest } from './delivery-request';
 import { answerFor, type ReceiverBehaviour } from './receiver-behaviour';
 import type { ReceiveResult, ReceiverStore } from './receiver-store';
@@ -82,6 +83,7 @@ export function settlementReceiverHandlers(deps: ReceiverServiceDeps): UntypedSe
           );
         } catch (err) {
           if (err instanceof StoreDataError) throw err;
+          countRedisError('storage-unavailable');
           log.warn(
             { ...facts, err: err instanceof Error ? err.message : String(err) },
             'storage unavailable',

@@ -1,7 +1,8 @@
 import { SettlementReceiverService } from '../gen/caravan/settlement/v1/receiver';
 import { rawRequests, startServer } from '../grpc/server';
-import { createRedis, waitUntilReady } from '../store/redis-client';
+import { createRedisClient, waitUntilReady } from '../store/redis-client';
 import { createLogger, type Logger } from '../telemetry/logger';
+import { countConnectionErrors } from '../telemetry/metrics';
 import type { ReceiverConfig } from './receiver-config';
 import { receiverKeys } from './receiver-keys';
 import { RECEIVER_SERVICE, settlementReceiverHandlers } from './receiver-service';
@@ -36,8 +37,9 @@ const REDIS_READY_TIMEOUT_MS = 10_000;
 /** Starts a reference SettlementReceiver (with health and reflection) in this process. */
 export async function startReceiver({ config, log: parent }: ReceiverOptions): Promise<RunningReceiver> {
   const log = (parent ?? createLogger(config.logLevel)).child({ receiver: config.name });
-  const redis = createRedis(config.redisUrl, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS });
+  const redis = createRedisClient(config.redisUrl, { commandTimeoutMs: REDIS_COMMAND_TIMEOUT_MS });
   redis.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
+  countConnectionErrors(redis);
   try {
     await waitUntilReady(redis, config.redisUrl, REDIS_READY_TIMEOUT_MS);
     const stopping = new AbortController();

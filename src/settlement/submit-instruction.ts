@@ -65,7 +65,7 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
       const result = await deps.screen(instruction);
       if (!isSettlementError(result)) {
         span.setAttribute('caravan.state', result.state);
-        span.setAttribute('caravan.reason', result.reason.code);
+        if (result.reason.code !== '') span.setAttribute('caravan.reason', result.reason.code);
       }
       return result;
     });

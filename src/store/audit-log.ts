@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { KeySpace } from './keys';
+import { lua } from './lua-scripts';
 
 export interface AuditInput {
   actor: string;
@@ -53,19 +54,25 @@ function parse(fields: string[]): AuditRecord {
 
 const MAX_APPEND_ATTEMPTS = 50;
 
+type AuditScriptClient = (Redis | Cluster) & {
+  appendAuditEvent(...args: (string | number)[]): Promise<string[]>;
+};
+
 /**
- * An append-only, hash-chained log in one Redis stream. Appends are serialised with WATCH on the
- * head (last sequence and hash): a concurrent append makes the transaction fail and it is retried
- * on the new head, so the chain never forks. It takes a connection of its own, since WATCH holds
- * state on the connection.
+ * An append-only, hash-chained log in one Redis stream. An append reads the head (last sequence
+ * and hash), chains the event to it and writes it with a Lua script that checks the head is
+ * unchanged: a concurrent append makes it answer 'moved' and it is retried on the new head, so the
+ * chain never forks. The head and the log share the hash tag `{audit}`, so this works on a Redis
+ * Cluster as on one Redis, on any connection (no WATCH state).
  */
-export function createAuditLog(redis: Redis, keys: KeySpace): AuditLog {
+export function createAuditLog(redis: Redis | Cluster, keys: KeySpace): AuditLog {
   const log = keys.auditLog();
   const head = keys.auditHead();
+  redis.defineCommand('appendAuditEvent', { numberOfKeys: 2, lua: lua('append-audit-event') });
+  const scripts = redis as AuditScriptClient;
   return {
     async append(input, nowMs) {
       for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-        await redis.watch(head);
         const [seqText, previousHash] = await redis.hmget(head, 'seq', 'hash');
         const record = {
           sequence: Number(seqText ?? 0) + 1,
@@ -77,31 +84,20 @@ export function createAuditLog(redis: Redis, keys: KeySpace): AuditLog {
         };
         const prev = previousHash ?? '';
         const hash = auditHash(prev, record);
-        const done = await redis
-          .multi()
-          .xadd(
-            log,
-            '*',
-            'seq',
-            record.sequence,
-            'at',
-            nowMs,
-            'actor',
-            record.actor,
-            'action',
-            record.action,
-            'subject',
-            record.subject,
-            'details',
-            record.detailsJson,
-            'prev',
-            prev,
-            'hash',
-            hash,
-          )
-          .hset(head, 'seq', record.sequence, 'hash', hash)
-          .exec();
-        if (done !== null) return { ...record, previousHash: prev, hash };
+        const [outcome] = await scripts.appendAuditEvent(
+          head,
+          log,
+          seqText ?? '0',
+          prev,
+          record.sequence,
+          nowMs,
+          record.actor,
+          record.action,
+          record.subject,
+          record.detailsJson,
+          hash,
+        );
+        if (outcome === 'ok') return { ...record, previousHash: prev, hash };
       }
       throw new Error('audit log append kept conflicting with concurrent appends');
     },

@@ -1,3 +1,4 @@
+import { isValidTraceId } from '@opentelemetry/api';
 import type { Redis, Cluster } from 'ioredis';
 import { SettlementInstruction } from '../gen/caravan/settlement/v1/instruction';
 import type { KeySpace } from './keys';
@@ -58,6 +59,32 @@ export type TransitionResult =
 export type AttemptStart =
   { kind: 'ok'; attempt: number } | { kind: 'missing' } | { kind: 'stale'; state: State };
 
+/** What list filters look at, read without the body or history. */
+export interface InstructionBrief {
+  uetr: string;
+  state: State;
+  reasonCode: string;
+  participant: string;
+  /** The counterparty of the latest delivery attempt, '' before the first. */
+  counterparty: string;
+  updatedAtMs: number;
+}
+
+/** An instruction with everything Caravan recorded on its way, read as one snapshot. */
+export interface InstructionStory {
+  record: InstructionRecord;
+  /** Recorded attempt outcomes, oldest first (the latest MAX_ATTEMPT_RECORDS). */
+  attempts: DeliveryAttemptRecord[];
+  /** When the latest attempt started, and whether its call is still under way; null before any. */
+  latestAttempt: { startedAtMs: number; underway: boolean } | null;
+  /** The status change (sequence) that the stored screening evidence decided. */
+  screenedSequence: number;
+  /** Officers who released the latest hold, or have approved releasing it so far. */
+  releasedBy: string[];
+}
+
+export type IndexName = 'dead' | 'holds' | 'open' | 'recent';
+
 export interface InstructionStore {
   record(input: NewInstruction): Promise<RecordResult>;
   get(uetr: string): Promise<InstructionRecord | null>;
@@ -76,16 +103,36 @@ export interface InstructionStore {
   /** Keeps an attempt's outcome for operators (the latest MAX_ATTEMPT_RECORDS per instruction). */
   recordAttempt(uetr: string, attempt: DeliveryAttemptRecord): Promise<void>;
   attemptsOf(uetr: string): Promise<DeliveryAttemptRecord[]>;
-  /** One partition's instructions in a sorted set (failed, held, open), newest first, up to `limit`. */
+  /**
+   * One partition's instructions in a sorted set (failed, held, open, recently changed), newest
+   * first, scored from `minScore` to `maxScore` (inclusive), up to `limit`.
+   */
   indexed(
-    index: 'dead' | 'holds' | 'open',
+    index: IndexName,
     partition: number,
     limit: number,
     maxScore?: number,
+    minScore?: number,
   ): Promise<{ uetr: string; sinceMs: number }[]>;
+  /** One partition's instructions whose submission or a status change carried the trace id. */
+  tracedBy(partition: number, traceId: string, limit: number): Promise<string[]>;
+  /** The filterable fields of each instruction (null when it does not exist), in the order asked. */
+  briefs(uetrs: readonly string[]): Promise<(InstructionBrief | null)[]>;
+  story(uetr: string): Promise<InstructionStory | null>;
 }
 
-const MAX_ATTEMPT_RECORDS = 100;
+export interface InstructionStoreOptions {
+  /** Instructions the recency index keeps per partition; the least recently changed are trimmed. */
+  recentPerPartition?: number;
+}
+
+export const MAX_ATTEMPT_RECORDS = 100;
+
+/**
+ * At about 136 bytes per entry in Redis 7 (36-byte UETR, score, skiplist and dict entry), 20,000
+ * per partition is about 2.7 MB each, 44 MB for the default 16 partitions.
+ */
+export const RECENT_PER_PARTITION = 20_000;
 
 /** States whose entry puts the instruction on its partition's outbox for delivery. */
 const ENQUEUED_STATES: ReadonlySet<State> = new Set<State>(['ACCEPTED']);
@@ -107,9 +154,14 @@ function stateOf(value: string, what: string): State {
   return value;
 }
 
-function parseEvent(id: string, fields: string[]): StatusEventRecord {
+function fieldMap(fields: string[]): Map<string, string> {
   const f = new Map<string, string>();
   for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
+  return f;
+}
+
+function parseEvent(id: string, fields: string[]): StatusEventRecord {
+  const f = fieldMap(fields);
   const state = stateOf(f.get('state') ?? '', 'event state');
   const iso = f.get('iso') ?? '';
   return {
@@ -123,9 +175,67 @@ function parseEvent(id: string, fields: string[]): StatusEventRecord {
   };
 }
 
-export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): InstructionStore {
+function parseAttempt(fields: string[]): DeliveryAttemptRecord {
+  const f = fieldMap(fields);
+  return {
+    attempt: Number(f.get('n')),
+    counterparty: f.get('cp') ?? '',
+    outcome: f.get('outcome') ?? '',
+    reasonCode: f.get('code') ?? '',
+    detail: f.get('detail') ?? '',
+    startedAtMs: Number(f.get('at')),
+    durationMs: Number(f.get('ms')),
+    traceId: f.get('trace') ?? '',
+  };
+}
+
+function recordOf(
+  uetr: string,
+  hash: Record<string, string>,
+  events: [string, string[]][],
+): InstructionRecord {
+  const state = stateOf(hash.state ?? '', 'state');
+  const iso = hash.iso ?? '';
+  return {
+    uetr,
+    instruction: SettlementInstruction.fromJSON(JSON.parse(str(hash.body, 'body'))),
+    participant: str(hash.participant, 'participant'),
+    state,
+    isoStatus: isIsoStatus(iso) ? iso : ISO_STATUS_OF[state],
+    reason: { code: hash.code ?? '', description: hash.desc ?? '' },
+    traceId: hash.trace_id ?? '',
+    createdAtMs: Number(hash.created_at),
+    updatedAtMs: Number(hash.updated_at),
+    history: events.map(([id, fields]) => parseEvent(id, fields)),
+    screening: hash.screening ?? '',
+    attempts: Number(hash.attempts ?? 0),
+    counterparty: hash.counterparty ?? '',
+  };
+}
+
+/**
+ * Only a valid trace id is indexed: with the SDK disabled every trace id is all zeros, which would
+ * file every instruction under one entry.
+ */
+const indexableTrace = (traceId: string) => (isValidTraceId(traceId) ? traceId : '');
+
+/** Replies of one MULTI, each checked for its own error. */
+function multiReplies(replies: [Error | null, unknown][] | null, what: string): unknown[] {
+  if (replies === null) throw new StoreDataError(`transaction aborted while ${what}`);
+  return replies.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}
+
+export function createInstructionStore(
+  redis: Redis | Cluster,
+  keys: KeySpace,
+  options: InstructionStoreOptions = {},
+): InstructionStore {
   const scripts = defineInstructionScripts(redis);
   const channel = keys.eventsChannel();
+  const recentPerPartition = options.recentPerPartition ?? RECENT_PER_PARTITION;
 
   async function readEvents(eventsKey: string, start: string): Promise<StatusEventRecord[]> {
     const entries = await redis.xrange(eventsKey, start, '+');
@@ -137,7 +247,7 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
       const k = keys.instruction(input.uetr);
       const { state, reason } = input.outcome;
       const reply = await scripts.recordInstruction(
-        [k.record, k.events, k.outbox, k.holds, k.open],
+        [k.record, k.events, k.outbox, k.holds, k.open, k.recent, k.traces],
         [
           input.bodyHash,
           JSON.stringify(SettlementInstruction.toJSON(input.instruction)),
@@ -153,6 +263,8 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
           channel,
           input.traceparent,
           input.screening,
+          recentPerPartition,
+          indexableTrace(input.traceId),
         ],
       );
       switch (reply[0]) {
@@ -183,30 +295,39 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
       const k = keys.instruction(uetr);
       // One MULTI on one slot: the record and its history are read as one snapshot.
       const replies = await redis.multi().hgetall(k.record).xrange(k.events, '-', '+').exec();
-      if (replies === null) throw new StoreDataError('transaction aborted while reading an instruction');
-      const [[recordErr, hash], [eventsErr, entries]] = replies as [
-        [Error | null, Record<string, string>],
-        [Error | null, [string, string[]][]],
+      const [hash, entries] = multiReplies(replies, 'reading an instruction') as [
+        Record<string, string>,
+        [string, string[]][],
       ];
-      if (recordErr) throw recordErr;
-      if (eventsErr) throw eventsErr;
+      return hash.hash === undefined ? null : recordOf(uetr, hash, entries);
+    },
+
+    async story(uetr) {
+      const k = keys.instruction(uetr);
+      const replies = await redis
+        .multi()
+        .hgetall(k.record)
+        .xrange(k.events, '-', '+')
+        .xrange(k.attempts, '-', '+')
+        .smembers(k.releases)
+        .exec();
+      const [hash, events, attempts, releasedBy] = multiReplies(replies, 'reading an instruction') as [
+        Record<string, string>,
+        [string, string[]][],
+        [string, string[]][],
+        string[],
+      ];
       if (hash.hash === undefined) return null;
-      const state = stateOf(hash.state ?? '', 'state');
-      const iso = hash.iso ?? '';
       return {
-        uetr,
-        instruction: SettlementInstruction.fromJSON(JSON.parse(str(hash.body, 'body'))),
-        participant: str(hash.participant, 'participant'),
-        state,
-        isoStatus: isIsoStatus(iso) ? iso : ISO_STATUS_OF[state],
-        reason: { code: hash.code ?? '', description: hash.desc ?? '' },
-        traceId: hash.trace_id ?? '',
-        createdAtMs: Number(hash.created_at),
-        updatedAtMs: Number(hash.updated_at),
-        history: entries.map(([id, fields]) => parseEvent(id, fields)),
-        screening: hash.screening ?? '',
-        attempts: Number(hash.attempts ?? 0),
-        counterparty: hash.counterparty ?? '',
+        record: recordOf(uetr, hash, events),
+        attempts: attempts.map(([, fields]) => parseAttempt(fields)),
+        latestAttempt:
+          hash.attempted_at === undefined
+            ? null
+            : { startedAtMs: Number(hash.attempted_at), underway: hash.delivering === '1' },
+        // Records written before screened_seq was kept were screened only at intake.
+        screenedSequence: Number(hash.screened_seq ?? 2),
+        releasedBy: releasedBy.sort(),
       };
     },
 
@@ -251,7 +372,7 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
     async transition(input) {
       const k = keys.instruction(input.uetr);
       const reply = await scripts.transitionInstruction(
-        [k.record, k.events, k.outbox, k.holds, k.releases, k.open, k.dead],
+        [k.record, k.events, k.outbox, k.holds, k.releases, k.open, k.dead, k.recent, k.traces],
         [
           input.from.join(','),
           input.to,
@@ -268,6 +389,8 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
           input.ack?.group ?? '',
           input.ack?.entryId ?? '',
           input.unlessDelivering ? '1' : '0',
+          recentPerPartition,
+          indexableTrace(input.traceId),
         ],
       );
       switch (reply[0]) {
@@ -333,33 +456,14 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
 
     async attemptsOf(uetr) {
       const entries = await redis.xrange(keys.instruction(uetr).attempts, '-', '+');
-      return entries.map(([, fields]) => {
-        const f = new Map<string, string>();
-        for (let i = 0; i + 1 < fields.length; i += 2) f.set(fields[i], fields[i + 1]);
-        return {
-          attempt: Number(f.get('n')),
-          counterparty: f.get('cp') ?? '',
-          outcome: f.get('outcome') ?? '',
-          reasonCode: f.get('code') ?? '',
-          detail: f.get('detail') ?? '',
-          startedAtMs: Number(f.get('at')),
-          durationMs: Number(f.get('ms')),
-          traceId: f.get('trace') ?? '',
-        };
-      });
+      return entries.map(([, fields]) => parseAttempt(fields));
     },
 
-    async indexed(index, partition, limit, maxScore) {
-      const key =
-        index === 'dead'
-          ? keys.dead(partition)
-          : index === 'holds'
-            ? keys.holds(partition)
-            : keys.open(partition);
+    async indexed(index, partition, limit, maxScore, minScore) {
       const flat = await redis.zrevrangebyscore(
-        key,
+        keys[index](partition),
         maxScore === undefined ? '+inf' : maxScore,
-        '-inf',
+        minScore === undefined ? '-inf' : minScore,
         'WITHSCORES',
         'LIMIT',
         0,
@@ -368,6 +472,61 @@ export function createInstructionStore(redis: Redis | Cluster, keys: KeySpace): 
       const found: { uetr: string; sinceMs: number }[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2)
         found.push({ uetr: flat[i], sinceMs: Number(flat[i + 1]) });
+      return found;
+    },
+
+    async tracedBy(partition, traceId, limit) {
+      // Members are "<trace id>:<uetr>"; ';' sorts right after ':', closing the range.
+      const members = await redis.zrangebylex(
+        keys.traces(partition),
+        `[${traceId}:`,
+        `(${traceId};`,
+        'LIMIT',
+        0,
+        limit,
+      );
+      return members.map((m) => m.slice(traceId.length + 1));
+    },
+
+    async briefs(uetrs) {
+      const byPartition = new Map<number, number[]>();
+      uetrs.forEach((uetr, i) => {
+        const p = keys.partitionOf(uetr);
+        const group = byPartition.get(p);
+        if (group) group.push(i);
+        else byPartition.set(p, [i]);
+      });
+      const found: (InstructionBrief | null)[] = uetrs.map(() => null);
+      // One pipeline per partition: a Cluster pipeline must stay in one slot.
+      await Promise.all(
+        [...byPartition.values()].map(async (indexes) => {
+          const pipeline = redis.pipeline();
+          for (const i of indexes)
+            pipeline.hmget(
+              keys.instruction(uetrs[i]).record,
+              'state',
+              'code',
+              'participant',
+              'counterparty',
+              'updated_at',
+            );
+          const replies = (await pipeline.exec()) as [Error | null, (string | null)[]][] | null;
+          if (replies === null) throw new StoreDataError('pipeline aborted while reading instructions');
+          replies.forEach(([err, fields], j) => {
+            if (err) throw err;
+            const [state, code, participant, counterparty, updatedAt] = fields;
+            if (state === null) return;
+            found[indexes[j]] = {
+              uetr: uetrs[indexes[j]],
+              state: stateOf(state, 'state'),
+              reasonCode: code ?? '',
+              participant: participant ?? '',
+              counterparty: counterparty ?? '',
+              updatedAtMs: Number(updatedAt),
+            };
+          });
+        }),
+      );
       return found;
     },
   };

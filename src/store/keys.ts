@@ -19,6 +19,10 @@ export interface InstructionKeys {
   attempts: string;
   /** The partition's failed (dead-lettered) instructions (sorted set: UETR by failure time). */
   dead: string;
+  /** The partition's most recently changed instructions (sorted set: UETR by last change time). */
+  recent: string;
+  /** The partition's trace index (sorted set of "<trace id>:<uetr>", all scored 0, read by lex range). */
+  traces: string;
 }
 
 /** Keys of one screening list; every version of the list shares the list's hash tag. */
@@ -41,6 +45,8 @@ export interface KeySpace {
   holds(partition: number): string;
   open(partition: number): string;
   dead(partition: number): string;
+  recent(partition: number): string;
+  traces(partition: number): string;
   /** Route rules (hash: id → JSON) and the table's version, in one slot. */
   routes(): string;
   routesVersion(): string;
@@ -80,6 +86,8 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
         open: `${tag(p)}:open`,
         attempts: `${tag(p)}:att:${uetr}`,
         dead: `${tag(p)}:dead`,
+        recent: `${tag(p)}:recent`,
+        traces: `${tag(p)}:traces`,
       };
     },
     outbox: (p) => `${tag(p)}:outbox`,
@@ -87,6 +95,8 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
     holds: (p) => `${tag(p)}:holds`,
     open: (p) => `${tag(p)}:open`,
     dead: (p) => `${tag(p)}:dead`,
+    recent: (p) => `${tag(p)}:recent`,
+    traces: (p) => `${tag(p)}:traces`,
     routes: () => `${prefix}:{routes}:table`,
     routesVersion: () => `${prefix}:{routes}:version`,
     routesChannel: () => `${prefix}:routes:changed`,

@@ -11,11 +11,11 @@ type ScriptReply = (string | number | null)[];
 
 export interface InstructionScripts {
   recordInstruction(
-    keys: [string, string, string, string, string],
+    keys: [string, string, string, string, string, string, string],
     args: (string | number)[],
   ): Promise<ScriptReply>;
   transitionInstruction(
-    keys: [string, string, string, string, string, string, string],
+    keys: [string, string, string, string, string, string, string, string, string],
     args: (string | number)[],
   ): Promise<ScriptReply>;
   startDeliveryAttempt(keys: [string], args: (string | number)[]): Promise<ScriptReply>;
@@ -33,8 +33,8 @@ type ScriptClient = (Redis | Cluster) & {
  * after a script cache flush (a Redis restart), so callers never see NOSCRIPT.
  */
 export function defineInstructionScripts(redis: Redis | Cluster): InstructionScripts {
-  redis.defineCommand('recordInstruction', { numberOfKeys: 5, lua: lua('record-instruction') });
-  redis.defineCommand('transitionInstruction', { numberOfKeys: 7, lua: lua('transition-instruction') });
+  redis.defineCommand('recordInstruction', { numberOfKeys: 7, lua: lua('record-instruction') });
+  redis.defineCommand('transitionInstruction', { numberOfKeys: 9, lua: lua('transition-instruction') });
   redis.defineCommand('startDeliveryAttempt', { numberOfKeys: 1, lua: lua('start-delivery-attempt') });
   const client = redis as ScriptClient;
   return {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { RouteRule } from '../routing/route-rule';
 import { StoreDataError } from './instruction-store';
 import type { KeySpace } from './keys';
+import { lua } from './lua-scripts';
 
 export interface RouteTableSnapshot {
   version: number;
@@ -41,6 +42,10 @@ const storedRule = z.object({
   updatedAtMs: z.number(),
 });
 
+type RouteScriptClient = (Redis | Cluster) & {
+  removeRoute(table: string, version: string, id: string): Promise<number>;
+};
+
 function parseRule(id: string, json: string): RouteRule {
   let value: unknown;
   try {
@@ -57,6 +62,8 @@ export function createRouteStore(redis: Redis | Cluster, keys: KeySpace): RouteS
   const table = keys.routes();
   const versionKey = keys.routesVersion();
   const announce = (version: number) => redis.publish(keys.routesChannel(), String(version));
+  redis.defineCommand('removeRoute', { numberOfKeys: 2, lua: lua('remove-route') });
+  const scripts = redis as RouteScriptClient;
 
   async function exec<T extends unknown[]>(multi: ReturnType<Redis['multi']>): Promise<T> {
     const replies = await multi.exec();
@@ -90,8 +97,9 @@ export function createRouteStore(redis: Redis | Cluster, keys: KeySpace): RouteS
     },
 
     async remove(id) {
-      const [removed, version] = await exec<[number, number]>(redis.multi().hdel(table, id).incr(versionKey));
-      if (removed === 0) return null;
+      // The version moves only when a rule went: removing an unknown id (NOT_FOUND) changes nothing.
+      const version = Number(await scripts.removeRoute(table, versionKey, id));
+      if (version === 0) return null;
       await announce(version);
       return { version };
     },

@@ -8,23 +8,28 @@ import {
   type Context,
   type Span,
 } from '@opentelemetry/api';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
-
-let started = false;
+import { grpcServerSpansInstrumented, startTelemetry } from './sdk';
 
 /**
- * Registers a tracer provider and W3C trace-context propagation so every submission has a real
- * trace id (continued from the caller's traceparent) even before an exporter is configured.
+ * Makes sure the OpenTelemetry SDK runs in this process, so every submission has a real trace id
+ * (continued from the caller's traceparent) and spans reach the configured exporter. Processes
+ * started with the `--require` entry (register.ts, as bin/caravan does for the servers) have it
+ * already, with the grpc-js and ioredis instrumentations; in-process callers such as the tests get
+ * it here, without them.
  */
 export function startTracing(): void {
-  if (started) return;
-  started = true;
-  const provider = new NodeTracerProvider();
-  provider.register({ propagator: new W3CTraceContextPropagator() });
+  startTelemetry({ instrument: false });
 }
 
 export const tracer = trace.getTracer('caravan');
+
+/**
+ * The SERVER span the grpc-js instrumentation opened around the gRPC call being handled, when the
+ * instrumentation runs: the call's span, which the handler adds Caravan's attributes to.
+ */
+export function instrumentedServerSpan(): Span | undefined {
+  return grpcServerSpansInstrumented() ? trace.getActiveSpan() : undefined;
+}
 
 /** Extracts the caller's trace context from carrier headers such as gRPC metadata. */
 export function extractContext(carrier: Record<string, string>): Context {

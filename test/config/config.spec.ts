@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { ConfigError, loadClientConfig, loadConfig } from '../../src/config/config';
+import { parseRedisUrl } from '../../src/config/redis-url';
 
 type Env = Record<string, string>;
 
@@ -94,6 +95,44 @@ describe('loadConfig', () => {
       const problems = problemsOf(() => loadConfig({ ...DEV, REDIS_URL: value }));
       assertNamed(problems, 'REDIS_URL');
       assert.match(problems.join('\n'), /redis:\/\//);
+    });
+  }
+
+  it('accepts a Redis Cluster as REDIS_URL: redis+cluster:// or rediss+cluster:// and its seed nodes', () => {
+    const url = 'rediss+cluster://caravan:s%40cret@10.0.0.1:7000,redis-2.internal:7001,[::1]:7002';
+    assert.equal(loadConfig({ ...DEV, REDIS_URL: url }).redisUrl, url);
+    assert.deepEqual(parseRedisUrl(url), {
+      kind: 'cluster',
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-2.internal', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      tls: true,
+      username: 'caravan',
+      password: 's@cret',
+    });
+    assert.deepEqual(parseRedisUrl('redis+cluster://127.0.0.1:7000'), {
+      kind: 'cluster',
+      nodes: [{ host: '127.0.0.1', port: 7000 }],
+      tls: false,
+      username: undefined,
+      password: undefined,
+    });
+  });
+
+  for (const value of [
+    'redis+cluster://',
+    'redis+cluster://10.0.0.1',
+    'redis+cluster://10.0.0.1:7000,',
+    'redis+cluster://10.0.0.1:70000',
+    'redis+cluster://10.0.0.1:7000/2',
+    'cluster://10.0.0.1:7000',
+  ]) {
+    it(`refuses REDIS_URL=${JSON.stringify(value)}, naming the cluster form`, () => {
+      const problems = problemsOf(() => loadConfig({ ...DEV, REDIS_URL: value }));
+      assertNamed(problems, 'REDIS_URL');
+      assert.match(problems.join('\n'), /redis\+cluster:\/\//);
     });
   }
 

@@ -36,13 +36,15 @@ export async function startTestReceiver(
     delayMs?: number;
     hangShare?: number;
     listen?: string;
+    /** Another Redis than the tests' (e.g. a redis+cluster:// URL). */
+    redisUrl?: string;
   } = {},
 ): Promise<TestReceiver> {
   const config = loadReceiverConfig(
     {
       listen: behaviour.listen ?? '127.0.0.1:0',
       name,
-      redisUrl: TEST_REDIS_URL,
+      redisUrl: behaviour.redisUrl ?? TEST_REDIS_URL,
       prefix,
       ...(behaviour.rejectShare !== undefined ? { rejectShare: behaviour.rejectShare } : {}),
       ...(behaviour.failShare !== undefined ? { failShare: behaviour.failShare } : {}),

@@ -12,9 +12,9 @@ import { parseListFiles } from '../../src/compliance/importers';
 import type { ScreenInstruction } from '../../src/settlement/screening-seam';
 import { createLogger } from '../../src/telemetry/logger';
 import { startTracing } from '../../src/telemetry/tracing';
-import Redis from 'ioredis';
 import type { RouteRule } from '../../src/routing/route-rule';
 import { createKeySpace } from '../../src/store/keys';
+import { createRedisClient, waitUntilReady } from '../../src/store/redis-client';
 import { createRouteStore } from '../../src/store/route-store';
 import { TEST_REDIS_URL } from './redis';
 
@@ -45,10 +45,15 @@ export function catchAllRoute(address = '127.0.0.1:1', id = 'catch-all'): RouteR
   };
 }
 
-/** Stores route rules under a prefix directly, as an operator's PutRoute would. */
-export async function putRoutes(prefix: string, rules: readonly RouteRule[]): Promise<void> {
-  const redis = new Redis(TEST_REDIS_URL);
+/** Stores route rules under a prefix directly, as an operator's PutRoute would (REDIS_URL may name a Cluster). */
+export async function putRoutes(
+  prefix: string,
+  rules: readonly RouteRule[],
+  redisUrl: string = TEST_REDIS_URL,
+): Promise<void> {
+  const redis = createRedisClient(redisUrl, { commandTimeoutMs: 10_000 });
   try {
+    await waitUntilReady(redis, redisUrl, 10_000);
     const store = createRouteStore(redis, createKeySpace(prefix, 16));
     for (const rule of rules) await store.put(rule);
   } finally {
@@ -66,10 +71,11 @@ export async function startTestGateway(
   options: { env?: Record<string, string>; screen?: ScreenInstruction; routes?: readonly RouteRule[] } = {},
 ): Promise<TestGateway> {
   startTracing();
-  await putRoutes(prefix, options.routes ?? [catchAllRoute()]);
+  const redisUrl = options.env?.REDIS_URL ?? TEST_REDIS_URL;
+  await putRoutes(prefix, options.routes ?? [catchAllRoute()], redisUrl);
   const config = loadConfig({
     CARAVAN_LISTEN: '127.0.0.1:0',
-    REDIS_URL: TEST_REDIS_URL,
+    REDIS_URL: redisUrl,
     CARAVAN_REDIS_PREFIX: prefix,
     CARAVAN_DEV_INSECURE: 'true',
     CARAVAN_LOG_LEVEL: 'silent',

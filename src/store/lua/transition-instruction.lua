@@ -6,15 +6,20 @@
 --
 -- KEYS[1] record hash, KEYS[2] status event stream, KEYS[3] partition outbox stream,
 -- KEYS[4] partition holds (sorted set), KEYS[5] officers who released the instruction (set),
--- KEYS[6] partition open instructions (sorted set), KEYS[7] partition failed instructions (sorted set)
+-- KEYS[6] partition open instructions (sorted set), KEYS[7] partition failed instructions (sorted set),
+-- KEYS[8] partition recently changed instructions (sorted set: UETR by last change),
+-- KEYS[9] partition trace index (sorted set of "<trace id>:<uetr>", all scored 0)
 -- ARGV[1] expected current states, comma-separated   ARGV[2] new state   ARGV[3] ISO status
 -- ARGV[4] reason code   ARGV[5] reason description   ARGV[6] now (ms)   ARGV[7] trace id
 -- ARGV[8] '1' to enqueue for delivery   ARGV[9] uetr   ARGV[10] pub/sub channel
 -- ARGV[11] trace context for the outbox (W3C traceparent)
--- ARGV[12] new screening evidence (JSON), or '' to keep the stored one
+-- ARGV[12] new screening evidence (JSON), or '' to keep the stored one; new evidence also records
+--          which status change it decided (screened_seq), so an explanation places it right
 -- ARGV[13] outbox consumer group and ARGV[14] outbox entry id to acknowledge, or '' for none
 -- ARGV[15] '1' to refuse while a delivery attempt is under way (re-screening must not overturn a
 --          transfer the counterparty may already hold)
+-- ARGV[16] how many instructions the recency index keeps (the oldest changes are trimmed)
+-- ARGV[17] the trace id to index, or '' when it is not a valid one
 --
 -- Returns {'ok', seq} | {'missing'} | {'stale', current state} | {'in-delivery'}
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -36,7 +41,7 @@ redis.call('HSET', KEYS[1], 'state', ARGV[2], 'iso', ARGV[3], 'code', ARGV[4], '
   'updated_at', ARGV[6])
 redis.call('HDEL', KEYS[1], 'delivering')
 if ARGV[12] ~= '' then
-  redis.call('HSET', KEYS[1], 'screening', ARGV[12])
+  redis.call('HSET', KEYS[1], 'screening', ARGV[12], 'screened_seq', seq)
 end
 redis.call('XADD', KEYS[2], '*', 'seq', seq, 'state', ARGV[2], 'iso', ARGV[3], 'code', ARGV[4],
   'desc', ARGV[5], 'at', ARGV[6], 'trace', ARGV[7])
@@ -61,6 +66,11 @@ if ARGV[2] == 'FAILED' then
   redis.call('ZADD', KEYS[7], ARGV[6], ARGV[9])
 elseif state == 'FAILED' then
   redis.call('ZREM', KEYS[7], ARGV[9])
+end
+redis.call('ZADD', KEYS[8], ARGV[6], ARGV[9])
+redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -(tonumber(ARGV[16]) + 1))
+if ARGV[17] ~= '' then
+  redis.call('ZADD', KEYS[9], 0, ARGV[17] .. ':' .. ARGV[9])
 end
 redis.call('PUBLISH', ARGV[10], ARGV[9])
 return {'ok', seq}

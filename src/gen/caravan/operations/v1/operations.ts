@@ -18,7 +18,16 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
+import { Duration } from "../../../google/protobuf/duration";
 import { Timestamp } from "../../../google/protobuf/timestamp";
+import {
+  ListVersionRef,
+  ScreeningDecision,
+  screeningDecisionFromJSON,
+  screeningDecisionToJSON,
+  ScreeningHit,
+} from "../../compliance/v1/screening";
+import { Amount } from "../../settlement/v1/instruction";
 import {
   InstructionState,
   instructionStateFromJSON,
@@ -72,6 +81,118 @@ export function instructionProblemToJSON(object: InstructionProblem): string {
     case InstructionProblem.INSTRUCTION_PROBLEM_HELD:
       return "INSTRUCTION_PROBLEM_HELD";
     case InstructionProblem.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** What one hop of a settlement was. */
+export enum HopKind {
+  /** HOP_KIND_UNSPECIFIED - Never used in a response. */
+  HOP_KIND_UNSPECIFIED = 0,
+  /** HOP_KIND_RECEIVED - Caravan took the submission in (status RECEIVED). */
+  HOP_KIND_RECEIVED = 1,
+  /**
+   * HOP_KIND_SCREENED - The instruction was screened against the sanctions and card-scheme lists: at intake, again
+   * before a replay, or again after a list change that found a new hit.
+   */
+  HOP_KIND_SCREENED = 2,
+  /** HOP_KIND_HELD - It was held for a compliance officer's review. */
+  HOP_KIND_HELD = 3,
+  /** HOP_KIND_RELEASED - Compliance officers released it from review (it is accepted for delivery). */
+  HOP_KIND_RELEASED = 4,
+  /** HOP_KIND_REJECTED - It was rejected: by screening, for want of a route, or by a compliance officer. */
+  HOP_KIND_REJECTED = 5,
+  /** HOP_KIND_ACCEPTED - It was accepted and queued for delivery. */
+  HOP_KIND_ACCEPTED = 6,
+  /** HOP_KIND_DELIVERY_ATTEMPT - One call to a counterparty's SettlementReceiver. */
+  HOP_KIND_DELIVERY_ATTEMPT = 7,
+  /**
+   * HOP_KIND_DISPATCHER_TAKEOVER - A delivery attempt was started by a dispatcher that stopped before recording its outcome,
+   * and another dispatcher took the instruction over (its next attempt follows).
+   */
+  HOP_KIND_DISPATCHER_TAKEOVER = 8,
+  /** HOP_KIND_DELIVERED - The counterparty accepted it (status DELIVERED). */
+  HOP_KIND_DELIVERED = 9,
+  /** HOP_KIND_FAILED - Delivery failed (status FAILED, dead-lettered for replay). */
+  HOP_KIND_FAILED = 10,
+  /** HOP_KIND_REPLAYED - An operator replayed the failed delivery (it is accepted for delivery again). */
+  HOP_KIND_REPLAYED = 11,
+  UNRECOGNIZED = -1,
+}
+
+export function hopKindFromJSON(object: any): HopKind {
+  switch (object) {
+    case 0:
+    case "HOP_KIND_UNSPECIFIED":
+      return HopKind.HOP_KIND_UNSPECIFIED;
+    case 1:
+    case "HOP_KIND_RECEIVED":
+      return HopKind.HOP_KIND_RECEIVED;
+    case 2:
+    case "HOP_KIND_SCREENED":
+      return HopKind.HOP_KIND_SCREENED;
+    case 3:
+    case "HOP_KIND_HELD":
+      return HopKind.HOP_KIND_HELD;
+    case 4:
+    case "HOP_KIND_RELEASED":
+      return HopKind.HOP_KIND_RELEASED;
+    case 5:
+    case "HOP_KIND_REJECTED":
+      return HopKind.HOP_KIND_REJECTED;
+    case 6:
+    case "HOP_KIND_ACCEPTED":
+      return HopKind.HOP_KIND_ACCEPTED;
+    case 7:
+    case "HOP_KIND_DELIVERY_ATTEMPT":
+      return HopKind.HOP_KIND_DELIVERY_ATTEMPT;
+    case 8:
+    case "HOP_KIND_DISPATCHER_TAKEOVER":
+      return HopKind.HOP_KIND_DISPATCHER_TAKEOVER;
+    case 9:
+    case "HOP_KIND_DELIVERED":
+      return HopKind.HOP_KIND_DELIVERED;
+    case 10:
+    case "HOP_KIND_FAILED":
+      return HopKind.HOP_KIND_FAILED;
+    case 11:
+    case "HOP_KIND_REPLAYED":
+      return HopKind.HOP_KIND_REPLAYED;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return HopKind.UNRECOGNIZED;
+  }
+}
+
+export function hopKindToJSON(object: HopKind): string {
+  switch (object) {
+    case HopKind.HOP_KIND_UNSPECIFIED:
+      return "HOP_KIND_UNSPECIFIED";
+    case HopKind.HOP_KIND_RECEIVED:
+      return "HOP_KIND_RECEIVED";
+    case HopKind.HOP_KIND_SCREENED:
+      return "HOP_KIND_SCREENED";
+    case HopKind.HOP_KIND_HELD:
+      return "HOP_KIND_HELD";
+    case HopKind.HOP_KIND_RELEASED:
+      return "HOP_KIND_RELEASED";
+    case HopKind.HOP_KIND_REJECTED:
+      return "HOP_KIND_REJECTED";
+    case HopKind.HOP_KIND_ACCEPTED:
+      return "HOP_KIND_ACCEPTED";
+    case HopKind.HOP_KIND_DELIVERY_ATTEMPT:
+      return "HOP_KIND_DELIVERY_ATTEMPT";
+    case HopKind.HOP_KIND_DISPATCHER_TAKEOVER:
+      return "HOP_KIND_DISPATCHER_TAKEOVER";
+    case HopKind.HOP_KIND_DELIVERED:
+      return "HOP_KIND_DELIVERED";
+    case HopKind.HOP_KIND_FAILED:
+      return "HOP_KIND_FAILED";
+    case HopKind.HOP_KIND_REPLAYED:
+      return "HOP_KIND_REPLAYED";
+    case HopKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
   }
@@ -132,21 +253,71 @@ export interface ListInstructionsRequest {
   participant: string;
   /** At most this many instructions (1-1000); 0 uses 100. */
   limit: number;
+  /**
+   * When set (even empty), lists instructions in any state that match the filter, newest last
+   * status change first, instead of listing problems; `problems` and `stuck_after_ms` must then be
+   * unset. `participant` and `limit` apply either way.
+   */
+  filter?: InstructionFilter | undefined;
+}
+
+/**
+ * Which instructions ListInstructions answers with when listing by filter. Every condition set
+ * must hold; an unset condition matches every instruction.
+ *
+ * Without a trace id, the instructions considered are the most recently changed ones Caravan
+ * keeps in its per-partition recency index (see the README for its bound), of which at most a
+ * bounded number per partition are examined per call (`partial` in the answer says when that
+ * bound cut the search short). With a trace id, every instruction the trace touched is found,
+ * however old.
+ */
+export interface InstructionFilter {
+  /** Only instructions in one of these states. */
+  states: InstructionState[];
+  /**
+   * Only instructions whose current reason code is one of these ISO 20022 codes, e.g. "AB05"
+   * (4 upper-case letters or digits each, at most 20).
+   */
+  reasonCodes: string[];
+  /**
+   * Only instructions whose latest delivery attempt went to this counterparty (its name in the
+   * route, e.g. "rzbm-primary").
+   */
+  counterparty: string;
+  /** Only instructions whose last status change happened at or after this time. */
+  since?:
+    | Timestamp
+    | undefined;
+  /** Only instructions whose last status change happened before this time. */
+  until?:
+    | Timestamp
+    | undefined;
+  /**
+   * Only instructions whose submission, or any status change, was made under this W3C trace id
+   * (32 lower-case hex characters): the trace id a bank, a log line or a tracing backend shows.
+   */
+  traceId: string;
 }
 
 /** The answer to ListInstructions. */
 export interface ListInstructionsResponse {
-  /** The instructions, newest problem first. */
+  /** The instructions, newest problem (or, with a filter, newest status change) first. */
   instructions: InstructionSummary[];
   /** True when more instructions matched than the limit allowed. */
   truncated: boolean;
+  /**
+   * With a filter: true when the search stopped at its bound on instructions examined per
+   * partition before covering the whole time window, so older matches may exist; narrow the
+   * window (since/until) to see them.
+   */
+  partial: boolean;
 }
 
 /** What an operator needs to see of one instruction in a list. */
 export interface InstructionSummary {
   /** The instruction's UETR. */
   uetr: string;
-  /** Why it is listed. */
+  /** Why it is listed; UNSPECIFIED when listed by a filter. */
   problem: InstructionProblem;
   /** Its state. */
   state: InstructionState;
@@ -189,6 +360,138 @@ export interface ReplayInstructionResponse {
   state: InstructionState;
   /** The reason of that state. */
   reason?: StatusReason | undefined;
+}
+
+/** The request of ExplainInstruction. */
+export interface ExplainInstructionRequest {
+  /** The instruction's UETR (a lower-case UUID v4). */
+  uetr: string;
+}
+
+/** One settlement's story, from Caravan's own records. */
+export interface ExplainInstructionResponse {
+  /** The instruction's UETR. */
+  uetr: string;
+  /** The submitting participant's BIC. */
+  participant: string;
+  /** The creditor agent's BIC. */
+  creditorAgent: string;
+  /** The amount and its currency or asset. */
+  amount?:
+    | Amount
+    | undefined;
+  /** The instruction's current state. */
+  state: InstructionState;
+  /** The reason of its last status change. */
+  reason?:
+    | StatusReason
+    | undefined;
+  /**
+   * The W3C trace id of the submission (32 hex characters): open it in the tracing backend
+   * (Jaeger, Tempo) to see the spans behind the hops, including the delivery attempts'.
+   */
+  traceId: string;
+  /** When Caravan recorded the instruction; hop times are relative to it in the CLI. */
+  createTime?:
+    | Timestamp
+    | undefined;
+  /** When its state last changed. */
+  updateTime?:
+    | Timestamp
+    | undefined;
+  /** Delivery attempts started so far (across dispatchers and replays). */
+  deliveryAttempts: number;
+  /** The hops, in the order they happened. */
+  hops: Hop[];
+  /**
+   * True when screening hits were left out because the caller does not hold the compliance
+   * role; hit counts and list versions are shown either way.
+   */
+  screeningHitsWithheld: boolean;
+}
+
+/** One hop of a settlement. */
+export interface Hop {
+  /** What the hop was. */
+  kind: HopKind;
+  /** When it started: the status change's time, or the delivery attempt's start. */
+  startTime?:
+    | Timestamp
+    | undefined;
+  /**
+   * How long it took: a delivery attempt's call, or how long the instruction stayed in the state
+   * a status change entered (until the next change). Unset when Caravan's records do not say
+   * (screening, a state the instruction is still in, an attempt still under way).
+   */
+  duration?:
+    | Duration
+    | undefined;
+  /** The state entered, for status changes; UNSPECIFIED for screening and delivery hops. */
+  state: InstructionState;
+  /** Position of the status change in the instruction's history (from 1); 0 for other hops. */
+  sequence: string;
+  /**
+   * What the hop came to, one word: the state entered; CLEAR, REVIEW or BLOCK for screening;
+   * for a delivery attempt "accepted", "rejected", the gRPC status of a failed call (e.g.
+   * UNAVAILABLE, DEADLINE_EXCEEDED), "in-progress", or "unrecorded" when its dispatcher stopped
+   * before recording it; "unfinished" for a takeover.
+   */
+  outcome: string;
+  /**
+   * The ISO 20022 reason of the status change, or the counterparty's reason code of a refused
+   * delivery.
+   */
+  reason?:
+    | StatusReason
+    | undefined;
+  /** The W3C trace id of the operation behind the hop; empty when not recorded. */
+  traceId: string;
+  /**
+   * A sentence for people: who released, the error of a failed call, what a takeover means.
+   * Never contains names, account numbers, wallets or card numbers.
+   */
+  detail: string;
+  /**
+   * For RELEASED: the officers who released the instruction; for a HELD hop the instruction is
+   * still in: the officers who have approved its release so far.
+   */
+  officers: string[];
+  /** What is known of the hop beyond the common fields. */
+  details?:
+    | //
+    /** For SCREENED hops. */
+    { $case: "screening"; value: ScreeningDetails }
+    | //
+    /** For DELIVERY_ATTEMPT and DISPATCHER_TAKEOVER hops. */
+    { $case: "deliveryAttempt"; value: DeliveryAttemptDetails }
+    | undefined;
+}
+
+/** A screening hop's decision and evidence. */
+export interface ScreeningDetails {
+  /**
+   * What screening decided; UNSPECIFIED when the instruction was not screened (screening off)
+   * or the decision is no longer known (its evidence was replaced by a later screening and the
+   * state it led to does not tell).
+   */
+  decision: ScreeningDecision;
+  /**
+   * The list versions screened against; empty when the evidence was replaced by a later
+   * screening (Caravan keeps the latest screening's evidence).
+   */
+  listVersions: ListVersionRef[];
+  /** The number of hits in the evidence. */
+  hitCount: number;
+  /** The hits, scored and explained; only for callers who also hold the compliance role. */
+  hits: ScreeningHit[];
+}
+
+/** A delivery attempt's identity. */
+export interface DeliveryAttemptDetails {
+  /** The attempt number the receiver saw (from 1, never repeated for one instruction). */
+  attempt: number;
+  /** The counterparty called (its name in the route); empty when not recorded. */
+  counterparty: string;
 }
 
 function createBaseListRoutesRequest(): ListRoutesRequest {
@@ -575,7 +878,7 @@ export const RemoveRouteResponse: MessageFns<RemoveRouteResponse> = {
 };
 
 function createBaseListInstructionsRequest(): ListInstructionsRequest {
-  return { problems: [], stuckAfterMs: "0", participant: "", limit: 0 };
+  return { problems: [], stuckAfterMs: "0", participant: "", limit: 0, filter: undefined };
 }
 
 export const ListInstructionsRequest: MessageFns<ListInstructionsRequest> = {
@@ -595,6 +898,9 @@ export const ListInstructionsRequest: MessageFns<ListInstructionsRequest> = {
     }
     if (message.limit !== 0) {
       writer.uint32(32).uint32(message.limit);
+    }
+    if (message.filter !== undefined) {
+      InstructionFilter.encode(message.filter, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -654,6 +960,14 @@ export const ListInstructionsRequest: MessageFns<ListInstructionsRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.filter = InstructionFilter.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -678,6 +992,7 @@ export const ListInstructionsRequest: MessageFns<ListInstructionsRequest> = {
         : "0",
       participant: isSet(object.participant) ? globalThis.String(object.participant) : "",
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      filter: isSet(object.filter) ? InstructionFilter.fromJSON(object.filter) : undefined,
     };
   },
 
@@ -695,12 +1010,174 @@ export const ListInstructionsRequest: MessageFns<ListInstructionsRequest> = {
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
     }
+    if (message.filter !== undefined) {
+      obj.filter = InstructionFilter.toJSON(message.filter);
+    }
+    return obj;
+  },
+};
+
+function createBaseInstructionFilter(): InstructionFilter {
+  return { states: [], reasonCodes: [], counterparty: "", since: undefined, until: undefined, traceId: "" };
+}
+
+export const InstructionFilter: MessageFns<InstructionFilter> = {
+  encode(message: InstructionFilter, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.states.length !== 0) {
+      writer.uint32(10).fork();
+      for (const v of message.states) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    for (const v of message.reasonCodes) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.counterparty !== "") {
+      writer.uint32(26).string(message.counterparty);
+    }
+    if (message.since !== undefined) {
+      Timestamp.encode(message.since, writer.uint32(34).fork()).join();
+    }
+    if (message.until !== undefined) {
+      Timestamp.encode(message.until, writer.uint32(42).fork()).join();
+    }
+    if (message.traceId !== "") {
+      writer.uint32(50).string(message.traceId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InstructionFilter {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInstructionFilter();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag === 8) {
+              message.states.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 10) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.states.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.reasonCodes.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.counterparty = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.since = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.until = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InstructionFilter {
+    return {
+      states: globalThis.Array.isArray(object?.states)
+        ? object.states.map((e: any) => instructionStateFromJSON(e))
+        : [],
+      reasonCodes: globalThis.Array.isArray(object?.reasonCodes)
+        ? object.reasonCodes.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.reason_codes)
+        ? object.reason_codes.map((e: any) => globalThis.String(e))
+        : [],
+      counterparty: isSet(object.counterparty) ? globalThis.String(object.counterparty) : "",
+      since: isSet(object.since) ? fromJsonTimestamp(object.since) : undefined,
+      until: isSet(object.until) ? fromJsonTimestamp(object.until) : undefined,
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
+    };
+  },
+
+  toJSON(message: InstructionFilter): unknown {
+    const obj: any = {};
+    if (message.states?.length) {
+      obj.states = message.states.map((e) => instructionStateToJSON(e));
+    }
+    if (message.reasonCodes?.length) {
+      obj.reasonCodes = message.reasonCodes;
+    }
+    if (message.counterparty !== "") {
+      obj.counterparty = message.counterparty;
+    }
+    if (message.since !== undefined) {
+      obj.since = fromTimestamp(message.since).toISOString();
+    }
+    if (message.until !== undefined) {
+      obj.until = fromTimestamp(message.until).toISOString();
+    }
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
     return obj;
   },
 };
 
 function createBaseListInstructionsResponse(): ListInstructionsResponse {
-  return { instructions: [], truncated: false };
+  return { instructions: [], truncated: false, partial: false };
 }
 
 export const ListInstructionsResponse: MessageFns<ListInstructionsResponse> = {
@@ -710,6 +1187,9 @@ export const ListInstructionsResponse: MessageFns<ListInstructionsResponse> = {
     }
     if (message.truncated !== false) {
       writer.uint32(16).bool(message.truncated);
+    }
+    if (message.partial !== false) {
+      writer.uint32(24).bool(message.partial);
     }
     return writer;
   },
@@ -743,6 +1223,14 @@ export const ListInstructionsResponse: MessageFns<ListInstructionsResponse> = {
             message.truncated = reader.bool();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.partial = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -761,6 +1249,7 @@ export const ListInstructionsResponse: MessageFns<ListInstructionsResponse> = {
         ? object.instructions.map((e: any) => InstructionSummary.fromJSON(e))
         : [],
       truncated: isSet(object.truncated) ? globalThis.Boolean(object.truncated) : false,
+      partial: isSet(object.partial) ? globalThis.Boolean(object.partial) : false,
     };
   },
 
@@ -771,6 +1260,9 @@ export const ListInstructionsResponse: MessageFns<ListInstructionsResponse> = {
     }
     if (message.truncated !== false) {
       obj.truncated = message.truncated;
+    }
+    if (message.partial !== false) {
+      obj.partial = message.partial;
     }
     return obj;
   },
@@ -1155,10 +1647,775 @@ export const ReplayInstructionResponse: MessageFns<ReplayInstructionResponse> = 
   },
 };
 
+function createBaseExplainInstructionRequest(): ExplainInstructionRequest {
+  return { uetr: "" };
+}
+
+export const ExplainInstructionRequest: MessageFns<ExplainInstructionRequest> = {
+  encode(message: ExplainInstructionRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uetr !== "") {
+      writer.uint32(10).string(message.uetr);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainInstructionRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainInstructionRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uetr = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainInstructionRequest {
+    return { uetr: isSet(object.uetr) ? globalThis.String(object.uetr) : "" };
+  },
+
+  toJSON(message: ExplainInstructionRequest): unknown {
+    const obj: any = {};
+    if (message.uetr !== "") {
+      obj.uetr = message.uetr;
+    }
+    return obj;
+  },
+};
+
+function createBaseExplainInstructionResponse(): ExplainInstructionResponse {
+  return {
+    uetr: "",
+    participant: "",
+    creditorAgent: "",
+    amount: undefined,
+    state: 0,
+    reason: undefined,
+    traceId: "",
+    createTime: undefined,
+    updateTime: undefined,
+    deliveryAttempts: 0,
+    hops: [],
+    screeningHitsWithheld: false,
+  };
+}
+
+export const ExplainInstructionResponse: MessageFns<ExplainInstructionResponse> = {
+  encode(message: ExplainInstructionResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.uetr !== "") {
+      writer.uint32(10).string(message.uetr);
+    }
+    if (message.participant !== "") {
+      writer.uint32(18).string(message.participant);
+    }
+    if (message.creditorAgent !== "") {
+      writer.uint32(26).string(message.creditorAgent);
+    }
+    if (message.amount !== undefined) {
+      Amount.encode(message.amount, writer.uint32(34).fork()).join();
+    }
+    if (message.state !== 0) {
+      writer.uint32(40).int32(message.state);
+    }
+    if (message.reason !== undefined) {
+      StatusReason.encode(message.reason, writer.uint32(50).fork()).join();
+    }
+    if (message.traceId !== "") {
+      writer.uint32(58).string(message.traceId);
+    }
+    if (message.createTime !== undefined) {
+      Timestamp.encode(message.createTime, writer.uint32(66).fork()).join();
+    }
+    if (message.updateTime !== undefined) {
+      Timestamp.encode(message.updateTime, writer.uint32(74).fork()).join();
+    }
+    if (message.deliveryAttempts !== 0) {
+      writer.uint32(80).uint32(message.deliveryAttempts);
+    }
+    for (const v of message.hops) {
+      Hop.encode(v!, writer.uint32(90).fork()).join();
+    }
+    if (message.screeningHitsWithheld !== false) {
+      writer.uint32(96).bool(message.screeningHitsWithheld);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExplainInstructionResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExplainInstructionResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.uetr = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.participant = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.creditorAgent = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.amount = Amount.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.reason = StatusReason.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.createTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.updateTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.deliveryAttempts = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.hops.push(Hop.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.screeningHitsWithheld = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ExplainInstructionResponse {
+    return {
+      uetr: isSet(object.uetr) ? globalThis.String(object.uetr) : "",
+      participant: isSet(object.participant) ? globalThis.String(object.participant) : "",
+      creditorAgent: isSet(object.creditorAgent)
+        ? globalThis.String(object.creditorAgent)
+        : isSet(object.creditor_agent)
+        ? globalThis.String(object.creditor_agent)
+        : "",
+      amount: isSet(object.amount) ? Amount.fromJSON(object.amount) : undefined,
+      state: isSet(object.state) ? instructionStateFromJSON(object.state) : 0,
+      reason: isSet(object.reason) ? StatusReason.fromJSON(object.reason) : undefined,
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
+      createTime: isSet(object.createTime)
+        ? fromJsonTimestamp(object.createTime)
+        : isSet(object.create_time)
+        ? fromJsonTimestamp(object.create_time)
+        : undefined,
+      updateTime: isSet(object.updateTime)
+        ? fromJsonTimestamp(object.updateTime)
+        : isSet(object.update_time)
+        ? fromJsonTimestamp(object.update_time)
+        : undefined,
+      deliveryAttempts: isSet(object.deliveryAttempts)
+        ? globalThis.Number(object.deliveryAttempts)
+        : isSet(object.delivery_attempts)
+        ? globalThis.Number(object.delivery_attempts)
+        : 0,
+      hops: globalThis.Array.isArray(object?.hops)
+        ? object.hops.map((e: any) => Hop.fromJSON(e))
+        : [],
+      screeningHitsWithheld: isSet(object.screeningHitsWithheld)
+        ? globalThis.Boolean(object.screeningHitsWithheld)
+        : isSet(object.screening_hits_withheld)
+        ? globalThis.Boolean(object.screening_hits_withheld)
+        : false,
+    };
+  },
+
+  toJSON(message: ExplainInstructionResponse): unknown {
+    const obj: any = {};
+    if (message.uetr !== "") {
+      obj.uetr = message.uetr;
+    }
+    if (message.participant !== "") {
+      obj.participant = message.participant;
+    }
+    if (message.creditorAgent !== "") {
+      obj.creditorAgent = message.creditorAgent;
+    }
+    if (message.amount !== undefined) {
+      obj.amount = Amount.toJSON(message.amount);
+    }
+    if (message.state !== 0) {
+      obj.state = instructionStateToJSON(message.state);
+    }
+    if (message.reason !== undefined) {
+      obj.reason = StatusReason.toJSON(message.reason);
+    }
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
+    if (message.createTime !== undefined) {
+      obj.createTime = fromTimestamp(message.createTime).toISOString();
+    }
+    if (message.updateTime !== undefined) {
+      obj.updateTime = fromTimestamp(message.updateTime).toISOString();
+    }
+    if (message.deliveryAttempts !== 0) {
+      obj.deliveryAttempts = Math.round(message.deliveryAttempts);
+    }
+    if (message.hops?.length) {
+      obj.hops = message.hops.map((e) => Hop.toJSON(e));
+    }
+    if (message.screeningHitsWithheld !== false) {
+      obj.screeningHitsWithheld = message.screeningHitsWithheld;
+    }
+    return obj;
+  },
+};
+
+function createBaseHop(): Hop {
+  return {
+    kind: 0,
+    startTime: undefined,
+    duration: undefined,
+    state: 0,
+    sequence: "0",
+    outcome: "",
+    reason: undefined,
+    traceId: "",
+    detail: "",
+    officers: [],
+    details: undefined,
+  };
+}
+
+export const Hop: MessageFns<Hop> = {
+  encode(message: Hop, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.kind !== 0) {
+      writer.uint32(8).int32(message.kind);
+    }
+    if (message.startTime !== undefined) {
+      Timestamp.encode(message.startTime, writer.uint32(18).fork()).join();
+    }
+    if (message.duration !== undefined) {
+      Duration.encode(message.duration, writer.uint32(26).fork()).join();
+    }
+    if (message.state !== 0) {
+      writer.uint32(32).int32(message.state);
+    }
+    if (message.sequence !== "0") {
+      writer.uint32(40).uint64(message.sequence);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(50).string(message.outcome);
+    }
+    if (message.reason !== undefined) {
+      StatusReason.encode(message.reason, writer.uint32(58).fork()).join();
+    }
+    if (message.traceId !== "") {
+      writer.uint32(66).string(message.traceId);
+    }
+    if (message.detail !== "") {
+      writer.uint32(74).string(message.detail);
+    }
+    for (const v of message.officers) {
+      writer.uint32(82).string(v!);
+    }
+    switch (message.details?.$case) {
+      case "screening":
+        ScreeningDetails.encode(message.details.value, writer.uint32(90).fork()).join();
+        break;
+      case "deliveryAttempt":
+        DeliveryAttemptDetails.encode(message.details.value, writer.uint32(98).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Hop {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHop();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.startTime = Timestamp.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.duration = Duration.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.sequence = reader.uint64().toString();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reason = StatusReason.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.traceId = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.officers.push(reader.string());
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.details = { $case: "screening", value: ScreeningDetails.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.details = {
+              $case: "deliveryAttempt",
+              value: DeliveryAttemptDetails.decode(reader, reader.uint32()),
+            };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Hop {
+    return {
+      kind: isSet(object.kind) ? hopKindFromJSON(object.kind) : 0,
+      startTime: isSet(object.startTime)
+        ? fromJsonTimestamp(object.startTime)
+        : isSet(object.start_time)
+        ? fromJsonTimestamp(object.start_time)
+        : undefined,
+      duration: isSet(object.duration) ? Duration.fromJSON(object.duration) : undefined,
+      state: isSet(object.state) ? instructionStateFromJSON(object.state) : 0,
+      sequence: isSet(object.sequence) ? globalThis.String(object.sequence) : "0",
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      reason: isSet(object.reason) ? StatusReason.fromJSON(object.reason) : undefined,
+      traceId: isSet(object.traceId)
+        ? globalThis.String(object.traceId)
+        : isSet(object.trace_id)
+        ? globalThis.String(object.trace_id)
+        : "",
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      officers: globalThis.Array.isArray(object?.officers) ? object.officers.map((e: any) => globalThis.String(e)) : [],
+      details: isSet(object.screening)
+        ? { $case: "screening", value: ScreeningDetails.fromJSON(object.screening) }
+        : isSet(object.deliveryAttempt)
+        ? { $case: "deliveryAttempt", value: DeliveryAttemptDetails.fromJSON(object.deliveryAttempt) }
+        : isSet(object.delivery_attempt)
+        ? { $case: "deliveryAttempt", value: DeliveryAttemptDetails.fromJSON(object.delivery_attempt) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: Hop): unknown {
+    const obj: any = {};
+    if (message.kind !== 0) {
+      obj.kind = hopKindToJSON(message.kind);
+    }
+    if (message.startTime !== undefined) {
+      obj.startTime = fromTimestamp(message.startTime).toISOString();
+    }
+    if (message.duration !== undefined) {
+      obj.duration = Duration.toJSON(message.duration);
+    }
+    if (message.state !== 0) {
+      obj.state = instructionStateToJSON(message.state);
+    }
+    if (message.sequence !== "0") {
+      obj.sequence = message.sequence;
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.reason !== undefined) {
+      obj.reason = StatusReason.toJSON(message.reason);
+    }
+    if (message.traceId !== "") {
+      obj.traceId = message.traceId;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    if (message.officers?.length) {
+      obj.officers = message.officers;
+    }
+    if (message.details?.$case === "screening") {
+      obj.screening = ScreeningDetails.toJSON(message.details.value);
+    } else if (message.details?.$case === "deliveryAttempt") {
+      obj.deliveryAttempt = DeliveryAttemptDetails.toJSON(message.details.value);
+    }
+    return obj;
+  },
+};
+
+function createBaseScreeningDetails(): ScreeningDetails {
+  return { decision: 0, listVersions: [], hitCount: 0, hits: [] };
+}
+
+export const ScreeningDetails: MessageFns<ScreeningDetails> = {
+  encode(message: ScreeningDetails, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.decision !== 0) {
+      writer.uint32(8).int32(message.decision);
+    }
+    for (const v of message.listVersions) {
+      ListVersionRef.encode(v!, writer.uint32(18).fork()).join();
+    }
+    if (message.hitCount !== 0) {
+      writer.uint32(24).uint32(message.hitCount);
+    }
+    for (const v of message.hits) {
+      ScreeningHit.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ScreeningDetails {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseScreeningDetails();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.decision = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.listVersions.push(ListVersionRef.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.hitCount = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.hits.push(ScreeningHit.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ScreeningDetails {
+    return {
+      decision: isSet(object.decision) ? screeningDecisionFromJSON(object.decision) : 0,
+      listVersions: globalThis.Array.isArray(object?.listVersions)
+        ? object.listVersions.map((e: any) => ListVersionRef.fromJSON(e))
+        : globalThis.Array.isArray(object?.list_versions)
+        ? object.list_versions.map((e: any) => ListVersionRef.fromJSON(e))
+        : [],
+      hitCount: isSet(object.hitCount)
+        ? globalThis.Number(object.hitCount)
+        : isSet(object.hit_count)
+        ? globalThis.Number(object.hit_count)
+        : 0,
+      hits: globalThis.Array.isArray(object?.hits) ? object.hits.map((e: any) => ScreeningHit.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ScreeningDetails): unknown {
+    const obj: any = {};
+    if (message.decision !== 0) {
+      obj.decision = screeningDecisionToJSON(message.decision);
+    }
+    if (message.listVersions?.length) {
+      obj.listVersions = message.listVersions.map((e) => ListVersionRef.toJSON(e));
+    }
+    if (message.hitCount !== 0) {
+      obj.hitCount = Math.round(message.hitCount);
+    }
+    if (message.hits?.length) {
+      obj.hits = message.hits.map((e) => ScreeningHit.toJSON(e));
+    }
+    return obj;
+  },
+};
+
+function createBaseDeliveryAttemptDetails(): DeliveryAttemptDetails {
+  return { attempt: 0, counterparty: "" };
+}
+
+export const DeliveryAttemptDetails: MessageFns<DeliveryAttemptDetails> = {
+  encode(message: DeliveryAttemptDetails, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attempt !== 0) {
+      writer.uint32(8).uint32(message.attempt);
+    }
+    if (message.counterparty !== "") {
+      writer.uint32(18).string(message.counterparty);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeliveryAttemptDetails {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeliveryAttemptDetails();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.counterparty = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeliveryAttemptDetails {
+    return {
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      counterparty: isSet(object.counterparty) ? globalThis.String(object.counterparty) : "",
+    };
+  },
+
+  toJSON(message: DeliveryAttemptDetails): unknown {
+    const obj: any = {};
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.counterparty !== "") {
+      obj.counterparty = message.counterparty;
+    }
+    return obj;
+  },
+};
+
 /**
  * Operations is the service operators and on-call engineers use (through the `caravan` CLI or
- * their own tools): manage routes, find failed and stuck settlements, replay failed deliveries.
- * Every call needs the operations role; every change is written to the audit log.
+ * their own tools): manage routes, find failed and stuck settlements, look instructions up by
+ * state, reason, counterparty, time or trace id, explain one settlement hop by hop, replay failed
+ * deliveries. Every call needs the operations role; every change is written to the audit log.
  */
 export type OperationsService = typeof OperationsService;
 export const OperationsService = {
@@ -1194,7 +2451,9 @@ export const OperationsService = {
   },
   /**
    * Lists instructions that need an operator: failed ones, held ones, and accepted ones that have
-   * not been delivered for longer than a bound (stuck), newest problem first.
+   * not been delivered for longer than a bound (stuck), newest problem first. With a filter, lists
+   * instructions in any state instead — by state, reason, participant, counterparty, time of the
+   * last status change or trace id — newest change first.
    */
   listInstructions: {
     path: "/caravan.operations.v1.Operations/ListInstructions" as const,
@@ -1206,6 +2465,24 @@ export const OperationsService = {
     responseSerialize: (value: ListInstructionsResponse): Buffer =>
       Buffer.from(ListInstructionsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListInstructionsResponse => ListInstructionsResponse.decode(value),
+  },
+  /**
+   * Tells the story of one instruction from Caravan's own records, hop by hop: received,
+   * screened, held, released or rejected, accepted, each delivery attempt, and the final state,
+   * with times, durations, outcomes, reasons and trace ids. Needs no tracing backend. The
+   * screening hits (which contain list data and the screened names' tokens) are included only when
+   * the caller also holds the compliance role.
+   */
+  explainInstruction: {
+    path: "/caravan.operations.v1.Operations/ExplainInstruction" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ExplainInstructionRequest): Buffer =>
+      Buffer.from(ExplainInstructionRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExplainInstructionRequest => ExplainInstructionRequest.decode(value),
+    responseSerialize: (value: ExplainInstructionResponse): Buffer =>
+      Buffer.from(ExplainInstructionResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExplainInstructionResponse => ExplainInstructionResponse.decode(value),
   },
   /**
    * Sends a failed instruction to delivery again. The receiver still deduplicates on the UETR, so
@@ -1233,9 +2510,19 @@ export interface OperationsServer extends UntypedServiceImplementation {
   removeRoute: handleUnaryCall<RemoveRouteRequest, RemoveRouteResponse>;
   /**
    * Lists instructions that need an operator: failed ones, held ones, and accepted ones that have
-   * not been delivered for longer than a bound (stuck), newest problem first.
+   * not been delivered for longer than a bound (stuck), newest problem first. With a filter, lists
+   * instructions in any state instead — by state, reason, participant, counterparty, time of the
+   * last status change or trace id — newest change first.
    */
   listInstructions: handleUnaryCall<ListInstructionsRequest, ListInstructionsResponse>;
+  /**
+   * Tells the story of one instruction from Caravan's own records, hop by hop: received,
+   * screened, held, released or rejected, accepted, each delivery attempt, and the final state,
+   * with times, durations, outcomes, reasons and trace ids. Needs no tracing backend. The
+   * screening hits (which contain list data and the screened names' tokens) are included only when
+   * the caller also holds the compliance role.
+   */
+  explainInstruction: handleUnaryCall<ExplainInstructionRequest, ExplainInstructionResponse>;
   /**
    * Sends a failed instruction to delivery again. The receiver still deduplicates on the UETR, so
    * a replay of an instruction it already took is answered without a second transfer.
@@ -1294,7 +2581,9 @@ export interface OperationsClient extends Client {
   ): ClientUnaryCall;
   /**
    * Lists instructions that need an operator: failed ones, held ones, and accepted ones that have
-   * not been delivered for longer than a bound (stuck), newest problem first.
+   * not been delivered for longer than a bound (stuck), newest problem first. With a filter, lists
+   * instructions in any state instead — by state, reason, participant, counterparty, time of the
+   * last status change or trace id — newest change first.
    */
   listInstructions(
     request: ListInstructionsRequest,
@@ -1310,6 +2599,28 @@ export interface OperationsClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListInstructionsResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Tells the story of one instruction from Caravan's own records, hop by hop: received,
+   * screened, held, released or rejected, accepted, each delivery attempt, and the final state,
+   * with times, durations, outcomes, reasons and trace ids. Needs no tracing backend. The
+   * screening hits (which contain list data and the screened names' tokens) are included only when
+   * the caller also holds the compliance role.
+   */
+  explainInstruction(
+    request: ExplainInstructionRequest,
+    callback: (error: ServiceError | null, response: ExplainInstructionResponse) => void,
+  ): ClientUnaryCall;
+  explainInstruction(
+    request: ExplainInstructionRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ExplainInstructionResponse) => void,
+  ): ClientUnaryCall;
+  explainInstruction(
+    request: ExplainInstructionRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ExplainInstructionResponse) => void,
   ): ClientUnaryCall;
   /**
    * Sends a failed instruction to delivery again. The receiver still deduplicates on the UETR, so

@@ -129,7 +129,11 @@ export interface InstructionEvent {
   event?:
     | StatusEvent
     | undefined;
-  /** True when the state is terminal; the stream ends after this event. */
+  /**
+   * True on the last event of the stream: a terminal state (REJECTED, DELIVERED, FAILED) that is
+   * the instruction's latest state. The FAILED event of a delivery an operator replayed is
+   * followed by more events and is not marked terminal.
+   */
   terminal: boolean;
 }
 

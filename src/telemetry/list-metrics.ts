@@ -1,0 +1,41 @@
+import type { ListStore } from '../store/list-store';
+import { observeGauge, type Observation } from './metrics';
+
+/**
+ * The age of each screening list's current version (since it was built), read from Redis at each
+ * collection: the version every gateway screens with once it has synced, and what an operator
+ * alerts on when a daily list import stops arriving. A version's build time never changes, so it
+ * is read once per version.
+ */
+export function observeListAges(
+  lists: Pick<ListStore, 'listNames' | 'currentVersion' | 'meta'>,
+  now: () => number,
+): Observation {
+  const builtAtMs = new Map<string, number>();
+  return observeGauge(
+    'caravan.list.version.age',
+    { unit: 's', description: "Age of each screening list's current version (since it was built)" },
+    async () => {
+      const names = await lists.listNames();
+      const versions = await Promise.all(names.map((list) => lists.currentVersion(list)));
+      const points = [];
+      for (const [i, list] of names.entries()) {
+        const version = versions[i];
+        if (version === 0) continue;
+        const key = `${list}@${version}`;
+        let built = builtAtMs.get(key);
+        if (built === undefined) {
+          const meta = await lists.meta(list, version);
+          if (meta === null) continue;
+          built = meta.createdAtMs;
+          builtAtMs.set(key, built);
+        }
+        points.push({
+          value: Math.max(0, now() - built) / 1000,
+          attributes: { 'caravan.list': list, 'caravan.list.version': version },
+        });
+      }
+      return points;
+    },
+  );
+}
