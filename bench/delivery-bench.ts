@@ -156,6 +156,8 @@ async function runDelivery(report: SectionReport, { root, cleanup }: BenchContex
   const devEnv = {
     ...process.env,
     CARAVAN_DEV_INSECURE: 'true',
+    // The bench measures the gateway, not one participant's allowance.
+    CARAVAN_RATE_LIMIT: '0',
     CARAVAN_REDIS_PREFIX: prefix,
     CARAVAN_LOG_LEVEL: 'warn',
     REDIS_URL: redisUrl,

@@ -295,6 +295,8 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
       env: {
         ...process.env,
         CARAVAN_DEV_INSECURE: 'true',
+        // The bench measures the gateway, not one participant's allowance.
+        CARAVAN_RATE_LIMIT: '0',
         CARAVAN_LISTEN: `127.0.0.1:${gatewayPort}`,
         CARAVAN_REDIS_PREFIX: prefix,
         CARAVAN_LOG_LEVEL: 'warn',

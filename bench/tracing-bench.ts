@@ -124,6 +124,8 @@ async function runTracing(report: SectionReport, { root, cleanup }: BenchContext
         env: {
           ...process.env,
           CARAVAN_DEV_INSECURE: 'true',
+          // The bench measures the gateway, not one participant's allowance.
+          CARAVAN_RATE_LIMIT: '0',
           CARAVAN_LISTEN: `127.0.0.1:${port}`,
           CARAVAN_REDIS_PREFIX: prefix,
           CARAVAN_LOG_LEVEL: 'warn',

@@ -7,6 +7,7 @@ import { createScreeningSync, type ScreeningSync } from './compliance/screening-
 import { ComplianceService } from './gen/caravan/compliance/v1/compliance';
 import { SettlementGatewayService } from './gen/caravan/settlement/v1/gateway';
 import { complianceHandlers } from './grpc/compliance-service';
+import { createAdmission } from './grpc/call-admission';
 import { settlementGatewayHandlers } from './grpc/settlement-gateway-service';
 import { rawRequests, startServer, type ServiceRegistration } from './grpc/server';
 import { createInstructionReader } from './settlement/read-instruction';
@@ -29,7 +30,7 @@ import { createRedisClient, duplicateForBlocking, waitUntilReady } from './store
 import { meteredStore, meteredSubmit } from './telemetry/instruction-metrics';
 import { observeListAges } from './telemetry/list-metrics';
 import type { Logger } from './telemetry/logger';
-import { countConnectionErrors, type Observation } from './telemetry/metrics';
+import { caravanInstruments, countConnectionErrors, type Observation } from './telemetry/metrics';
 
 export interface Gateway {
   port: number;
@@ -173,6 +174,9 @@ export async function startGateway({
         identity,
         log,
         shutdown: shutdown.signal,
+        admission: createAdmission(config.limits, (reason) =>
+          caravanInstruments().callsRefused.add(1, { 'caravan.limit': reason }),
+        ),
       }),
     });
     const server = await startServer(config, services, log);

@@ -6,6 +6,14 @@ import type { ListEntry } from '../screening/list-entry';
 
 const ENTRY_ID = /^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/;
 const DIGITS = /^[0-9]{1,11}$/;
+/**
+ * An entry is kept whole in its audit event and version, so its size is bounded; the largest real
+ * listings (OFAC SDN, UN) have a few dozen aliases, programmes and countries.
+ */
+const MAX_ALIASES = 200;
+const MAX_PROGRAMS = 50;
+const MAX_COUNTRIES = 50;
+const MAX_IIN_RANGES = 100;
 const ALIAS_KINDS = new Set(['aka', 'fka', 'nka', 'original-script', 'weak']);
 const NATIONAL_ID_SCHEMES = new Set([
   'passport',
@@ -32,12 +40,15 @@ export function checkEntry(entry: ListEntry): FieldViolation[] {
   if (!ENTRY_ID.test(entry.id))
     bad('id', 'must be 1-128 characters: letters, digits and . _ : / @ -, starting with a letter or digit');
   if (entry.subject.length > 300) bad('subject', 'must be at most 300 characters');
+  if (entry.programs.length > MAX_PROGRAMS) bad('programs', `at most ${MAX_PROGRAMS} programmes`);
   if (entry.programs.some((p) => p.length === 0 || p.length > 64))
     bad('programs', 'each programme must be 1-64 characters');
   switch (entry.kind) {
     case 'name':
       if (entry.name.trim() === '' || entry.name.length > 300)
         bad('name', 'is required, at most 300 characters');
+      if (entry.aliases.length > MAX_ALIASES) bad('aliases', `at most ${MAX_ALIASES} aliases`);
+      if (entry.countries.length > MAX_COUNTRIES) bad('countries', `at most ${MAX_COUNTRIES} countries`);
       entry.aliases.forEach((a, i) => {
         if (a.name.trim() === '' || a.name.length > 300)
           bad(`aliases[${i}].name`, 'is required, at most 300 characters');
@@ -75,6 +86,7 @@ export function checkEntry(entry: ListEntry): FieldViolation[] {
     case 'card-scheme':
       if (!/^[A-Z0-9_]{2,20}$/.test(entry.scheme))
         bad('scheme', 'must be the scheme name in upper case, e.g. MIR');
+      if (entry.iinRanges.length > MAX_IIN_RANGES) bad('iin_ranges', `at most ${MAX_IIN_RANGES} ranges`);
       entry.iinRanges.forEach((r, i) => {
         if (!DIGITS.test(r.from)) bad(`iin_ranges[${i}].from`, 'must be 1-11 digits');
         if (!DIGITS.test(r.to)) bad(`iin_ranges[${i}].to`, 'must be 1-11 digits');

@@ -1,6 +1,7 @@
 import type { ScreeningHit } from '../screening/screen-instruction';
 import type { SettlementError } from '../settlement/errors';
 import { parseEvidence } from '../settlement/screening-step';
+import { checkNote } from './list-maintenance';
 import type { AuditLog } from '../store/audit-log';
 import type { State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
@@ -82,6 +83,14 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         kind: 'invalid-argument',
         message: 'comment: a justification is required for the audit log',
         violations: [{ field: 'comment', description: 'is required: say why' }],
+      };
+    }
+    const longComment = checkNote(request.comment, 'comment');
+    if (longComment) {
+      return {
+        kind: 'invalid-argument',
+        message: `comment: ${longComment.description}`,
+        violations: [longComment],
       };
     }
     if (request.decision === 'reject' && request.reasonCode !== '' && !REASON_CODE.test(request.reasonCode)) {

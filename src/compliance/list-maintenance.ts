@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { ListEntry } from '../screening/list-entry';
 import type { SettlementError } from '../settlement/errors';
-import { invalidArgument } from '../settlement/errors';
+import { invalidArgument, type FieldViolation } from '../settlement/errors';
 import type { AuditLog } from '../store/audit-log';
 import type { ListStore, ListVersionMeta } from '../store/list-store';
 import type { ImportError, ImportResult } from './importers/import-result';
@@ -40,17 +40,39 @@ export interface ImportRequest {
   force: boolean;
   note: string;
   actor: string;
+  /**
+   * True once the uploading client has cancelled. A cancelled upload can reach the parser looking
+   * complete (grpc-js ends the message stream of a Node client's cancelled call as if the client
+   * had finished sending), so the cut-off file must not be written or activated once this is true.
+   */
+  cancelled?: () => boolean;
 }
 
 const LIST_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
 const PROBLEMS_SHOWN = 200;
 
+/** Longest officer's note or justification: it is kept in every version listing and audit event. */
+export const MAX_NOTE_CHARS = 2000;
+
+export function checkNote(note: string, field = 'note'): FieldViolation | null {
+  return note.length > MAX_NOTE_CHARS && [...note].length > MAX_NOTE_CHARS
+    ? { field, description: `must be at most ${MAX_NOTE_CHARS} characters` }
+    : null;
+}
+
+const LIST_NAME_RULE = 'must be 1-63 lower-case letters, digits and dashes, e.g. ofac-sdn';
+
+/** The list name and the note every change carries. */
+function checkChange(list: string, note: string): SettlementError | null {
+  const violations: FieldViolation[] = [];
+  if (!LIST_NAME.test(list)) violations.push({ field: 'list', description: LIST_NAME_RULE });
+  const badNote = checkNote(note);
+  if (badNote) violations.push(badNote);
+  return violations.length > 0 ? invalidArgument(violations) : null;
+}
+
 export function checkListName(list: string): SettlementError | null {
-  return LIST_NAME.test(list)
-    ? null
-    : invalidArgument([
-        { field: 'list', description: 'must be 1-63 lower-case letters, digits and dashes, e.g. ofac-sdn' },
-      ]);
+  return LIST_NAME.test(list) ? null : invalidArgument([{ field: 'list', description: LIST_NAME_RULE }]);
 }
 
 /**
@@ -118,8 +140,8 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
   }
 
   async function importList(request: ImportRequest): Promise<ImportOutcome | SettlementError> {
-    const badName = checkListName(request.list);
-    if (badName) return badName;
+    const bad = checkChange(request.list, request.note);
+    if (bad) return bad;
     const previous = await lists.currentVersion(request.list);
     const previousEntryCount =
       previous === 0 ? 0 : ((await lists.meta(request.list, previous))?.entryCount ?? 0);
@@ -144,6 +166,11 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
         `the new version has ${parsed.entries.length} entries against ${previousEntryCount} now (more than ${Math.round(deps.maxDropShare * 100)}% fewer); check the files, or use force`,
       );
     }
+    const cancelled: SettlementError = {
+      kind: 'cancelled',
+      message: 'the client cancelled the import; the current version was kept',
+    };
+    if (request.cancelled?.()) return cancelled;
     const files = request.files.map((f) => f.name);
     const meta = await lists.createVersion(request.list, parsed.entries, {
       createdBy: request.actor,
@@ -151,6 +178,11 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
       note: request.note,
       nowMs: now(),
     });
+    // The cancellation may only have been noticed while the version was written (an I/O turn).
+    if (request.cancelled?.()) {
+      await lists.refuse(request.list, meta.version);
+      return cancelled;
+    }
     const activated = await activateAudited(request.list, meta, previous, request.actor, 'list.import', {
       format: request.format,
       files,
@@ -167,8 +199,8 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
     note: string,
     actor: string,
   ): Promise<ListVersionMeta | SettlementError> {
-    const badName = checkListName(list);
-    if (badName) return badName;
+    const bad = checkChange(list, note);
+    if (bad) return bad;
     const previous = await lists.currentVersion(list);
     const id = change.op === 'upsert' ? change.entry.id : change.entryId;
     const origin = { createdBy: actor, origin: `${change.op} ${id}`, note, nowMs: now() };
@@ -200,8 +232,8 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
       note: string,
       actor: string,
     ): Promise<ListVersionMeta | SettlementError> {
-      const badName = checkListName(list);
-      if (badName) return badName;
+      const bad = checkChange(list, note);
+      if (bad) return bad;
       const current = await lists.currentVersion(list);
       const versions = await lists.versions(list);
       const target =

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_REVIEW_THRESHOLD } from '../screening/name-score';
+import type { CallLimits } from '../grpc/call-admission';
 import { parseRedisUrl } from './redis-url';
 
 /** Where the gateway listens and how it reaches Redis and its peers; read once at start. */
@@ -20,6 +21,7 @@ export interface Config {
   keepaliveTimeoutMs: number;
   watchPollMs: number;
   redisCommandTimeoutMs: number;
+  limits: CallLimits;
   screening: ScreeningConfig;
   delivery: DeliveryConfig;
   /** Development mode only: bearer tokens that stand for officers and their roles. */
@@ -129,6 +131,11 @@ const serverSchema = z.object({
   CARAVAN_KEEPALIVE_TIMEOUT_MS: positiveInt(1_000, 600_000).default(10_000),
   CARAVAN_WATCH_POLL_MS: positiveInt(100, 60_000).default(2_000),
   CARAVAN_REDIS_TIMEOUT_MS: positiveInt(50, 60_000).default(2_000),
+  CARAVAN_RATE_LIMIT: positiveInt(0, 1_000_000).default(1_000),
+  CARAVAN_RATE_BURST: positiveInt(1, 10_000_000).optional(),
+  CARAVAN_MAX_IN_FLIGHT: positiveInt(1, 1_000_000).default(1_024),
+  CARAVAN_MAX_IN_FLIGHT_PER_PARTICIPANT: positiveInt(1, 1_000_000).default(256),
+  CARAVAN_MAX_WATCHES_PER_PARTICIPANT: positiveInt(1, 1_000_000).default(1_000),
   CARAVAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CARAVAN_SCREENING: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
   CARAVAN_REVIEW_THRESHOLD: z.coerce.number().gt(0).max(1).optional(),
@@ -268,6 +275,13 @@ export function loadConfig(env: Env = process.env): Config {
     keepaliveTimeoutMs: v.CARAVAN_KEEPALIVE_TIMEOUT_MS,
     watchPollMs: v.CARAVAN_WATCH_POLL_MS,
     redisCommandTimeoutMs: v.CARAVAN_REDIS_TIMEOUT_MS,
+    limits: {
+      ratePerSecond: v.CARAVAN_RATE_LIMIT,
+      burst: v.CARAVAN_RATE_BURST ?? Math.max(1, 2 * v.CARAVAN_RATE_LIMIT),
+      maxInFlight: v.CARAVAN_MAX_IN_FLIGHT,
+      maxInFlightPerParticipant: v.CARAVAN_MAX_IN_FLIGHT_PER_PARTICIPANT,
+      maxWatchesPerParticipant: v.CARAVAN_MAX_WATCHES_PER_PARTICIPANT,
+    },
     screening: {
       enabled: v.CARAVAN_SCREENING === 'on',
       reviewThreshold: v.CARAVAN_REVIEW_THRESHOLD ?? DEFAULT_REVIEW_THRESHOLD,

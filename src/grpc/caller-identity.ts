@@ -9,7 +9,7 @@ export const DEV_PARTICIPANT_HEADER = 'x-caravan-participant';
 
 export type IdentityMode = 'mtls' | 'dev-insecure';
 
-interface CallLike {
+export interface CallLike {
   metadata: Metadata;
   getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null;
 }

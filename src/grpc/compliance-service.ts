@@ -21,7 +21,12 @@ import {
 import type { RoleToken } from '../config/config';
 import type { HoldReview } from '../compliance/hold-review';
 import { checkEntry } from '../compliance/entry-rules';
-import { checkListName, type ListFormatName, type ListMaintenance } from '../compliance/list-maintenance';
+import {
+  checkListName,
+  checkNote,
+  type ListFormatName,
+  type ListMaintenance,
+} from '../compliance/list-maintenance';
 import type { ScreeningSync } from '../compliance/screening-sync';
 import { screenTargets } from '../screening/screen-instruction';
 import { loggableUetr } from '../settlement/read-instruction';
@@ -90,6 +95,7 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
   async function importList(
     messages: AsyncIterable<ImportListRequest>,
     officer: Officer,
+    cancelled: () => boolean,
   ): Promise<ImportListResponse | EdgeError> {
     const iterator = messages[Symbol.asyncIterator]();
     const first = await iterator.next();
@@ -110,6 +116,8 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
         field: 'header.format',
         description: 'is required: ofac-sdn, ofac-consolidated, un-xml, csv or json',
       });
+    const badNote = checkNote(h.note, 'header.note');
+    if (badNote) violations.push(badNote);
     if (h.fileNames.length === 0 || h.fileNames.length > 8)
       violations.push({ field: 'header.file_names', description: 'must name 1 to 8 files' });
     h.fileNames.forEach((n, i) => {
@@ -149,6 +157,7 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
       force: h.force,
       note: h.note,
       actor: officer.id,
+      cancelled,
     });
     if (isSettlementError(outcome)) return outcome;
     log.info(
@@ -176,7 +185,7 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
         const officer = officerOf(call, deps.identity, deps.roleTokens, 'compliance');
         if (isSettlementError(officer)) return officer;
         scope.span.setAttribute('enduser.id', officer.id);
-        return importList(messages, officer);
+        return importList(messages, officer, () => call.cancelled);
       },
     ),
 

@@ -14,11 +14,34 @@ import { invalidArgument, isSettlementError, type SettlementError } from '../set
 import type { Logger } from '../telemetry/logger';
 import { countRedisError } from '../telemetry/metrics';
 import { extractContext, instrumentedServerSpan, tracer } from '../telemetry/tracing';
+import type { CallLike } from './caller-identity';
 import { isEdgeError, toServiceError, type EdgeError } from './status';
 
 /** A generated message type: enough of ts-proto's MessageFns to decode a request. */
 export interface Decoder<T> {
   decode(input: BinaryReader | Uint8Array, length?: number): T;
+}
+
+/**
+ * Decides, before the request is decoded, whether a call may run now, and answers the function
+ * that gives its slot back when the call ends (the decoding of a large request costs memory, so a
+ * refused call must not pay it).
+ */
+export type Admit = (call: CallLike) => (() => void) | EdgeError;
+
+/** Runs `work` in an admitted slot, if the method has admission, and gives the slot back after. */
+async function admitted<T>(
+  admit: Admit | undefined,
+  call: CallLike,
+  work: () => Promise<T | EdgeError>,
+): Promise<T | EdgeError> {
+  const release = admit?.(call);
+  if (release !== undefined && isEdgeError(release)) return release;
+  try {
+    return await work();
+  } finally {
+    release?.();
+  }
 }
 
 export interface CallScope {
@@ -138,16 +161,18 @@ export function unary<Req, Res>(
   typeName: string,
   log: Logger,
   handle: (request: Req, scope: CallScope, call: ServerUnaryCall<Buffer, Res>) => Promise<Res | EdgeError>,
+  admit?: Admit,
 ): handleUnaryCall<Buffer, Res> {
   return (call: ServerUnaryCall<Buffer, Res>, callback: sendUnaryData<Res>) => {
     inServerSpan<Res>(
       method,
       call.metadata,
       log,
-      async (scope) => {
-        const request = decodeRequest(type, typeName, call.request);
-        return isSettlementError(request) ? request : handle(request, scope, call);
-      },
+      (scope) =>
+        admitted(admit, call, async () => {
+          const request = decodeRequest(type, typeName, call.request);
+          return isSettlementError(request) ? request : handle(request, scope, call);
+        }),
       answer(callback),
     );
   };
@@ -164,16 +189,18 @@ export function serverStreaming<Req, Res>(
     scope: CallScope,
     call: ServerWritableStream<Buffer, Res>,
   ) => Promise<EdgeError | null>,
+  admit?: Admit,
 ): handleServerStreamingCall<Buffer, Res> {
   return (call: ServerWritableStream<Buffer, Res>) => {
     inServerSpan<null>(
       method,
       call.metadata,
       log,
-      async (scope) => {
-        const request = decodeRequest(type, typeName, call.request);
-        return isSettlementError(request) ? request : handle(request, scope, call);
-      },
+      (scope) =>
+        admitted(admit, call, async () => {
+          const request = decodeRequest(type, typeName, call.request);
+          return isSettlementError(request) ? request : handle(request, scope, call);
+        }),
       (error, traceId) => {
         if (error === null) {
           if (!call.cancelled) call.end();

@@ -139,9 +139,9 @@ export function answerReflection(
 /**
  * Requests arrive as bytes (see rawRequests) and are decoded here: a malformed one ends the stream
  * with INVALID_ARGUMENT rather than grpc-js's INTERNAL (whose handling could also leave the stream
- * without a status while answers were being written). Reading pauses while an answer waits to be
- * sent, so a client streaming many small requests for large files cannot make the server buffer
- * every answer at once.
+ * without a status while answers were being written). Reading pauses until each answer has been
+ * handed to the transport, so a client streaming many small requests for large files cannot make
+ * the server buffer many answers at once.
  */
 export function reflectionHandlers(
   index: DescriptorIndex,
@@ -172,10 +172,11 @@ export function reflectionHandlers(
           );
           return;
         }
-        if (!call.write(answerReflection(index, services, request))) {
-          call.pause();
-          call.once('drain', () => call.resume());
-        }
+        // One answer at a time: the next request is read once this answer has gone to the
+        // transport. (Pausing only when write() says the buffer is full still let 16 answers of
+        // up to megabytes each pile up per stream: a file with its imports is ~100 kB.)
+        call.pause();
+        call.write(answerReflection(index, services, request), () => call.resume());
       });
       call.on('end', () => {
         if (!failed) call.end();

@@ -13,7 +13,8 @@ import type { SubmitInstruction } from '../settlement/submit-instruction';
 import { ISO_STATUS_OF } from '../store/instruction-record';
 import type { Logger } from '../telemetry/logger';
 import { traceparentOf } from '../telemetry/tracing';
-import { serverStreaming, unary } from './handlers';
+import type { Admission, CallKind } from './call-admission';
+import { serverStreaming, unary, type Admit } from './handlers';
 import { instructionEventToProto, instructionToProto, isoToProto, stateToProto } from './instruction-mapping';
 import { participantOf, type IdentityMode } from './caller-identity';
 
@@ -24,12 +25,21 @@ export interface GatewayServiceDeps {
   log: Logger;
   /** Aborted when the server begins shutting down: open watch streams end then. */
   shutdown: AbortSignal;
+  /** Per-participant rate and in-flight limits, checked before a request is decoded. */
+  admission: Admission;
 }
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
 
 export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServiceImplementation {
   const { log } = deps;
+  // A caller without an identity is let through: the handler answers UNAUTHENTICATED.
+  const admit =
+    (kind: CallKind): Admit =>
+    (call) => {
+      const participant = participantOf(call, deps.identity);
+      return isSettlementError(participant) ? () => undefined : deps.admission.admit(participant, kind);
+    };
   return {
     submitInstruction: unary<SubmitInstructionRequest, SubmitInstructionResponse>(
       `${SERVICE}/SubmitInstruction`,
@@ -76,6 +86,7 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
           replayed: outcome.replayed,
         };
       },
+      admit('unary'),
     ),
 
     getInstruction: unary<GetInstructionRequest, Instruction>(
@@ -93,6 +104,7 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
         const record = await deps.reader.get(participant, request.uetr);
         return isSettlementError(record) ? record : instructionToProto(record);
       },
+      admit('unary'),
     ),
 
     watchInstruction: serverStreaming<WatchInstructionRequest, InstructionEvent>(
@@ -111,14 +123,25 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
         const stop = () => controller.abort();
         call.on('cancelled', stop);
         deps.shutdown.addEventListener('abort', stop);
+        // A call cancelled (or a shutdown begun) before these listeners existed fires no event.
+        if (call.cancelled || deps.shutdown.aborted) stop();
         try {
           const events = await deps.reader.watch({ participant, signal: controller.signal }, request.uetr);
           if (isSettlementError(events)) return events;
           for await (const event of events) {
+            // Leaving the loop returns the generator, which stops its poll timer and listeners; a
+            // watch waiting for a drain that never comes would keep them (and the process) alive.
+            if (controller.signal.aborted) break;
             if (!call.write(instructionEventToProto(request.uetr, event))) {
               await new Promise<void>((resolve) => {
-                call.once('drain', resolve);
-                controller.signal.addEventListener('abort', () => resolve(), { once: true });
+                const done = () => {
+                  call.off('drain', done);
+                  controller.signal.removeEventListener('abort', done);
+                  resolve();
+                };
+                call.once('drain', done);
+                controller.signal.addEventListener('abort', done, { once: true });
+                if (controller.signal.aborted) done();
               });
             }
           }
@@ -135,6 +158,7 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
           deps.shutdown.removeEventListener('abort', stop);
         }
       },
+      admit('watch'),
     ),
   };
 }

@@ -2,7 +2,7 @@ import { Metadata, status as Status, type ServiceError } from '@grpc/grpc-js';
 import { Any } from '../gen/google/protobuf/any';
 import { BadRequest, ErrorInfo, RetryInfo } from '../gen/google/rpc/error_details';
 import { Status as RpcStatus } from '../gen/google/rpc/status';
-import { isSettlementError, type SettlementError } from '../settlement/errors';
+import { isSettlementError, type FieldViolation, type SettlementError } from '../settlement/errors';
 
 /**
  * The one place where domain failures become gRPC statuses. Every error carries google.rpc.ErrorInfo
@@ -66,6 +66,32 @@ function bounded(message: string): string {
   return `${[...message].slice(0, MAX_MESSAGE_CHARS).join('')}…`;
 }
 
+/**
+ * Most field violations listed, and most text they carry. A request with thousands of bad repeated
+ * elements would otherwise get as many violations in grpc-status-details-bin: past about 64 kB the
+ * client's HTTP/2 layer refuses the trailer and the call hangs (found by test/fuzz).
+ */
+const MAX_VIOLATIONS = 100;
+const MAX_VIOLATION_CHARS = 16 * 1024;
+
+function boundedViolations(violations: FieldViolation[]): FieldViolation[] {
+  const kept: FieldViolation[] = [];
+  let chars = 0;
+  for (const v of violations) {
+    const one = { field: bounded(v.field), description: bounded(v.description) };
+    chars += one.field.length + one.description.length;
+    if (kept.length === MAX_VIOLATIONS || (kept.length > 0 && chars > MAX_VIOLATION_CHARS)) break;
+    kept.push(one);
+  }
+  if (kept.length < violations.length) {
+    kept.push({
+      field: '',
+      description: `${violations.length - kept.length} more violations are not listed`,
+    });
+  }
+  return kept;
+}
+
 export function toServiceError(error: EdgeError, traceId: string): Partial<ServiceError> {
   const code = CODES[error.kind];
   const message = bounded(error.message);
@@ -79,7 +105,7 @@ export function toServiceError(error: EdgeError, traceId: string): Partial<Servi
   if (error.kind === 'invalid-argument') {
     details.push(
       any('google.rpc.BadRequest', (m: BadRequest) => BadRequest.encode(m).finish(), {
-        fieldViolations: error.violations,
+        fieldViolations: boundedViolations(error.violations),
       }),
     );
   }

@@ -27,6 +27,7 @@ export type AuditVerification =
 
 export interface AuditLog {
   append(input: AuditInput, nowMs: number): Promise<AuditRecord>;
+  /** Events after a sequence, at most `limit` and fewer when they are large; page on from the last. */
   list(afterSequence: number, limit: number): Promise<AuditRecord[]>;
   verify(): Promise<AuditVerification>;
 }
@@ -53,6 +54,12 @@ function parse(fields: string[]): AuditRecord {
 }
 
 const MAX_APPEND_ATTEMPTS = 50;
+/**
+ * Text one page of events may carry: a page of large events (an upserted entry with hundreds of
+ * aliases is kept whole in its event) must stay well inside the 4 MiB reply limit. The caller
+ * pages on with the last sequence it got.
+ */
+const MAX_LIST_BYTES = 1024 * 1024;
 
 type AuditScriptClient = (Redis | Cluster) & {
   appendAuditEvent(...args: (string | number)[]): Promise<string[]>;
@@ -104,13 +111,19 @@ export function createAuditLog(redis: Redis | Cluster, keys: KeySpace): AuditLog
 
     async list(afterSequence, limit) {
       const out: AuditRecord[] = [];
-      let start = '-';
-      while (out.length < limit) {
-        const page = await redis.xrange(log, start, '+', 'COUNT', 500);
+      // Sequences never get near 2^53; a larger one (a uint64 from the wire) has nothing after it,
+      // and would not make a valid stream id.
+      if (!Number.isSafeInteger(afterSequence)) return out;
+      let bytes = 0;
+      let start = `${Math.max(0, afterSequence) + 1}-0`;
+      while (out.length < limit && bytes < MAX_LIST_BYTES) {
+        const page = await redis.xrange(log, start, '+', 'COUNT', Math.min(500, limit - out.length));
         if (page.length === 0) break;
         for (const [, fields] of page) {
+          if (out.length === limit || bytes >= MAX_LIST_BYTES) break;
           const record = parse(fields);
-          if (record.sequence > afterSequence && out.length < limit) out.push(record);
+          bytes += fields.reduce((n, f) => n + f.length, 0);
+          out.push(record);
         }
         start = `(${page[page.length - 1][0]}`;
       }

@@ -27,6 +27,8 @@ export interface CaravanInstruments {
   retries: Counter;
   /** By error.type: connection (a client's 'error' event) or storage-unavailable (a call refused). */
   redisErrors: Counter;
+  /** Settlement calls refused with RESOURCE_EXHAUSTED, by caravan.limit. */
+  callsRefused: Counter;
 }
 
 /** Seconds, finer than the SDK's default buckets (which suit milliseconds). */
@@ -75,6 +77,12 @@ export function caravanInstruments(): CaravanInstruments {
       unit: '{error}',
       description:
         'Redis connection errors (error.type=connection) and calls refused for it (storage-unavailable)',
+      valueType: ValueType.INT,
+    }),
+    callsRefused: m.createCounter('caravan.calls.refused', {
+      unit: '{call}',
+      description:
+        'Settlement calls refused by a limit (caravan.limit: rate, in-flight, participant-in-flight, watches)',
       valueType: ValueType.INT,
     }),
   };

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
 import { status, type Metadata } from '@grpc/grpc-js';
 import type Redis from 'ioredis';
 import {
@@ -469,6 +470,87 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
         decodeStatusDetails(err.metadata).badRequest?.fieldViolations.map((v) => v.field),
         ['entry.scheme', 'entry.iin_ranges[0]'],
       );
+    });
+  });
+
+  describe('size limits on what officers write', function () {
+    it('refuses notes, comments and entries past their limits without changing anything', async () => {
+      const long = 'ы'.repeat(2001);
+      const fieldsOf = (err: { metadata: Metadata }) =>
+        decodeStatusDetails(err.metadata).badRequest?.fieldViolations.map((v) => v.field);
+      const versionsBefore = await callUnary(
+        client.listVersions.bind(client),
+        { list: 'internal-counterparties' },
+        ALICE,
+        soon(),
+      );
+      const auditBefore = await redis.xlen(keys.auditLog());
+      const named = (aliases: number) =>
+        entry({
+          id: 'size-limit',
+          kind: EntryKind.ENTRY_KIND_NAME,
+          name: 'SIZE LIMIT TRADING LLP',
+          aliases: Array.from({ length: aliases }, (_, i) => ({ name: `SIZE LIMIT ${i}`, kind: 'aka' })),
+        });
+
+      const noteErr = await grpcError(
+        callUnary(
+          client.upsertEntry.bind(client),
+          { list: 'internal-counterparties', entry: named(1), note: long },
+          ALICE,
+          soon(),
+        ),
+      );
+      assert.equal(noteErr.code, status.INVALID_ARGUMENT);
+      assert.deepEqual(fieldsOf(noteErr), ['note']);
+      const aliasErr = await grpcError(upsert('internal-counterparties', named(201)));
+      assert.deepEqual(fieldsOf(aliasErr), ['entry.aliases']);
+      const importErr = await grpcError(
+        importFiles(
+          client,
+          ALICE,
+          { list: 'internal-counterparties', format: ListFormat.LIST_FORMAT_CSV, note: long },
+          [{ name: 'a.csv', data: Buffer.from('kind,id,name\nname,x1,TEST PERSON ONE\n') }],
+        ),
+      );
+      assert.deepEqual(fieldsOf(importErr), ['header.note']);
+      const rollbackErr = await grpcError(
+        callUnary(
+          client.rollbackList.bind(client),
+          { list: 'internal-counterparties', toVersion: '0', note: long },
+          ALICE,
+          soon(),
+        ),
+      );
+      assert.deepEqual(fieldsOf(rollbackErr), ['note']);
+      const commentErr = await grpcError(
+        callUnary(
+          client.decideHold.bind(client),
+          {
+            uetr: randomUUID(),
+            decision: HoldDecision.HOLD_DECISION_REJECT,
+            comment: long,
+            reasonCode: 'RR04',
+          },
+          ALICE,
+          soon(),
+        ),
+      );
+      assert.deepEqual(fieldsOf(commentErr), ['comment']);
+
+      assert.deepEqual(
+        await callUnary(client.listVersions.bind(client), { list: 'internal-counterparties' }, ALICE, soon()),
+        versionsBefore,
+      );
+      assert.equal(await redis.xlen(keys.auditLog()), auditBefore);
+      // At the limit exactly, a note is kept.
+      const kept = await callUnary(
+        client.upsertEntry.bind(client),
+        { list: 'internal-counterparties', entry: named(200), note: 'ы'.repeat(2000) },
+        ALICE,
+        soon(),
+      );
+      assert.equal([...kept.note].length, 2000);
     });
   });
 

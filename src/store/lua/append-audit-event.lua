@@ -7,12 +7,15 @@
 -- ARGV[3] sequence   ARGV[4] at (ms)   ARGV[5] actor   ARGV[6] action   ARGV[7] subject
 -- ARGV[8] details (JSON)   ARGV[9] this event's hash
 --
+-- The stream id is '<sequence>-0', so a reader asking for events after a sequence starts there
+-- instead of scanning the log from its beginning.
+--
 -- Returns {'ok'} | {'moved'}
 local head = redis.call('HMGET', KEYS[1], 'seq', 'hash')
 if (head[1] or '0') ~= ARGV[1] or (head[2] or '') ~= ARGV[2] then
   return {'moved'}
 end
-redis.call('XADD', KEYS[2], '*', 'seq', ARGV[3], 'at', ARGV[4], 'actor', ARGV[5], 'action', ARGV[6],
+redis.call('XADD', KEYS[2], ARGV[3] .. '-0', 'seq', ARGV[3], 'at', ARGV[4], 'actor', ARGV[5], 'action', ARGV[6],
   'subject', ARGV[7], 'details', ARGV[8], 'prev', ARGV[2], 'hash', ARGV[9])
 redis.call('HSET', KEYS[1], 'seq', ARGV[3], 'hash', ARGV[9])
 return {'ok'}

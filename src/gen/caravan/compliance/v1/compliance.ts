@@ -152,7 +152,7 @@ export interface ImportHeader {
   fileNames: string[];
   /** Activate even if the entry count drops by more than the configured share. */
   force: boolean;
-  /** The officer's note, kept with the version. */
+  /** The officer's note, kept with the version; at most 2000 characters. */
   note: string;
 }
 
@@ -213,7 +213,7 @@ export interface UpsertEntryRequest {
   entry?:
     | ListEntry
     | undefined;
-  /** The officer's note. */
+  /** The officer's note, kept with the version; at most 2000 characters. */
   note: string;
 }
 
@@ -223,7 +223,7 @@ export interface RemoveEntryRequest {
   list: string;
   /** The id of the entry to remove. */
   entryId: string;
-  /** The officer's note. */
+  /** The officer's note, kept with the version; at most 2000 characters. */
   note: string;
 }
 
@@ -277,7 +277,7 @@ export interface RollbackListRequest {
   list: string;
   /** The version to make current; 0 for the one before the current. */
   toVersion: string;
-  /** The officer's note. */
+  /** The officer's note, kept with the version; at most 2000 characters. */
   note: string;
 }
 
@@ -347,7 +347,7 @@ export interface DecideHoldRequest {
   decision: HoldDecision;
   /** For a rejection: the ISO 20022 reason code (default RR04). */
   reasonCode: string;
-  /** The officer's justification, kept in the audit log. Required. */
+  /** The officer's justification, kept in the audit log. Required; at most 2000 characters. */
   comment: string;
 }
 
@@ -368,7 +368,10 @@ export interface DecideHoldResponse {
 export interface ListAuditEventsRequest {
   /** Events after this sequence number (0 for the first). */
   afterSequence: string;
-  /** At most this many (default 100, at most 1000). */
+  /**
+   * At most this many (default 100, at most 1000); fewer when the events are large, since a page
+   * carries about 1 MiB of events: ask again after the last sequence received until none come.
+   */
   limit: number;
 }
 
