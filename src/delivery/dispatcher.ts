@@ -95,6 +95,8 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  /** A consumer this long without a read, holding nothing, is a dispatcher that is gone. */
+  const consumerIdleMs = Math.max(10 * settings.claimIdleMs, 60_000);
   const breakers = createBreakerRegistry(settings.breaker, now);
   const abandon = new AbortController();
   // Every delivery in progress listens on this one signal; that many listeners is expected.
@@ -365,7 +367,10 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   }
 
   async function trimAll(): Promise<void> {
-    for (const p of partitions) await outbox.trim(p);
+    for (const p of partitions) {
+      await outbox.trim(p);
+      await outbox.pruneConsumers(p, consumer, consumerIdleMs);
+    }
   }
 
   const every = (ms: number, what: string, fn: () => Promise<void>) => {

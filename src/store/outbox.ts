@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import type { KeySpace } from './keys';
+import { lua } from './lua-scripts';
 
 /** The consumer group every dispatcher reads the partition outboxes with. */
 export const DISPATCH_GROUP = 'dispatch';
@@ -41,6 +42,12 @@ export interface Outbox {
   ack(partition: number, ids: string[]): Promise<void>;
   /** Drops entries every consumer is done with; answers how many were removed. */
   trim(partition: number): Promise<number>;
+  /**
+   * Removes the group's consumers other than `self` that hold no pending entry and have not read
+   * for `idleMs` (dispatchers that stopped or were killed, one per process start); answers how
+   * many. A consumer holding entries is kept for XAUTOCLAIM to take them over.
+   */
+  pruneConsumers(partition: number, self: string, idleMs: number): Promise<number>;
   /** Entries not yet acknowledged or not yet read, per partition (the dispatch lag). */
   backlog(partition: number): Promise<{ pending: number; unread: number }>;
 }
@@ -59,7 +66,13 @@ function compareIds(a: string, b: string): number {
   return am !== bm ? (am < bm ? -1 : 1) : as === bs ? 0 : as < bs ? -1 : 1;
 }
 
+type OutboxScriptClient = (Redis | Cluster) & {
+  removeIdleConsumer(key: string, group: string, consumer: string): Promise<number>;
+};
+
 export function createOutbox(redis: Redis | Cluster, keys: KeySpace): Outbox {
+  redis.defineCommand('removeIdleConsumer', { numberOfKeys: 1, lua: lua('remove-idle-consumer') });
+  const scripts = redis as OutboxScriptClient;
   /** The dispatch group's XINFO GROUPS fields, or null before the group exists. */
   async function groupInfo(key: string): Promise<Map<string, string | number | null> | null> {
     const groups = (await redis.xinfo('GROUPS', key).catch((err: unknown) => {
@@ -132,6 +145,24 @@ export function createOutbox(redis: Redis | Cluster, keys: KeySpace): Outbox {
       if (summary[0] > 0 && summary[1] !== null && compareIds(summary[1], keep) < 0) keep = summary[1];
       // Everything before `keep` is acknowledged and was read by the group: nobody needs it again.
       return Number(await redis.xtrim(key, 'MINID', keep));
+    },
+
+    async pruneConsumers(partition, self, idleMs) {
+      const key = keys.outbox(partition);
+      const consumers = (await redis.xinfo('CONSUMERS', key, DISPATCH_GROUP).catch((err: unknown) => {
+        if (err instanceof Error && /no such key|NOGROUP/.test(err.message)) return [];
+        throw err;
+      })) as (string | number)[][];
+      let removed = 0;
+      for (const c of consumers) {
+        const fields = new Map<string, string | number>();
+        for (let i = 0; i + 1 < c.length; i += 2) fields.set(String(c[i]), c[i + 1]);
+        const name = String(fields.get('name'));
+        if (name === self || Number(fields.get('pending')) > 0 || Number(fields.get('idle')) < idleMs)
+          continue;
+        removed += Number(await scripts.removeIdleConsumer(key, DISPATCH_GROUP, name));
+      }
+      return removed;
     },
 
     async backlog(partition) {

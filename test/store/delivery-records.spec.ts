@@ -140,4 +140,29 @@ describe('store: delivery attempts, dead letters and the outbox queue', () => {
     const [pending] = (await redis.xpending(key, DISPATCH_GROUP, '-', '+', 10)) as [string, string][];
     assert.equal(pending[1], 'c2');
   });
+
+  it('removes consumers that are gone and hold nothing, never one holding entries', async () => {
+    const queueKeys = createKeySpace(`${prefix}:consumers`, 4);
+    const outbox = createOutbox(redis, queueKeys);
+    const key = queueKeys.outbox(1);
+    await outbox.ensureGroup(1);
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++)
+      ids.push(String(await redis.xadd(key, '*', 'uetr', `u${i}`, 'traceparent', '')));
+    const blocking = redis.duplicate();
+    await outbox.read(blocking, 1, 'dead-done', 1, 100);
+    await outbox.read(blocking, 1, 'dead-holding', 1, 100);
+    await outbox.read(blocking, 1, 'me', 1, 100);
+    blocking.disconnect();
+    await outbox.ack(1, [ids[0]]);
+    const names = async () =>
+      ((await redis.xinfo('CONSUMERS', key, DISPATCH_GROUP)) as string[][]).map((c) => c[1]).sort();
+    assert.deepEqual(await names(), ['dead-done', 'dead-holding', 'me']);
+    // Not idle long enough: nobody goes.
+    assert.equal(await outbox.pruneConsumers(1, 'me', 60_000), 0);
+    assert.equal(await outbox.pruneConsumers(1, 'me', 0), 1);
+    assert.deepEqual(await names(), ['dead-holding', 'me'], 'the consumer holding u1 stays for takeover');
+    const [pending] = (await redis.xpending(key, DISPATCH_GROUP, '-', '+', 10)) as [string, string][];
+    assert.deepEqual(pending.slice(0, 2), [ids[1], 'dead-holding']);
+  });
 });
