@@ -58,6 +58,11 @@ export interface Dispatcher {
 }
 
 const READ_BATCH = 32;
+/**
+ * Entries held at once (working or waiting out a backoff), as a multiple of the concurrency: bounds
+ * the memory a counterparty that never answers can make the dispatcher hold.
+ */
+const HELD_PER_SLOT = 8;
 
 /** How an entry reached this dispatcher: a new one read from the stream, or taken over (XAUTOCLAIM). */
 type Claim = 'read' | 'takeover';
@@ -105,7 +110,10 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const inProgress = partitions.map(() => new Map<string, Promise<void>>());
   let stopping = false;
   let slotWaiters: (() => void)[] = [];
-  const active = () => inProgress.reduce((n, m) => n + m.size, 0);
+  /** Entries waiting out a backoff between rounds: they hold no delivery slot meanwhile. */
+  let backingOff = 0;
+  const held = () => inProgress.reduce((n, m) => n + m.size, 0);
+  const active = () => held() - backingOff;
 
   for (const p of partitions) await outbox.ensureGroup(p);
   const blocking = partitions.map(() => duplicateForBlocking(redis));
@@ -114,8 +122,29 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     countConnectionErrors(c);
   }
 
-  const waitForSlot = (): Promise<void> =>
-    active() < settings.concurrency ? Promise.resolve() : new Promise((resolve) => slotWaiters.push(resolve));
+  const slotChange = (): Promise<void> => new Promise((resolve) => slotWaiters.push(resolve));
+  /** Until a new entry may be read: a free slot, and room to hold it. */
+  async function waitForSlot(): Promise<void> {
+    while (!stopping && (active() >= settings.concurrency || held() >= settings.concurrency * HELD_PER_SLOT))
+      await slotChange();
+  }
+
+  /**
+   * The backoff between delivery rounds, without a slot: a counterparty that hangs or whose circuit
+   * is open would otherwise keep every slot asleep and stall deliveries to everyone else. A woken
+   * entry waits for a free slot like a new one (it still counts as backing off until it has one).
+   */
+  async function backOff(ms: number, signal: AbortSignal): Promise<boolean> {
+    backingOff++;
+    try {
+      slotFreed();
+      if (!(await sleep(ms, signal))) return false;
+      while (active() >= settings.concurrency && !signal.aborted) await slotChange();
+      return !signal.aborted;
+    } finally {
+      backingOff--;
+    }
+  }
   const slotFreed = () => {
     const waiters = slotWaiters;
     slotWaiters = [];
@@ -239,7 +268,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
         defaultDeadlineMs: settings.defaultDeadlineMs,
         now,
         random,
-        sleep,
+        sleep: backOff,
       },
       {
         uetr: entry.uetr,
@@ -428,6 +457,7 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       if (!finished) {
         log.warn({ inFlight: active() }, 'dispatcher stopping: abandoning deliveries still under way');
         abandon.abort();
+        slotFreed(); // entries woken from a backoff and waiting for a slot see the abort
         await all();
       }
       abandon.abort();

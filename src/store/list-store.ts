@@ -57,9 +57,18 @@ export interface VersionOrigin {
 
 const WRITE_BATCH = 1000;
 
+/**
+ * How long the keys of a version being built live unless it is activated. Each write renews it, so
+ * it bounds only the pause between two writes of one build and between its last write and the
+ * activation (milliseconds in practice); a build that outlives it is refused at activation, never
+ * activated half-empty.
+ */
+export const STAGING_TTL_MS = 10 * 60_000;
+
 type ListScriptClient = (Redis | Cluster) & {
   activateListVersion(...args: (string | number)[]): Promise<(string | number)[]>;
   deriveListVersion(...args: (string | number)[]): Promise<(string | number)[]>;
+  stageHash(...args: (string | number)[]): Promise<number>;
 };
 
 function parseMeta(list: string, version: number, hash: Record<string, string>): ListVersionMeta | null {
@@ -84,8 +93,9 @@ function parseEntries(flat: string[]): ListEntry[] {
 }
 
 export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListStore {
-  redis.defineCommand('activateListVersion', { numberOfKeys: 3, lua: lua('activate-list-version') });
+  redis.defineCommand('activateListVersion', { numberOfKeys: 4, lua: lua('activate-list-version') });
   redis.defineCommand('deriveListVersion', { numberOfKeys: 2, lua: lua('derive-list-version') });
+  redis.defineCommand('stageHash', { numberOfKeys: 1, lua: lua('stage-hash') });
   const scripts = redis as ListScriptClient;
 
   async function newVersion(list: string): Promise<number> {
@@ -104,14 +114,22 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
       note: origin.note,
       status: 'built',
     };
-    await redis.hset(keys.list(list).meta(version), {
+    await scripts.stageHash(
+      keys.list(list).meta(version),
+      STAGING_TTL_MS,
+      'count',
       count,
-      created_at: origin.nowMs,
-      created_by: origin.createdBy,
-      origin: origin.origin,
-      note: origin.note,
-      status: 'built',
-    });
+      'created_at',
+      origin.nowMs,
+      'created_by',
+      origin.createdBy,
+      'origin',
+      origin.origin,
+      'note',
+      origin.note,
+      'status',
+      'built',
+    );
     return meta;
   }
 
@@ -137,12 +155,13 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
     async createVersion(list, entries, origin) {
       const version = await newVersion(list);
       const key = keys.list(list).entries(version);
+      let count = 0;
       for (let i = 0; i < entries.length; i += WRITE_BATCH) {
         const batch: string[] = [];
         for (const entry of entries.slice(i, i + WRITE_BATCH)) batch.push(entry.id, JSON.stringify(entry));
-        await redis.hset(key, ...batch);
+        count = await scripts.stageHash(key, STAGING_TTL_MS, ...batch);
       }
-      return writeMeta(list, version, await redis.hlen(key), origin);
+      return writeMeta(list, version, count, origin);
     },
 
     async deriveVersion(list, from, change, origin) {
@@ -156,6 +175,7 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
               'upsert',
               change.entry.id,
               JSON.stringify(change.entry),
+              STAGING_TTL_MS,
             )
           : await scripts.deriveListVersion(
               k.entries(from),
@@ -163,6 +183,7 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
               'remove',
               change.entryId,
               '',
+              STAGING_TTL_MS,
             );
       if (reply[0] === 'absent') return 'absent';
       return writeMeta(list, version, Number(reply[1]), origin);
@@ -174,6 +195,7 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
         k.current,
         k.versions,
         k.meta(version),
+        k.entries(version),
         String(expected),
         String(version),
         keys.listsChannel(),

@@ -3,6 +3,7 @@
 --
 -- KEYS[1] source entries hash (may be absent: an empty list), KEYS[2] new entries hash
 -- ARGV[1] 'upsert' | 'remove'   ARGV[2] entry id   ARGV[3] entry JSON (upsert)
+-- ARGV[4] staging TTL in milliseconds, until the new version is activated
 --
 -- Returns {'ok', entry count} | {'absent'} when removing an id the source does not hold
 if ARGV[1] == 'remove' and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then
@@ -21,4 +22,5 @@ if ARGV[1] == 'upsert' then
 else
   redis.call('HDEL', KEYS[2], ARGV[2])
 end
+redis.call('PEXPIRE', KEYS[2], ARGV[4])
 return {'ok', redis.call('HLEN', KEYS[2])}
