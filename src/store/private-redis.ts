@@ -49,20 +49,28 @@ function exited(child: ChildProcess): Promise<void> {
 /**
  * A redis-server of the gateway's own, for a developer's machine with Redis installed but not
  * running: it keeps its data in `dir` with AOF on (so accepted instructions survive a restart),
- * listens on loopback only, and stops with the gateway.
+ * listens on loopback only, and stops with the gateway — also when the gateway is killed with
+ * SIGKILL and cannot stop it: a shell beside it reads the gateway's end of a pipe and stops the
+ * server when that pipe closes, which the kernel does for a process however it dies.
  */
 export async function startPrivateRedis(dir: string, timeoutMs = 10_000): Promise<PrivateRedis> {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
   const log = openSync(path.join(dir, 'redis.log'), 'a');
   // prettier-ignore
-  const child = spawn('redis-server', [
+  const args = [
     '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
     '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no',
-  ], { stdio: ['ignore', log, log] });
+  ];
+  // The shell exits when redis-server does; the subshell stops redis-server at the end of the
+  // pipe, read through fd 3 because sh gives background jobs /dev/null as their standard input.
+  const watchdog =
+    'exec 3<&0; redis-server "$@" </dev/null & r=$!; (read -r _ <&3; kill "$r" 2>/dev/null) & wait "$r"';
+  const child = spawn('sh', ['-c', watchdog, 'caravan-redis', ...args], { stdio: ['pipe', log, log] });
   const deadline = Date.now() + timeoutMs;
   while (!(await answers('127.0.0.1', port, 200))) {
     if (child.exitCode !== null || Date.now() > deadline) {
+      child.stdin?.end();
       child.kill('SIGKILL');
       throw new Error(`the private redis-server did not start; see ${path.join(dir, 'redis.log')}`);
     }
@@ -71,7 +79,7 @@ export async function startPrivateRedis(dir: string, timeoutMs = 10_000): Promis
   return {
     url: `redis://127.0.0.1:${port}`,
     async stop() {
-      child.kill('SIGTERM');
+      child.stdin?.end();
       await exited(child);
     },
   };

@@ -1,9 +1,11 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Redis from 'ioredis';
 import { answers, redisServerInstalled, startPrivateRedis } from '../../src/store/private-redis';
+import { ROOT } from '../support/cli';
 
 describe('private redis-server for npm start', function () {
   this.timeout(30_000);
@@ -28,6 +30,26 @@ describe('private redis-server for npm start', function () {
     assert.equal(await again.get('caravan:probe'), 'kept');
     again.disconnect();
     await second.stop();
+  });
+
+  it('stops when the process that started it is killed with SIGKILL', async () => {
+    // A gateway stand-in: starts its private Redis, prints the URL, then waits to be killed.
+    const script = `
+      const { startPrivateRedis } = require(${JSON.stringify(path.join(ROOT, 'dist', 'store', 'private-redis.js'))});
+      startPrivateRedis(${JSON.stringify(path.join(dir, 'killed'))}).then((r) => console.log(r.url));
+      setInterval(() => undefined, 1000);
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const url = await new Promise<string>((resolve) =>
+      child.stdout.setEncoding('utf8').once('data', (line: string) => resolve(line.trim())),
+    );
+    const port = Number(new URL(url).port);
+    assert.equal(await answers('127.0.0.1', port), true);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while ((await answers('127.0.0.1', port)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.equal(await answers('127.0.0.1', port), false, 'the private redis-server outlived its parent');
   });
 
   it('tells whether a port answers', async () => {
