@@ -67,8 +67,9 @@ function keepPipelinedCommandsInTheirContext(ioredis: typeof import('ioredis')):
 
 export interface TelemetryOptions {
   /**
-   * Patch grpc-js and ioredis. Only takes when they have not been loaded yet, which is why the
-   * `--require` entry (register.ts) does it and in-process callers (tests) do not.
+   * Patch grpc-js and ioredis (when traces are exported). Only takes when they have not been
+   * loaded yet, which is why the `--require` entry (register.ts) does it and in-process callers
+   * (tests) do not.
    */
   instrument: boolean;
 }
@@ -87,7 +88,9 @@ export function startTelemetry(options: TelemetryOptions): void {
   if (sdk !== null) return;
   const env = process.env;
   const disabled = (env.OTEL_SDK_DISABLED ?? '').trim().toLowerCase() === 'true';
-  const instrument = options.instrument && !disabled;
+  // Without a trace export the instrumentations' spans would not be recorded: their wrappers
+  // would only cost time. Caravan's own code continues trace ids and propagates traceparent itself.
+  const instrument = options.instrument && !disabled && exportRequested(env, 'TRACES');
   sdk = new NodeSDK({
     ...(serviceNameGiven(env) ? {} : { serviceName: 'caravan' }),
     ...(exportRequested(env, 'TRACES')
