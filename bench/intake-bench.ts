@@ -44,7 +44,7 @@ interface IntakeConfig {
   redisUrl: string;
 }
 
-function positive(name: string, fallback: number, integer = true): number {
+export function positive(name: string, fallback: number, integer = true): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
@@ -72,7 +72,7 @@ function readConfig(): IntakeConfig {
  * timed run so that the generator only sends bytes while the clock runs. Each batch lives in one
  * Buffer so the heap holds a few large objects instead of hundreds of thousands of small ones.
  */
-class InstructionPool {
+export class InstructionPool {
   private readonly bodies: Buffer[] = [];
   private cursor = 0;
 
@@ -112,14 +112,14 @@ class InstructionPool {
   }
 }
 
-function submitMetadata(): Metadata {
+export function submitMetadata(): Metadata {
   const metadata = new Metadata();
   metadata.set(DEV_PARTICIPANT_HEADER, PARTICIPANT);
   return metadata;
 }
 
 /** One real submission, to learn the exact response bytes the echo server must answer with. */
-async function probeSubmit(address: string): Promise<Buffer> {
+export async function probeSubmit(address: string): Promise<Buffer> {
   const client = new Client(address, credentials.createInsecure());
   try {
     const body = Buffer.from(SubmitInstructionRequest.encode({ instruction: validInstruction() }).finish());
@@ -143,7 +143,7 @@ async function probeSubmit(address: string): Promise<Buffer> {
 }
 
 /** A fresh, accepted, non-replayed submission: anything else means the run measured the wrong path. */
-function isFreshAcceptance(body: Buffer): boolean {
+export function isFreshAcceptance(body: Buffer): boolean {
   try {
     const response = SubmitInstructionResponse.decode(body);
     return response.state === InstructionState.INSTRUCTION_STATE_ACCEPTED && !response.replayed;
@@ -152,7 +152,7 @@ function isFreshAcceptance(body: Buffer): boolean {
   }
 }
 
-function describeResponse(body: Buffer): string {
+export function describeResponse(body: Buffer): string {
   try {
     return JSON.stringify(SubmitInstructionResponse.toJSON(SubmitInstructionResponse.decode(body)));
   } catch (err) {
@@ -160,7 +160,7 @@ function describeResponse(body: Buffer): string {
   }
 }
 
-function redisCpuProbe(redis: Redis): CpuProbe {
+export function redisCpuProbe(redis: Redis): CpuProbe {
   return {
     label: 'redis',
     async read() {
@@ -187,19 +187,19 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<number> 
   return deleted;
 }
 
-function assertAlive(server: ChildServer): void {
+export function assertAlive(server: ChildServer): void {
   const how = server.exited();
   if (how !== null) {
     throw new Error(`${server.name} exited during the run (${how}):\n  ${server.outputTail().join('\n  ')}`);
   }
 }
 
-function errorText(counts: Record<string, number>): string {
+export function errorText(counts: Record<string, number>): string {
   const entries = Object.entries(counts).filter(([, n]) => n > 0);
   return entries.length === 0 ? '0' : entries.map(([code, n]) => `${code}×${n}`).join(', ');
 }
 
-function cpuText(cpu: Record<string, number>): string {
+export function cpuText(cpu: Record<string, number>): string {
   return ['generator', 'server', 'redis']
     .map((label) => (cpu[label] === undefined ? '-' : `${Math.round(cpu[label] * 100)}%`))
     .join('/');
@@ -244,7 +244,7 @@ function row(r: RunResult): Cell[] {
   ];
 }
 
-function json(value: unknown): Json {
+export function json(value: unknown): Json {
   return JSON.parse(JSON.stringify(value)) as Json;
 }
 
