@@ -143,6 +143,13 @@ export function answerReflection(
  * handed to the transport, so a client streaming many small requests for large files cannot make
  * the server buffer many answers at once.
  */
+/**
+ * Requests one reflection stream may make. Clients (grpcurl, buf curl, Postman) make a handful; a
+ * stream asking for the same 100 kB file a thousand times is refused rather than served for
+ * minutes.
+ */
+const MAX_REQUESTS_PER_STREAM = 200;
+
 export function reflectionHandlers(
   index: DescriptorIndex,
   services: readonly string[],
@@ -151,8 +158,24 @@ export function reflectionHandlers(
     serverReflectionInfo: (call: ServerDuplexStream<Buffer, ServerReflectionResponse>) => {
       const traceId = instrumentedServerSpan()?.spanContext().traceId ?? '';
       let failed = false;
+      let requests = 0;
       call.on('data', (bytes: Buffer) => {
         if (failed) return;
+        if (++requests > MAX_REQUESTS_PER_STREAM) {
+          failed = true;
+          call.emit(
+            'error',
+            toServiceError(
+              {
+                kind: 'resource-exhausted',
+                message: `at most ${MAX_REQUESTS_PER_STREAM} requests per reflection stream; open a new stream`,
+                retryAfterMs: 0,
+              },
+              traceId,
+            ),
+          );
+          return;
+        }
         let request: ServerReflectionRequest;
         try {
           request = ServerReflectionRequest.decode(bytes);
