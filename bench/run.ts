@@ -11,6 +11,7 @@
  *   REDIS_URL                 default redis://127.0.0.1:6379
  */
 import { resolve } from 'node:path';
+import { aofSection } from './aof-bench';
 import { deliverySection } from './delivery-bench';
 import { importSection } from './import-bench';
 import { intakeSection } from './intake-bench';
@@ -19,7 +20,14 @@ import { tracingSection } from './tracing-bench';
 import { Report } from './report';
 import { Cleanup, type Section } from './section';
 
-const SECTIONS: Section[] = [intakeSection, tracingSection, deliverySection, screeningSection, importSection];
+const SECTIONS: Section[] = [
+  intakeSection,
+  tracingSection,
+  deliverySection,
+  screeningSection,
+  importSection,
+  aofSection,
+];
 
 function selected(): Section[] {
   const only = process.env.BENCH_ONLY?.trim();
