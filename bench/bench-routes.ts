@@ -1,9 +1,13 @@
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { createKeySpace } from '../src/store/keys';
 import { createRouteStore } from '../src/store/route-store';
 
 /** Routes every instruction to one counterparty, as an operator's PutRoute would. */
-export async function putCatchAllRoute(redis: Redis, prefix: string, address: string): Promise<void> {
+export async function putCatchAllRoute(
+  redis: Redis | Cluster,
+  prefix: string,
+  address: string,
+): Promise<void> {
   await createRouteStore(redis, createKeySpace(prefix, 16)).put({
     id: 'bench-all',
     match: { creditorAgent: '', currency: '', minAmount: '', maxAmount: '' },

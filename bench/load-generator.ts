@@ -6,6 +6,7 @@ import { LatencySamples, type LatencySummary } from './stats';
 /** One unary method of one server, driven with pre-encoded request bytes. */
 export interface UnaryTarget {
   name: string;
+  /** One server, or several (comma-separated) that calls go to in turn, one channel each. */
   address: string;
   /** Full method path, e.g. /caravan.settlement.v1.SettlementGateway/SubmitInstruction. */
   path: string;
@@ -136,12 +137,27 @@ class CpuWindow {
   }
 }
 
-async function connect(target: UnaryTarget): Promise<Client> {
-  const client = new Client(target.address, credentials.createInsecure());
-  await new Promise<void>((resolve, reject) =>
-    client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
+/** Channels to the target's servers, used in turn: `next()` is the channel for the next call. */
+interface Channels {
+  next(): Client;
+  close(): void;
+}
+
+async function connect(target: UnaryTarget): Promise<Channels> {
+  const clients = target.address.split(',').map((a) => new Client(a.trim(), credentials.createInsecure()));
+  await Promise.all(
+    clients.map(
+      (client) =>
+        new Promise<void>((resolve, reject) =>
+          client.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())),
+        ),
+    ),
   );
-  return client;
+  let turn = 0;
+  return {
+    next: () => clients[turn++ % clients.length],
+    close: () => clients.forEach((c) => c.close()),
+  };
 }
 
 /**
@@ -230,32 +246,34 @@ export async function closedLoop(target: UnaryTarget, options: ClosedLoopOptions
         }
         inFlight++;
         const sentAt = now();
-        client.makeUnaryRequest(
-          target.path,
-          identity,
-          identity,
-          body,
-          target.metadata,
-          { deadline: Date.now() + target.deadlineMs },
-          (err: ServiceError | null, response?: Buffer) => {
-            inFlight--;
-            const doneAt = now();
-            const outcome =
-              err === null && (response === undefined || !target.checkResponse(response))
-                ? 'UNEXPECTED_RESPONSE'
-                : statusName(err);
-            if (doneAt < windowStart) {
-              if (outcome !== 'OK') bump(unmeasuredErrors, outcome);
-            } else if (doneAt <= windowEnd) {
-              if (outcome === 'OK') samples.add(doneAt - sentAt);
-              else bump(errors, outcome);
-            } else {
-              if (outcome !== 'OK') bump(unmeasuredErrors, outcome);
-              stop(null);
-            }
-            issue();
-          },
-        );
+        client
+          .next()
+          .makeUnaryRequest(
+            target.path,
+            identity,
+            identity,
+            body,
+            target.metadata,
+            { deadline: Date.now() + target.deadlineMs },
+            (err: ServiceError | null, response?: Buffer) => {
+              inFlight--;
+              const doneAt = now();
+              const outcome =
+                err === null && (response === undefined || !target.checkResponse(response))
+                  ? 'UNEXPECTED_RESPONSE'
+                  : statusName(err);
+              if (doneAt < windowStart) {
+                if (outcome !== 'OK') bump(unmeasuredErrors, outcome);
+              } else if (doneAt <= windowEnd) {
+                if (outcome === 'OK') samples.add(doneAt - sentAt);
+                else bump(errors, outcome);
+              } else {
+                if (outcome !== 'OK') bump(unmeasuredErrors, outcome);
+                stop(null);
+              }
+              issue();
+            },
+          );
       };
 
       const startTimer = setTimeout(() => {
@@ -366,29 +384,31 @@ export async function openLoop(target: UnaryTarget, options: OpenLoopOptions): P
           return;
         }
         inFlight++;
-        client.makeUnaryRequest(
-          target.path,
-          identity,
-          identity,
-          body,
-          target.metadata,
-          { deadline: Date.now() + target.deadlineMs },
-          (err: ServiceError | null, response?: Buffer) => {
-            inFlight--;
-            const doneAt = now();
-            const outcome =
-              err === null && (response === undefined || !target.checkResponse(response))
-                ? 'UNEXPECTED_RESPONSE'
-                : statusName(err);
-            if (outcome === 'OK') {
-              if (doneAt >= windowStart && doneAt < windowEnd) completedInWindow++;
-              if (measured) samples.add(doneAt - due);
-            } else {
-              count(outcome);
-            }
-            if (sendingDone && inFlight === 0 && doneAt >= windowEnd) finish();
-          },
-        );
+        client
+          .next()
+          .makeUnaryRequest(
+            target.path,
+            identity,
+            identity,
+            body,
+            target.metadata,
+            { deadline: Date.now() + target.deadlineMs },
+            (err: ServiceError | null, response?: Buffer) => {
+              inFlight--;
+              const doneAt = now();
+              const outcome =
+                err === null && (response === undefined || !target.checkResponse(response))
+                  ? 'UNEXPECTED_RESPONSE'
+                  : statusName(err);
+              if (outcome === 'OK') {
+                if (doneAt >= windowStart && doneAt < windowEnd) completedInWindow++;
+                if (measured) samples.add(doneAt - due);
+              } else {
+                count(outcome);
+              }
+              if (sendingDone && inFlight === 0 && doneAt >= windowEnd) finish();
+            },
+          );
       };
 
       // setTimeout wakes at ≥1 ms granularity, so each tick sends every request already due; the

@@ -8,10 +8,12 @@
  *   BENCH_CONCURRENCY=64      closed-loop calls in flight   BENCH_RATE=<req/s> open-loop load
  *   BENCH_LISTS=off           intake without the real lists loaded
  *   BENCH_DELIVERY_RATE=<req/s>  open-loop load of the delivery section (default: half its closed loop)
+ *   BENCH_CAPACITY=<names>    only these rows of the capacity section (comma-separated)
  *   REDIS_URL                 default redis://127.0.0.1:6379
  */
 import { resolve } from 'node:path';
 import { aofSection } from './aof-bench';
+import { capacitySection } from './capacity-bench';
 import { deliverySection } from './delivery-bench';
 import { importSection } from './import-bench';
 import { intakeSection } from './intake-bench';
@@ -27,6 +29,7 @@ const SECTIONS: Section[] = [
   screeningSection,
   importSection,
   aofSection,
+  capacitySection,
 ];
 
 function selected(): Section[] {
