@@ -18,7 +18,7 @@ import {
   submitMetadata,
 } from './intake-bench';
 import { closedLoop, openLoop, processCpuProbe, type RunResult, type UnaryTarget } from './load-generator';
-import { freePort, startChild, waitUntilServing, type ChildServer } from './processes';
+import { freePort, startBenchGateway, waitUntilServing, type ChildServer } from './processes';
 import { fixed, type Cell, type Column, type SectionReport } from './report';
 import type { BenchContext, Section } from './section';
 
@@ -100,29 +100,11 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
       clients.push(client);
       await putCatchAllRoute(client, prefix, '127.0.0.1:1');
       const port = await freePort();
-      const gateway = startChild(
-        `gateway (${mode.name})`,
-        process.execPath,
-        [join(root, 'bin', 'caravan'), 'serve'],
-        {
-          cwd: root,
-          address: `127.0.0.1:${port}`,
-          env: {
-            ...process.env,
-            CARAVAN_DEV_INSECURE: 'true',
-            // The bench measures Redis persistence, not one participant's allowance.
-            CARAVAN_RATE_LIMIT: '0',
-            CARAVAN_LISTEN: `127.0.0.1:${port}`,
-            CARAVAN_REDIS_PREFIX: prefix,
-            CARAVAN_LOG_LEVEL: 'warn',
-            CARAVAN_DISPATCHER: 'off',
-            REDIS_URL: redis.url,
-            CARAVAN_TLS_CERT: undefined,
-            CARAVAN_TLS_KEY: undefined,
-            CARAVAN_TLS_CA: undefined,
-          },
-        },
-      );
+      const gateway = startBenchGateway(root, `gateway (${mode.name})`, {
+        port,
+        redisUrl: redis.url,
+        prefix,
+      });
       gateways.push(gateway);
       await waitUntilServing(gateway, SERVICE);
       const sample = await probeSubmit(gateway.address);

@@ -25,7 +25,13 @@ import {
   type RunResult,
   type UnaryTarget,
 } from './load-generator';
-import { freePort, startChild, waitUntilServing, type ChildServer } from './processes';
+import {
+  freePort,
+  startBenchGateway,
+  startEchoServer,
+  waitUntilServing,
+  type ChildServer,
+} from './processes';
 import { fixed, type Cell, type Column, type SectionReport } from './report';
 import type { BenchContext, Section } from './section';
 
@@ -43,10 +49,10 @@ interface Configuration {
 
 const CONFIGURATIONS: Configuration[] = [
   { name: '1 gateway', gateways: 1, store: 'standalone', tracing: false },
-  { name: '1 gateway, tracing 100%', gateways: 1, store: 'standalone', tracing: true },
+  { name: '1 gateway + tracing 100%', gateways: 1, store: 'standalone', tracing: true },
   { name: '2 gateways', gateways: 2, store: 'standalone', tracing: false },
-  { name: '1 gateway, cluster', gateways: 1, store: 'cluster', tracing: false },
-  { name: '2 gateways, cluster', gateways: 2, store: 'cluster', tracing: false },
+  { name: '1 gateway + cluster', gateways: 1, store: 'cluster', tracing: false },
+  { name: '2 gateways + cluster', gateways: 2, store: 'cluster', tracing: false },
 ];
 
 const COLUMNS: Column[] = [
@@ -155,35 +161,19 @@ async function runCapacity(report: SectionReport, { root, cleanup }: BenchContex
     const startGateway = async (config: Configuration, index: number): Promise<ChildServer> => {
       const port = await freePort();
       const redisUrl = config.store === 'cluster' ? cluster!.url : standalone!.url;
-      const gateway = startChild(
-        `gateway ${index + 1} (${config.name})`,
-        process.execPath,
-        [join(root, 'bin', 'caravan'), 'serve'],
-        {
-          cwd: root,
-          address: `127.0.0.1:${port}`,
-          env: {
-            ...process.env,
-            CARAVAN_DEV_INSECURE: 'true',
-            // The bench measures the gateway, not one participant's allowance.
-            CARAVAN_RATE_LIMIT: '0',
-            CARAVAN_LISTEN: `127.0.0.1:${port}`,
-            CARAVAN_REDIS_PREFIX: prefix,
-            CARAVAN_LOG_LEVEL: 'warn',
-            CARAVAN_DISPATCHER: 'off',
-            REDIS_URL: redisUrl,
-            CARAVAN_TLS_CERT: undefined,
-            CARAVAN_TLS_KEY: undefined,
-            CARAVAN_TLS_CA: undefined,
-            OTEL_TRACES_SAMPLER: undefined,
-            OTEL_TRACES_EXPORTER: undefined,
-            OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
-            OTEL_METRICS_EXPORTER: 'none',
-            OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
-            OTEL_EXPORTER_OTLP_ENDPOINT: config.tracing && sink !== null ? sink.url : undefined,
-          },
+      const gateway = startBenchGateway(root, `gateway ${index + 1} (${config.name})`, {
+        port,
+        redisUrl,
+        prefix,
+        env: {
+          OTEL_TRACES_SAMPLER: undefined,
+          OTEL_TRACES_EXPORTER: undefined,
+          OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
+          OTEL_METRICS_EXPORTER: 'none',
+          OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+          OTEL_EXPORTER_OTLP_ENDPOINT: config.tracing && sink !== null ? sink.url : undefined,
         },
-      );
+      });
       gateways.push(gateway);
       await waitUntilServing(gateway, SERVICE);
       return gateway;
@@ -199,21 +189,7 @@ async function runCapacity(report: SectionReport, { root, cleanup }: BenchContex
     }
     await probeGateway.stop();
     const echoPort = await freePort();
-    const echo = startChild(
-      'echo',
-      process.execPath,
-      ['--import', 'tsx', join(root, 'bench', 'echo-server.ts')],
-      {
-        cwd: root,
-        address: `127.0.0.1:${echoPort}`,
-        env: {
-          ...process.env,
-          ECHO_LISTEN: `127.0.0.1:${echoPort}`,
-          ECHO_RESPONSE_BASE64: sampleResponse.toString('base64'),
-          ECHO_SERVICE_NAME: SERVICE,
-        },
-      },
-    );
+    const echo = startEchoServer(root, echoPort, SERVICE, sampleResponse);
     gateways.push(echo);
     await waitUntilServing(echo, SERVICE);
 

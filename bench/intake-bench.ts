@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
 import { Client, Metadata, credentials, type ServiceError } from '@grpc/grpc-js';
 import Redis from 'ioredis';
 import {
@@ -19,7 +18,13 @@ import {
   type RunResult,
   type UnaryTarget,
 } from './load-generator';
-import { freePort, startChild, waitUntilServing, type ChildServer } from './processes';
+import {
+  freePort,
+  startBenchGateway,
+  startEchoServer,
+  waitUntilServing,
+  type ChildServer,
+} from './processes';
 import { fixed, type Cell, type Column, type Json, type SectionReport } from './report';
 import { loadBenchLists, rssMiB } from './bench-lists';
 import { putCatchAllRoute } from './bench-routes';
@@ -289,24 +294,10 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
     // (the delivery section measures submit → DELIVERED).
     await putCatchAllRoute(redis, prefix, '127.0.0.1:1');
     const gatewayPort = await freePort();
-    const gateway = startChild('gateway', process.execPath, [join(root, 'bin', 'caravan'), 'serve'], {
-      cwd: root,
-      address: `127.0.0.1:${gatewayPort}`,
-      env: {
-        ...process.env,
-        CARAVAN_DEV_INSECURE: 'true',
-        // The bench measures the gateway, not one participant's allowance.
-        CARAVAN_RATE_LIMIT: '0',
-        CARAVAN_LISTEN: `127.0.0.1:${gatewayPort}`,
-        CARAVAN_REDIS_PREFIX: prefix,
-        CARAVAN_LOG_LEVEL: 'warn',
-        CARAVAN_DISPATCHER: 'off',
-        REDIS_URL: config.redisUrl,
-        // Inherited TLS settings would contradict development mode and stop the gateway.
-        CARAVAN_TLS_CERT: undefined,
-        CARAVAN_TLS_KEY: undefined,
-        CARAVAN_TLS_CA: undefined,
-      },
+    const gateway = startBenchGateway(root, 'gateway', {
+      port: gatewayPort,
+      redisUrl: config.redisUrl,
+      prefix,
     });
     servers.push(gateway);
     await waitUntilServing(gateway, SERVICE);
@@ -322,21 +313,7 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
     }
 
     const echoPort = await freePort();
-    const echo = startChild(
-      'echo',
-      process.execPath,
-      ['--import', 'tsx', join(root, 'bench', 'echo-server.ts')],
-      {
-        cwd: root,
-        address: `127.0.0.1:${echoPort}`,
-        env: {
-          ...process.env,
-          ECHO_LISTEN: `127.0.0.1:${echoPort}`,
-          ECHO_RESPONSE_BASE64: sampleResponse.toString('base64'),
-          ECHO_SERVICE_NAME: SERVICE,
-        },
-      },
-    );
+    const echo = startEchoServer(root, echoPort, SERVICE, sampleResponse);
     servers.push(echo);
     await waitUntilServing(echo, SERVICE);
 

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { Metadata, credentials } from '@grpc/grpc-js';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '../src/gen/grpc/health/v1/health';
 
@@ -139,4 +140,49 @@ export async function waitUntilServing(
   } finally {
     client.close();
   }
+}
+
+/**
+ * A `caravan serve` process as the benches run it: development mode, no dispatcher, no rate limit
+ * (a bench measures the gateway, not one participant's allowance), warnings only. `env` adds to or
+ * overrides that (a variable set to undefined is removed).
+ */
+export function startBenchGateway(
+  root: string,
+  name: string,
+  options: { port: number; redisUrl: string; prefix: string; env?: NodeJS.ProcessEnv },
+): ChildServer {
+  return startChild(name, process.execPath, [join(root, 'bin', 'caravan'), 'serve'], {
+    cwd: root,
+    address: `127.0.0.1:${options.port}`,
+    env: {
+      ...process.env,
+      CARAVAN_DEV_INSECURE: 'true',
+      CARAVAN_RATE_LIMIT: '0',
+      CARAVAN_LISTEN: `127.0.0.1:${options.port}`,
+      CARAVAN_REDIS_PREFIX: options.prefix,
+      CARAVAN_LOG_LEVEL: 'warn',
+      CARAVAN_DISPATCHER: 'off',
+      REDIS_URL: options.redisUrl,
+      // Inherited TLS settings would contradict development mode and stop the gateway.
+      CARAVAN_TLS_CERT: undefined,
+      CARAVAN_TLS_KEY: undefined,
+      CARAVAN_TLS_CA: undefined,
+      ...options.env,
+    },
+  });
+}
+
+/** The bare grpc-js server of bench/echo-server.ts, answering every call of `service` with `response`. */
+export function startEchoServer(root: string, port: number, service: string, response: Buffer): ChildServer {
+  return startChild('echo', process.execPath, ['--import', 'tsx', join(root, 'bench', 'echo-server.ts')], {
+    cwd: root,
+    address: `127.0.0.1:${port}`,
+    env: {
+      ...process.env,
+      ECHO_LISTEN: `127.0.0.1:${port}`,
+      ECHO_RESPONSE_BASE64: response.toString('base64'),
+      ECHO_SERVICE_NAME: service,
+    },
+  });
 }

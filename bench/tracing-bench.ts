@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { join } from 'node:path';
 import { Metadata } from '@grpc/grpc-js';
 import Redis from 'ioredis';
 import {
@@ -14,7 +13,7 @@ import { validInstruction } from '../test/support/instructions';
 import { putCatchAllRoute } from './bench-routes';
 import { deleteKeys } from './intake-bench';
 import { closedLoop, processCpuProbe, type RunResult } from './load-generator';
-import { freePort, startChild, waitUntilServing, type ChildServer } from './processes';
+import { freePort, startBenchGateway, waitUntilServing, type ChildServer } from './processes';
 import { fixed, type SectionReport } from './report';
 import type { BenchContext, Section } from './section';
 
@@ -118,22 +117,11 @@ async function runTracing(report: SectionReport, { root, cleanup }: BenchContext
     const gateways: ChildServer[] = [];
     for (const [i, setting] of SETTINGS.entries()) {
       const port = await freePort();
-      const gateway = startChild(setting.label, process.execPath, [join(root, 'bin', 'caravan'), 'serve'], {
-        cwd: root,
-        address: `127.0.0.1:${port}`,
+      const gateway = startBenchGateway(root, setting.label, {
+        port,
+        redisUrl,
+        prefix,
         env: {
-          ...process.env,
-          CARAVAN_DEV_INSECURE: 'true',
-          // The bench measures the gateway, not one participant's allowance.
-          CARAVAN_RATE_LIMIT: '0',
-          CARAVAN_LISTEN: `127.0.0.1:${port}`,
-          CARAVAN_REDIS_PREFIX: prefix,
-          CARAVAN_LOG_LEVEL: 'warn',
-          CARAVAN_DISPATCHER: 'off',
-          REDIS_URL: redisUrl,
-          CARAVAN_TLS_CERT: undefined,
-          CARAVAN_TLS_KEY: undefined,
-          CARAVAN_TLS_CA: undefined,
           // Only the setting under test decides: nothing inherited from the shell.
           OTEL_EXPORTER_OTLP_ENDPOINT: undefined,
           OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
