@@ -5,24 +5,21 @@ import {
   SettlementReceiverService,
 } from '../../src/gen/caravan/settlement/v1/receiver';
 import { CardScheme, type SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
-import { HealthCheckResponse_ServingStatus } from '../../src/gen/grpc/health/v1/health';
 import { createReceiverLog } from '../../src/receiver';
-import { healthCheck } from '../support/health';
 import { validInstruction } from '../support/instructions';
 import { spawnCaravan, type ServerProcess } from '../support/processes';
 import { TEST_REDIS_URL, deleteUnder, keysUnder, testRedis, uniquePrefix } from '../support/redis';
 import {
   Code,
-  describeFailure,
   mib,
   onlyCasesFromEnv,
   runFuzz,
-  stopWithin,
   summarise,
   type FuzzCase,
   type FuzzReport,
   type Outcome,
 } from './harness';
+import { RSS_GROWTH_BOUND, serverChecks } from './checks';
 import { fuzzSeconds, fuzzSeed, type Rng } from './prng';
 import { loadSchema } from './schema';
 import { JUNK_HEADERS, NO_CREDENTIALS, healthTargets, reflectionTargets, serviceTargets } from './targets';
@@ -30,9 +27,6 @@ import { confusable } from './text';
 
 /** The reference receiver's limit (src/receiver/reference-receiver.ts). */
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
-const RSS_GROWTH_BOUND = 100 * 1024 * 1024;
-/** Its shutdown grace (10 s by default) and then some: a liveness bound, not a latency one. */
-const STOP_WITHIN_MS = 60_000;
 const RECEIVER_LISTENING = /"port":(\d+).*"msg":"caravan receiver listening"/;
 const RECEIVER = 'SettlementReceiver';
 const NAME = 'FUZZBANK';
@@ -46,6 +40,7 @@ describe('fuzz: the reference receiver process (every RPC it serves)', function 
   const seconds = fuzzSeconds(20);
   this.timeout(seconds * 1000 * 2 + 180_000);
   const seed = fuzzSeed();
+  const checks = serverChecks('receiver', seed);
   const onlyCases = onlyCasesFromEnv();
   const prefix = uniquePrefix('fuzz-receiver');
   const schema = loadSchema();
@@ -146,24 +141,11 @@ describe('fuzz: the reference receiver process (every RPC it serves)', function 
   });
 
   it('keeps the receiver process running and answering health', async function () {
-    assert.ok(report !== null);
-    assert.equal(report.processExited, false, `the receiver process exited during the run (seed ${seed})`);
-    assert.equal(
-      report.healthChecks.failed,
-      0,
-      `${report.healthChecks.failed} health checks failed during the run`,
-    );
-    assert.equal(await healthCheck(address), HealthCheckResponse_ServingStatus.SERVING);
+    await checks.stillServing(report, address);
   });
 
   it('answers every call with a well-formed status: a known code, never INTERNAL or UNKNOWN, details that decode', function () {
-    assert.ok(report !== null);
-    const all = report.failures;
-    assert.equal(
-      all.length + report.moreFailures,
-      0,
-      `${all.length + report.moreFailures} bad answers (seed ${seed}); the first ones:\n\n${all.slice(0, 12).map(describeFailure).join('\n\n')}`,
-    );
+    checks.wellFormedAnswers(report);
   });
 
   it('records a delivery only when it answered OK', async function () {
@@ -187,17 +169,8 @@ describe('fuzz: the reference receiver process (every RPC it serves)', function 
   });
 
   it(`keeps the receiver's memory bounded (RSS growth after warm-up < ${mib(RSS_GROWTH_BOUND)})`, function () {
-    assert.ok(report !== null);
     if (onlyCases !== null) this.skip();
-    assert.ok(report.rss !== null && report.rss.samples > 0, 'no RSS samples');
-    const worst = report.rss.worst;
-    console.log(
-      `  ${report.calls} calls; worst RSS ${mib(worst)} (warm-up peak ${mib(report.rss.baseline)})`,
-    );
-    assert.ok(
-      worst - report.rss.baseline < RSS_GROWTH_BOUND,
-      `RSS grew from ${mib(report.rss.baseline)} to ${mib(worst)} over the run (seed ${seed})`,
-    );
+    checks.memoryBounded(report);
   });
 
   it('exercises every method and logs no unexpected failure', function () {
@@ -208,29 +181,9 @@ describe('fuzz: the reference receiver process (every RPC it serves)', function 
         .filter((name) => !report!.codes.has(name));
       assert.deepEqual(missing, [], 'methods never called');
     }
-    const unexpected = server
-      .stdout()
-      .split('\n')
-      .filter((line) => /"level":(50|60)/.test(line));
-    assert.deepEqual(unexpected.slice(0, 5), [], `${unexpected.length} error-level log lines`);
+    checks.noErrorLogs(server);
   });
   it('stops cleanly on SIGTERM after the run (nothing left running)', async function () {
-    assert.ok(server !== null);
-    const ended = await stopWithin(server, STOP_WITHIN_MS);
-    assert.ok(
-      ended !== null,
-      `the receiver was still running ${STOP_WITHIN_MS / 1000} s after SIGTERM (seed ${seed})`,
-    );
-    assert.equal(
-      ended.code,
-      0,
-      `the receiver exited with ${ended.code ?? ended.signal}:\n${ended.stderr.slice(-4000)}`,
-    );
-    const cutOff = server
-      .stdout()
-      .split('\n')
-      .filter((line) => line.includes('cutting them off'));
-    if (cutOff.length > 0)
-      console.log(`  the receiver's graceful stop used its whole grace period (connections still open)`);
+    await checks.stopsCleanly(server);
   });
 });
