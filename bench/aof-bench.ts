@@ -1,7 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import Redis from 'ioredis';
 import { SettlementGatewayService } from '../src/gen/caravan/settlement/v1/gateway';
+import { canonicalBodyHash } from '../src/settlement/canonical-body';
+import { createInstructionStore } from '../src/store/instruction-store';
+import { createKeySpace } from '../src/store/keys';
+import { validInstruction } from '../test/support/instructions';
 import { startRedisProcess, type RedisProcess } from '../test/support/redis-process';
 import { putCatchAllRoute } from './bench-routes';
 import {
@@ -21,6 +25,7 @@ import { closedLoop, openLoop, processCpuProbe, type RunResult, type UnaryTarget
 import { freePort, startBenchGateway, waitUntilServing, type ChildServer } from './processes';
 import { fixed, type Cell, type Column, type SectionReport } from './report';
 import type { BenchContext, Section } from './section';
+import { LatencySamples, type LatencySummary } from './stats';
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
 const SUBMIT_PATH = SettlementGatewayService.submitInstruction.path;
@@ -39,6 +44,63 @@ interface Setup {
   gateway: ChildServer;
   pool: InstructionPool;
 }
+
+/**
+ * The record step alone, straight to Redis from this process: the same Lua script intake runs,
+ * with fresh UETRs, `concurrency` calls in flight. Without the gateway in front it shows what the
+ * fsync costs Redis itself, which the end-to-end rows hide while the gateway is the bottleneck.
+ */
+async function recordLoop(
+  client: Redis,
+  prefix: string,
+  options: { concurrency: number; warmupMs: number; durationMs: number },
+): Promise<{ throughput: number; latency: LatencySummary; errors: number }> {
+  const store = createInstructionStore(client, createKeySpace(prefix, 16));
+  const template = validInstruction();
+  const bodyHash = canonicalBodyHash(template);
+  const samples = new LatencySamples();
+  let errors = 0;
+  const start = performance.now();
+  const windowStart = start + options.warmupMs;
+  const windowEnd = windowStart + options.durationMs;
+  const worker = async () => {
+    while (performance.now() < windowEnd) {
+      const uetr = randomUUID();
+      const sent = performance.now();
+      try {
+        await store.record({
+          uetr,
+          instruction: { ...template, uetr },
+          bodyHash,
+          participant: 'HSBKKZKX',
+          traceId: '',
+          traceparent: '',
+          nowMs: Date.now(),
+          outcome: { state: 'ACCEPTED', reason: { code: '', description: '' } },
+          screening: '',
+        });
+        const done = performance.now();
+        if (sent >= windowStart && done <= windowEnd) samples.add(done - sent);
+      } catch {
+        errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+  return { throughput: samples.count / (options.durationMs / 1000), latency: samples.summary(), errors };
+}
+
+const RECORD_COLUMNS: Column[] = [
+  { title: 'redis persistence', align: 'left' },
+  { title: 'in flight', align: 'left' },
+  { title: 'records/s' },
+  { title: '× no AOF' },
+  { title: 'p50 ms' },
+  { title: 'p99 ms' },
+  { title: 'p99 × no AOF' },
+  { title: 'max ms' },
+  { title: 'errors' },
+];
 
 const COLUMNS: Column[] = [
   { title: 'redis persistence', align: 'left' },
@@ -202,7 +264,30 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
       '× no AOF: throughput (closed loop) and p99 (open loop) relative to Redis without persistence. ' +
         'aof delayed fsync: times Redis had to wait for a slow fsync (INFO persistence).',
     );
-    const errors = rows.reduce((n, r) => n + r.result.errorCount, 0);
+
+    const direct: { name: string; throughput: number; latency: LatencySummary; errors: number }[] = [];
+    for (const s of setups) {
+      const result = await recordLoop(s.client, `${prefix}-direct`, { concurrency, warmupMs, durationMs });
+      direct.push({ name: s.mode.name, ...result });
+      report.set('recordScriptAlone', json(direct));
+    }
+    report.table(
+      `The record script alone, straight to Redis (c=${concurrency}, no gateway)`,
+      RECORD_COLUMNS,
+      direct.map((d): Cell[] => [
+        d.name,
+        `c=${concurrency}`,
+        fixed(d.throughput, 0),
+        ratio(d.throughput, direct[0]?.throughput),
+        fixed(d.latency.p50, 2),
+        fixed(d.latency.p99, 2),
+        ratio(d.latency.p99, direct[0]?.latency.p99),
+        fixed(d.latency.max, 2),
+        d.errors,
+      ]),
+    );
+    const errors =
+      rows.reduce((n, r) => n + r.result.errorCount, 0) + direct.reduce((n, d) => n + d.errors, 0);
     if (errors > 0) report.fail(`${errors} call(s) failed: see the errors column`);
   } finally {
     await release();

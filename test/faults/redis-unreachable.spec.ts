@@ -52,7 +52,7 @@ type Probe = { status: string; ms: number };
  */
 describe('fault: Redis unreachable under intake (refused, then frozen)', function () {
   this.timeout(120_000);
-  const shared = testRedis();
+  let shared: Redis;
   let redis: RedisProcess | undefined;
   let receiver: TestReceiver | undefined;
   let gateway: ServerProcess | undefined;
@@ -60,6 +60,10 @@ describe('fault: Redis unreachable under intake (refused, then frozen)', functio
   let reader: Redis | undefined;
   let prefix = '';
   let address = '';
+
+  before(() => {
+    shared = testRedis();
+  });
 
   beforeEach(async () => {
     redis = await startRedisProcess(['--appendonly', 'yes', '--appendfsync', 'always']);
