@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type Redis from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { importList } from '../src/compliance/importers';
 import { createKeySpace } from '../src/store/keys';
 import { createListStore } from '../src/store/list-store';
@@ -14,7 +14,7 @@ const LIST_NAMES = ['ofac-sdn', 'ofac-consolidated', 'un-consolidated'];
  * Compliance service would, so a gateway started on that prefix screens against all of them.
  */
 export async function loadBenchLists(
-  redis: Redis,
+  redis: Redis | Cluster,
   prefix: string,
 ): Promise<{ list: string; entries: number }[]> {
   const store = createListStore(redis, createKeySpace(prefix, 16));

@@ -1,10 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Redis, { Cluster } from 'ioredis';
 import { SettlementGatewayService } from '../src/gen/caravan/settlement/v1/gateway';
 import { startRedisCluster, type TestRedisCluster } from '../test/support/redis-cluster';
 import { startRedisProcess, type RedisProcess } from '../test/support/redis-process';
+import { loadBenchLists } from './bench-lists';
 import { putCatchAllRoute } from './bench-routes';
 import {
   InstructionPool,
@@ -37,6 +39,7 @@ import type { BenchContext, Section } from './section';
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
 const SUBMIT_PATH = SettlementGatewayService.submitInstruction.path;
+const ECHO = 'bare grpc-js echo';
 
 type Store = 'standalone' | 'cluster';
 
@@ -64,6 +67,7 @@ const COLUMNS: Column[] = [
   { title: 'gateway CPU ms/call' },
   { title: 'errors', align: 'left' },
   { title: 'cpu gen/gateways/redis', align: 'left' },
+  { title: 'cpu each gw | redis node', align: 'left' },
   { title: 'loadavg' },
 ];
 
@@ -95,6 +99,27 @@ function summedCpu(label: string, pids: number[]): CpuProbe {
   };
 }
 
+function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** Each process's share of a core ('gw1', 'gw2', 'r1'…), to show how evenly the calls spread. */
+function spreadText(cpu: Record<string, number>): string {
+  const part = (prefix: string) =>
+    Object.entries(cpu)
+      .filter(([label]) => label.startsWith(prefix))
+      .map(([, share]) => `${Math.round(share * 100)}%`)
+      .join('+');
+  const gateways = part('gateway#');
+  const nodes = part('redis#');
+  return nodes === '' ? gateways || '-' : `${gateways || '-'} | ${nodes}`;
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+
 /**
  * The README's capacity table: SubmitInstruction in a closed loop against one gateway process and
  * two, tracing off and exported at 100%, on one Redis and on a 3-master Redis Cluster, each beside
@@ -107,54 +132,76 @@ async function runCapacity(report: SectionReport, { root, cleanup }: BenchContex
   const concurrency = positive('BENCH_CONCURRENCY', 64);
   const deadlineMs = positive('BENCH_DEADLINE_MS', 10_000);
   const rounds = positive('BENCH_ROUNDS', 2);
+  const withLists = process.env.BENCH_LISTS !== 'off';
   const only = (process.env.BENCH_CAPACITY ?? '')
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  const configurations =
-    only.length === 0 ? CONFIGURATIONS : CONFIGURATIONS.filter((c) => only.includes(c.name));
-  if (configurations.length === 0) {
+  const unknown = only.filter((name) => !CONFIGURATIONS.some((c) => c.name === name));
+  if (unknown.length > 0) {
     throw new Error(
-      `BENCH_CAPACITY: none of ${only.join(', ')}; known: ${CONFIGURATIONS.map((c) => c.name).join(', ')}`,
+      `BENCH_CAPACITY: unknown configuration(s) ${unknown.join(', ')}; known: ${CONFIGURATIONS.map((c) => c.name).join(', ')} ` +
+        '(the echo baseline always runs)',
     );
   }
+  const configurations =
+    only.length === 0 ? CONFIGURATIONS : CONFIGURATIONS.filter((c) => only.includes(c.name));
   const prefix = `bench-capacity-${randomBytes(4).toString('hex')}`;
+  report.set('config', { seconds, warmupSeconds, concurrency, rounds, lists: withLists, prefix });
   report.note(
-    `closed loop c=${concurrency}, ${warmupSeconds} s warm-up + ${seconds} s measured per configuration; lists empty ` +
-      '(screening has its own section); Redis: a private redis-server with AOF everysec, or a private 3-master ' +
-      'cluster (no replicas, AOF everysec); two gateways get the calls in turn, one channel each. ' +
-      'Generator, gateways and Redis share the 2 cores: a second gateway process competes with the first for CPU.',
+    `closed loop c=${concurrency}, ${warmupSeconds} s warm-up + ${seconds} s measured per run, ${rounds} round(s) in ` +
+      'alternating order, an echo run right before every configuration run; the same instruction mix everywhere ' +
+      `(valid KZ → RU instructions, fresh UETRs), screening on with ${withLists ? 'the real lists loaded as in intake (BENCH_LISTS=off: empty lists)' : 'empty lists (BENCH_LISTS=off)'} ` +
+      'in every configuration. Redis: a private redis-server, or a private 3-master cluster (no replicas), both AOF ' +
+      'everysec; two gateways get the calls in turn, one channel each. The machine has 2 cores: the generator, ' +
+      'the gateways and Redis share them, so a second gateway process competes with the first (and with the ' +
+      `generator) for CPU and cannot show scale-out. Load average at start: ${loadavg()
+        .map((v) => v.toFixed(2))
+        .join(' ')}.`,
   );
 
-  const gateways: ChildServer[] = [];
+  const servers: ChildServer[] = [];
   let standalone: RedisProcess | null = null;
   let cluster: TestRedisCluster | null = null;
   const clients: (Redis | Cluster)[] = [];
   let sink: Awaited<ReturnType<typeof startSink>> | null = null;
   const release = cleanup.add('capacity: stop gateways, echo, Redis and the OTLP sink', async () => {
-    await Promise.all(gateways.map((g) => g.stop()));
+    await Promise.all(servers.map((g) => g.stop()));
     for (const c of clients) c.disconnect();
     await standalone?.stop();
     await cluster?.stop();
     await sink?.close();
-    console.log(`  cleanup: ${gateways.length} server process(es), private Redis and cluster stopped`);
+    console.log(
+      `  cleanup: ${servers.length} server process(es) stopped; private Redis${cluster === null ? '' : ' and cluster'} ` +
+        'stopped and their directories removed',
+    );
   });
 
   try {
+    const prepare = async (client: Redis | Cluster, where: string) => {
+      clients.push(client);
+      await putCatchAllRoute(client, prefix, '127.0.0.1:1');
+      if (withLists) {
+        const lists = await loadBenchLists(client, prefix);
+        report.note(`lists loaded on ${where}: ${lists.map((l) => `${l.list} ${l.entries}`).join(', ')}`);
+      }
+    };
     standalone = await startRedisProcess(['--appendonly', 'yes', '--appendfsync', 'everysec'], {
       parentDir: join(root, '.bench', 'redis'),
     });
-    const standaloneClient = new Redis(standalone.url, { maxRetriesPerRequest: 1 });
-    clients.push(standaloneClient);
-    await putCatchAllRoute(standaloneClient, prefix, '127.0.0.1:1');
+    await prepare(new Redis(standalone.url, { maxRetriesPerRequest: 1 }), 'the private Redis');
+
+    // A cluster that does not come up fails its rows only; the standalone rows still run.
+    let clusterError: string | null = null;
     if (configurations.some((c) => c.store === 'cluster')) {
-      cluster = await startRedisCluster(3, 0);
-      const clusterClient = new Cluster(
-        cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
-        { redisOptions: { maxRetriesPerRequest: 1 } },
-      );
-      clients.push(clusterClient);
-      await putCatchAllRoute(clusterClient, prefix, '127.0.0.1:1');
+      try {
+        cluster = await startRedisCluster(3, 0);
+        const nodes = cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port }));
+        await prepare(new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 1 } }), 'the cluster');
+      } catch (err) {
+        clusterError = `Redis Cluster: ${message(err)}`;
+        report.note(`FAILED to prepare the ${clusterError}; its configurations are skipped`);
+      }
     }
     sink = configurations.some((c) => c.tracing) ? await startSink() : null;
 
@@ -166,7 +213,10 @@ async function runCapacity(report: SectionReport, { root, cleanup }: BenchContex
         redisUrl,
         prefix,
         env: {
+          // Only the setting under test decides: nothing inherited from the shell. No sampler set:
+          // the default parentbased_always_on samples every call (the generator sends no traceparent).
           OTEL_TRACES_SAMPLER: undefined,
+          OTEL_TRACES_SAMPLER_ARG: undefined,
           OTEL_TRACES_EXPORTER: undefined,
           OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: undefined,
           OTEL_METRICS_EXPORTER: 'none',
@@ -174,30 +224,47 @@ async function runCapacity(report: SectionReport, { root, cleanup }: BenchContex
           OTEL_EXPORTER_OTLP_ENDPOINT: config.tracing && sink !== null ? sink.url : undefined,
         },
       });
-      gateways.push(gateway);
-      await waitUntilServing(gateway, SERVICE);
+      servers.push(gateway);
+      try {
+        await waitUntilServing(gateway, SERVICE, 60_000);
+      } catch (err) {
+        await gateway.stop();
+        throw err;
+      }
       return gateway;
     };
 
     // The echo server answers with the bytes of a real acceptance, so both sides move the same sizes.
-    const probeGateway = await startGateway(configurations[0], 0);
+    const probeGateway = await startGateway({ ...CONFIGURATIONS[0], name: 'probe' }, 0);
     const sampleResponse = await probeSubmit(probeGateway.address);
+    await probeGateway.stop();
     if (!isFreshAcceptance(sampleResponse)) {
       throw new Error(
         `the gateway did not freshly accept a valid instruction: ${describeResponse(sampleResponse)}`,
       );
     }
-    await probeGateway.stop();
-    const echoPort = await freePort();
-    const echo = startEchoServer(root, echoPort, SERVICE, sampleResponse);
-    gateways.push(echo);
+    const echo = startEchoServer(root, await freePort(), SERVICE, sampleResponse);
+    servers.push(echo);
     await waitUntilServing(echo, SERVICE);
+    // UETRs do not matter to the echo server, so its pool is small and reused.
+    const echoPool = new InstructionPool({ wrap: true, limit: 20_000 });
+    echoPool.reserve(20_000);
+    const requestBytes = echoPool.next()?.length ?? 0;
+    report.set('messageBytes', { request: requestBytes, response: sampleResponse.length });
+    report.note(
+      `message sizes: request ${requestBytes} B, response ${sampleResponse.length} B (all servers)`,
+    );
 
     const runSeconds = warmupSeconds + seconds;
-    const run = async (name: string, servers: ChildServer[], pool: InstructionPool, redisPids: number[]) => {
+    const run = async (
+      name: string,
+      targets: ChildServer[],
+      pool: InstructionPool,
+      redisPids: number[],
+    ): Promise<RunResult> => {
       const target: UnaryTarget = {
         name,
-        address: servers.map((s) => s.address).join(','),
+        address: targets.map((s) => s.address).join(','),
         path: SUBMIT_PATH,
         metadata: submitMetadata(),
         nextRequest: () => pool.next(),
@@ -207,21 +274,33 @@ async function runCapacity(report: SectionReport, { root, cleanup }: BenchContex
       const probes = [
         summedCpu(
           'server',
-          servers.map((s) => s.pid),
+          targets.map((s) => s.pid),
         ),
       ];
+      if (targets.length > 1)
+        targets.forEach((s, i) => probes.push(processCpuProbe(`gateway#${i + 1}`, s.pid)));
       if (redisPids.length > 0) probes.push(summedCpu('redis', redisPids));
+      if (redisPids.length > 1)
+        redisPids.forEach((pid, i) => probes.push(processCpuProbe(`redis#${i + 1}`, pid)));
       const result = await closedLoop(target, {
         concurrency,
         warmupMs: warmupSeconds * 1000,
         durationMs: seconds * 1000,
         cpuProbes: probes,
       });
-      for (const s of servers) assertAlive(s);
+      for (const s of targets) assertAlive(s);
       return result;
     };
 
-    const rows: { name: string; round: number; result: RunResult; echo: RunResult }[] = [];
+    interface Row {
+      name: string;
+      round: number;
+      result: RunResult;
+      echo: RunResult;
+    }
+    const rows: Row[] = [];
+    const failures: string[] = [];
+    if (clusterError !== null) failures.push(clusterError);
     // Rounds in alternating order, so that noise from elsewhere on the machine and warm-up do not
     // fall on one configuration only.
     const schedule = Array.from({ length: rounds }, (_, r) =>
@@ -231,34 +310,42 @@ async function runCapacity(report: SectionReport, { root, cleanup }: BenchContex
       })),
     ).flat();
     for (const { config, round } of schedule) {
-      // Echo right before each configuration: machine noise falls on both sides of every ratio.
-      const echoPool = new InstructionPool({ wrap: true, limit: 20_000 });
-      echoPool.reserve(20_000);
-      const echoResult = await run('echo', [echo], echoPool, []);
-
+      if (config.store === 'cluster' && cluster === null) continue;
       const started: ChildServer[] = [];
-      for (let i = 0; i < config.gateways; i++) started.push(await startGateway(config, i));
-      const pool = new InstructionPool({ wrap: false, limit: 2_000_000 });
-      pool.reserve(Math.ceil(Math.max(echoResult.throughput, 1000) * runSeconds) + concurrency);
-      const redisPids =
-        config.store === 'cluster' ? cluster!.nodes.map((n) => n.child.pid ?? 0) : [standalone.pid()];
-      const result = await run(config.name, started, pool, redisPids);
-      await Promise.all(started.map((g) => g.stop()));
-      rows.push({ name: config.name, round, result, echo: echoResult });
-      report.set(
-        'runs',
-        json(rows.map((r) => ({ configuration: r.name, round: r.round, gateway: r.result, echo: r.echo }))),
-      );
-      report.note(
-        `round ${round}, ${config.name}: ${fixed(result.throughput, 0)} req/s (echo ${fixed(echoResult.throughput, 0)}), ` +
-          `p50 ${fixed(result.latencyMs.p50, 2)} ms, p99 ${fixed(result.latencyMs.p99, 2)} ms, errors ${errorText(result.errors)}`,
-      );
+      try {
+        // Echo right before each configuration: machine noise falls on both sides of every ratio.
+        const echoResult = await run(ECHO, [echo], echoPool, []);
+        for (let i = 0; i < config.gateways; i++) started.push(await startGateway(config, i));
+        const pool = new InstructionPool({ wrap: false, limit: 2_000_000 });
+        pool.reserve(Math.ceil(Math.max(echoResult.throughput, 1000) * runSeconds) + concurrency);
+        const redisPids =
+          config.store === 'cluster' ? cluster!.nodes.map((n) => n.child.pid ?? 0) : [standalone.pid()];
+        const result = await run(config.name, started, pool, redisPids);
+        rows.push({ name: config.name, round, result, echo: echoResult });
+        report.set(
+          'runs',
+          json(rows.map((r) => ({ configuration: r.name, round: r.round, gateway: r.result, echo: r.echo }))),
+        );
+        report.note(
+          `round ${round}, ${config.name}: ${fixed(result.throughput, 0)} req/s (echo ${fixed(echoResult.throughput, 0)}), ` +
+            `p50 ${fixed(result.latencyMs.p50, 2)} ms, p99 ${fixed(result.latencyMs.p99, 2)} ms, ` +
+            `errors ${errorText(result.errors)}, load average ${fixed(result.loadAverage, 2)}`,
+        );
+      } catch (err) {
+        // One configuration failing (a gateway that does not start or dies) does not lose the others.
+        const text = `round ${round}, ${config.name}: ${message(err)}`;
+        failures.push(text);
+        report.note(`FAILED ${text}`);
+        report.set('failures', failures);
+        assertAlive(echo);
+      } finally {
+        await Promise.all(started.map((g) => g.stop()));
+      }
     }
 
-    const ratioOf = (r: { result: RunResult; echo: RunResult }) =>
-      r.echo.throughput > 0 ? r.result.throughput / r.echo.throughput : NaN;
-    const cpuPerCall = (r: { result: RunResult }) =>
-      r.result.throughput > 0 ? ((r.result.cpu.server ?? NaN) * 1000) / r.result.throughput : NaN;
+    const ratioOf = (r: Row) => (r.echo.throughput > 0 ? r.result.throughput / r.echo.throughput : NaN);
+    const cpuPerCall = (r: RunResult) =>
+      r.throughput > 0 ? ((r.cpu.server ?? NaN) * 1000) / r.throughput : NaN;
     report.table(
       `SubmitInstruction capacity, closed loop c=${concurrency}, every run (each beside an echo run just before it)`,
       [{ title: 'round' }, ...COLUMNS],
@@ -269,43 +356,58 @@ async function runCapacity(report: SectionReport, { root, cleanup }: BenchContex
         `${ratioOf(r).toFixed(2)}×`,
         fixed(r.result.latencyMs.p50, 2),
         fixed(r.result.latencyMs.p99, 2),
-        fixed(cpuPerCall(r), 3),
+        fixed(cpuPerCall(r.result), 3),
         errorText(r.result.errors),
         cpuText(r.result.cpu),
+        spreadText(r.result.cpu),
         fixed(r.result.loadAverage, 1),
       ]),
     );
-    const median = (values: number[]) => {
-      const sorted = [...values].sort((a, b) => a - b);
-      const mid = Math.floor(sorted.length / 2);
-      return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    };
+    const echoRuns = rows.map((r) => r.echo);
+    const summary = (name: string, results: RunResult[], ratio: string): Cell[] => [
+      name,
+      results.length,
+      fixed(median(results.map((r) => r.throughput)), 0),
+      ratio,
+      fixed(median(results.map((r) => r.latencyMs.p50)), 2),
+      fixed(median(results.map((r) => r.latencyMs.p99)), 1),
+      fixed(median(results.map(cpuPerCall)), 3),
+      results.reduce((n, r) => n + r.errorCount, 0),
+    ];
     report.table(
-      `Median over ${rounds} round(s)`,
+      `Medians over ${rounds} round(s)`,
       [
         { title: 'configuration', align: 'left' },
+        { title: 'runs' },
         { title: 'req/s' },
         { title: '× echo' },
+        { title: 'p50 ms' },
         { title: 'p99 ms' },
-        { title: 'gateway CPU ms/call' },
+        { title: 'server CPU ms/call' },
+        { title: 'errors' },
       ],
-      configurations.map((config): Cell[] => {
-        const mine = rows.filter((r) => r.name === config.name);
-        return [
-          config.name,
-          fixed(median(mine.map((r) => r.result.throughput)), 0),
-          `${median(mine.map(ratioOf)).toFixed(2)}×`,
-          fixed(median(mine.map((r) => r.result.latencyMs.p99)), 1),
-          fixed(median(mine.map(cpuPerCall)), 3),
-        ];
-      }),
+      [
+        summary(ECHO, echoRuns, '1.00×'),
+        ...configurations.map((config): Cell[] => {
+          const mine = rows.filter((r) => r.name === config.name);
+          return summary(
+            config.name,
+            mine.map((r) => r.result),
+            `${fixed(median(mine.map(ratioOf)), 2)}×`,
+          );
+        }),
+      ],
     );
     report.note(
-      '× echo: throughput over the bare grpc-js echo server of the same message sizes, run just before. ' +
-        'gateway CPU ms/call: CPU seconds of all gateway processes per successful call, the steadier figure.',
+      '× echo: throughput over the bare grpc-js echo server of the same message sizes, run just before (median of ' +
+        'the per-round ratios). CPU ms/call: CPU seconds of all gateway processes (echo: of the echo process) per ' +
+        '1000 successful calls, from /proc/<pid>/stat, the steadier figure on a shared machine. cpu gen/gateways/redis: ' +
+        'share of one core; cpu each: per gateway process and per cluster master, to show how evenly calls spread.',
     );
-    const errors = rows.reduce((n, r) => n + r.result.errorCount, 0);
-    if (errors > 0) report.fail(`${errors} call(s) failed: see the errors column`);
+    const errors = rows.reduce((n, r) => n + r.result.errorCount + r.echo.errorCount, 0);
+    if (failures.length > 0)
+      report.fail(`${failures.length} configuration run(s) failed: ${failures.join('; ')}`);
+    else if (errors > 0) report.fail(`${errors} call(s) failed: see the errors column`);
   } finally {
     await release();
   }

@@ -6,9 +6,11 @@
  *   BENCH_ONLY=intake         only the named sections (comma-separated)
  *   BENCH_SECONDS=10          measured seconds per run      BENCH_WARMUP_SECONDS=2
  *   BENCH_CONCURRENCY=64      closed-loop calls in flight   BENCH_RATE=<req/s> open-loop load
- *   BENCH_LISTS=off           intake without the real lists loaded
+ *   BENCH_LISTS=off           intake and capacity without the real lists loaded
  *   BENCH_DELIVERY_RATE=<req/s>  open-loop load of the delivery section (default: half its closed loop)
- *   BENCH_CAPACITY=<names>    only these rows of the capacity section (comma-separated)
+ *   BENCH_CAPACITY=<names>    only these rows of the capacity section (comma-separated, e.g.
+ *                             '1 gateway,2 gateways + cluster'; the echo baseline always runs)
+ *   BENCH_ROUNDS=2            rounds of the capacity section (alternating order; medians reported)
  *   REDIS_URL                 default redis://127.0.0.1:6379
  */
 import { resolve } from 'node:path';
