@@ -40,6 +40,8 @@ interface IntakeConfig {
   seconds: number;
   warmupSeconds: number;
   concurrency: number;
+  /** Connections the generator opens to each server, used in turn (several participants). */
+  connections: number;
   /** null: chosen from the gateway's closed-loop throughput, at most 1000 req/s. */
   rate: number | null;
   deadlineMs: number;
@@ -64,6 +66,7 @@ function readConfig(): IntakeConfig {
     seconds: positive('BENCH_SECONDS', 10, false),
     warmupSeconds: positive('BENCH_WARMUP_SECONDS', 2, false),
     concurrency: positive('BENCH_CONCURRENCY', 64),
+    connections: positive('BENCH_CONNECTIONS', 1),
     rate: process.env.BENCH_RATE ? positive('BENCH_RATE', 1000, false) : null,
     deadlineMs: positive('BENCH_DEADLINE_MS', 10_000),
     maxInFlight: positive('BENCH_MAX_IN_FLIGHT', 20_000),
@@ -259,7 +262,8 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
   report.set('config', json(config));
   report.set('redisPrefix', prefix);
   report.note(
-    `closed loop c=${config.concurrency}, open loop at ${config.rate ?? 'auto (≤1000)'} req/s; ` +
+    `closed loop c=${config.concurrency}, open loop at ${config.rate ?? 'auto (≤1000)'} req/s, ` +
+      `${config.connections} connection(s) to each server; ` +
       `${config.warmupSeconds} s warm-up + ${config.seconds} s measured per run; Redis prefix ${prefix}`,
   );
 
@@ -335,6 +339,7 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
       nextRequest: () => pool.next(),
       checkResponse: isFreshAcceptance,
       deadlineMs: config.deadlineMs,
+      connections: config.connections,
     });
     const probes = (server: ChildServer): CpuProbe[] => [
       processCpuProbe('server', server.pid),

@@ -16,6 +16,11 @@ export interface UnaryTarget {
   /** False counts the call as an error (UNEXPECTED_RESPONSE) even though its gRPC status was OK. */
   checkResponse(body: Buffer): boolean;
   deadlineMs: number;
+  /**
+   * Connections to each server (default 1), used in turn like the servers: several participants
+   * rather than one. grpc-js would otherwise share one connection between channels to one address.
+   */
+  connections?: number;
 }
 
 /** Cumulative CPU seconds of something (a process, Redis); sampled at the start and end of the window. */
@@ -144,7 +149,15 @@ interface Channels {
 }
 
 async function connect(target: UnaryTarget): Promise<Channels> {
-  const clients = target.address.split(',').map((a) => new Client(a.trim(), credentials.createInsecure()));
+  const perServer = target.connections ?? 1;
+  const clients = target.address
+    .split(',')
+    .flatMap((a) =>
+      Array.from(
+        { length: perServer },
+        () => new Client(a.trim(), credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 }),
+      ),
+    );
   await Promise.all(
     clients.map(
       (client) =>

@@ -6,6 +6,7 @@
  *   BENCH_ONLY=intake         only the named sections (comma-separated)
  *   BENCH_SECONDS=10          measured seconds per run      BENCH_WARMUP_SECONDS=2
  *   BENCH_CONCURRENCY=64      closed-loop calls in flight   BENCH_RATE=<req/s> open-loop load
+ *   BENCH_CONNECTIONS=1       connections to each server in the intake section (calls use them in turn)
  *   BENCH_LISTS=off           intake and capacity without the real lists loaded
  *   BENCH_DELIVERY_RATE=<req/s>  open-loop load of the delivery section (default: half its closed loop)
  *   BENCH_CAPACITY=<names>    only these rows of the capacity section (comma-separated, e.g.

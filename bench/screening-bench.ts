@@ -4,17 +4,22 @@
  * against a scan of every name with the same scorer, over the OFAC SDN 2024-05-03 (+ aliases),
  * OFAC consolidated and UN lists.
  *
- * Standalone: `npx tsx bench/screening-bench.ts` (add `--expose-gc` before the file name for
- * steadier memory figures) imports the lists with the compliance importers and prints a report.
+ * Standalone: `npm run build && npx tsx bench/screening-bench.ts` (add `--expose-gc` before the
+ * file name for steadier memory figures) imports the lists with the compliance importers and
+ * prints a report. The index and scorer measured are the compiled ones in dist/, which the gateway
+ * runs: under tsx every imported binding is a getter call, which slows the hot loops by about a
+ * quarter and would measure a cost production does not have.
  * Knobs: BENCH_SCREENING_QUERIES (list-name queries, default 1000), BENCH_SCREENING_SCANS (queries
  * also run as a full scan, default 100).
  */
+import { statSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { importList } from '../src/compliance/importers';
 import type { NameEntry } from '../src/screening/list-entry';
-import { bruteForceSearch, buildNameIndex } from '../src/screening/name-index';
-import { DEFAULT_REVIEW_THRESHOLD, scoreNames } from '../src/screening/name-score';
+import type * as NameIndexModule from '../src/screening/name-index';
+import type * as NameScoreModule from '../src/screening/name-score';
 import { readCsvRecords } from '../test/support/screening-csv';
 import { perturbedQueries, randomNames, seededRandom } from '../test/support/screening-queries';
 import { CASES, openFile } from './import-bench';
@@ -31,6 +36,35 @@ const BENCH_CASES = join(
   'fixtures',
   'nomenklatura_name_bench_cases.csv',
 );
+/**
+ * A screening module as compiled to dist/ by `npm run build`; refused when older than any source
+ * file of src/screening, so that a stale build is never measured.
+ */
+function compiled<T>(name: string): T {
+  const source = join(ROOT, 'src', 'screening');
+  const built = join(ROOT, 'dist', 'screening', `${name}.js`);
+  let builtAt: number;
+  try {
+    builtAt = statSync(built).mtimeMs;
+  } catch {
+    throw new Error(`${built} is missing: run \`npm run build\` first (npm run bench does)`);
+  }
+  const newest = Math.max(...readdirSync(source).map((f) => statSync(join(source, f)).mtimeMs));
+  if (newest > builtAt) throw new Error(`${built} is older than src/screening: run \`npm run build\` first`);
+  return createRequire(__filename)(built) as T;
+}
+
+/** Loaded when measuring starts, not on import: loading the lists needs no build. */
+function measured(): typeof NameIndexModule & typeof NameScoreModule {
+  return {
+    ...compiled<typeof NameIndexModule>('name-index'),
+    ...compiled<typeof NameScoreModule>('name-score'),
+  };
+}
+
+/** Passes over the query set after the warm-up one: each query's quickest pass is also reported. */
+const PASSES = 3;
+
 /** DESIGN.md "Targets". */
 const TARGET_P99_MS = 0.5;
 const TARGET_SPEEDUP = 20;
@@ -45,7 +79,10 @@ export type ScreeningBenchResult = {
   rssMiB: { beforeBuild: number; afterBuild: number };
   heapMiB: { beforeBuild: number; afterBuild: number };
   queries: { list: number; bench: number; random: number };
+  /** Each query's first timed pass. */
   index: LatencySummary;
+  /** Each query's quickest of PASSES passes: the index's own cost, without the machine's noise. */
+  indexQuickest: LatencySummary;
   scan: LatencySummary;
   /** The same queries through the index, to compare with the scan. */
   indexOnScanned: LatencySummary;
@@ -70,6 +107,7 @@ function settle(): void {
 
 /** Precision and recall of scoreNames(name1, name2) ≥ threshold on the labelled pairs. */
 export function measureQuality(threshold: number): ScreeningBenchResult['quality'] {
+  const { scoreNames } = measured();
   const rows = readCsvRecords(BENCH_CASES);
   let truePositives = 0;
   let falsePositives = 0;
@@ -91,8 +129,10 @@ export function measureQuality(threshold: number): ScreeningBenchResult['quality
 
 export async function runScreeningBench(
   entries: NameEntry[],
-  threshold: number = DEFAULT_REVIEW_THRESHOLD,
+  threshold?: number,
 ): Promise<ScreeningBenchResult> {
+  const { DEFAULT_REVIEW_THRESHOLD, bruteForceSearch, buildNameIndex } = measured();
+  threshold ??= DEFAULT_REVIEW_THRESHOLD;
   const quality = measureQuality(threshold);
 
   settle();
@@ -112,11 +152,18 @@ export async function runScreeningBench(
   // One warm-up pass, as a gateway answers its first screenings long after start.
   for (const query of queries) index.search(query, { threshold });
   const latencies = new LatencySamples(queries.length);
-  for (const query of queries) {
-    const t = performance.now();
-    index.search(query, { threshold });
-    latencies.add(performance.now() - t);
+  const quickest = new Float64Array(queries.length).fill(Infinity);
+  for (let pass = 0; pass < PASSES; pass++) {
+    queries.forEach((query, i) => {
+      const t = performance.now();
+      index.search(query, { threshold });
+      const ms = performance.now() - t;
+      if (pass === 0) latencies.add(ms);
+      if (ms < quickest[i]) quickest[i] = ms;
+    });
   }
+  const quickestSamples = new LatencySamples(queries.length);
+  for (const ms of quickest) quickestSamples.add(ms);
 
   await nextTurn();
   // The scan is slow: a sample of the same mix, each query also through the index.
@@ -159,6 +206,7 @@ export async function runScreeningBench(
     heapMiB: { beforeBuild: mib(before.heapUsed), afterBuild: mib(after.heapUsed) },
     queries: { list: listQueries.length, bench: benchNames.length, random: randomQueries.length },
     index: latencies.summary(),
+    indexQuickest: quickestSamples.summary(),
     scan: scanSummary,
     indexOnScanned: indexScannedSummary,
     speedup: { p50: scanSummary.p50 / indexScannedSummary.p50, mean: scanTotal / indexTotal },
@@ -206,12 +254,14 @@ function print(report: SectionReport, result: ScreeningBenchResult): void {
     ],
     [
       row('index, all queries', result.index),
+      row(`index, all queries, quickest of ${PASSES} passes`, result.indexQuickest),
       row('index, scanned sample', result.indexOnScanned),
       row('full scan, same sample', result.scan),
     ],
   );
   report.note(
-    `index p99 ${fixed(result.index.p99, 3)} ms (target ≤ ${TARGET_P99_MS}); speed-up over the scan: ` +
+    `index p99 ${fixed(result.index.p99, 3)} ms, ${fixed(result.indexQuickest.p99, 3)} ms over each query's quickest pass ` +
+      `(target ≤ ${TARGET_P99_MS}; compiled code from dist/, as the gateway runs it); speed-up over the scan: ` +
       `${fixed(result.speedup.p50, 0)}× at p50, ${fixed(result.speedup.mean, 0)}× in total (target ≥ ${TARGET_SPEEDUP}×)`,
   );
   report.note(
@@ -224,6 +274,7 @@ function toJson(result: ScreeningBenchResult): Json {
   return {
     ...result,
     index: { ...result.index },
+    indexQuickest: { ...result.indexQuickest },
     scan: { ...result.scan },
     indexOnScanned: { ...result.indexOnScanned },
   };
