@@ -87,43 +87,56 @@ export function createOutbox(redis: Redis | Cluster, keys: KeySpace): Outbox {
     return null;
   }
 
+  async function ensureGroup(partition: number): Promise<void> {
+    try {
+      // From the stream's start: entries written before any dispatcher ran are delivered too.
+      await redis.xgroup('CREATE', keys.outbox(partition), DISPATCH_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith('BUSYGROUP')) throw err;
+    }
+  }
+
+  /**
+   * A Redis that came back empty (restarted without persistence, or failed over to a replica that
+   * had not yet received the group) answers NOGROUP to every read: the group is created again, from
+   * the stream's start, and the caller gets `empty` and reads again on its next round, instead of
+   * failing every round until a dispatcher restarts. Other errors pass through.
+   */
+  async function recreateLostGroup<T>(partition: number, err: unknown, empty: T): Promise<T> {
+    if (!(err instanceof Error) || !err.message.startsWith('NOGROUP')) throw err;
+    await ensureGroup(partition);
+    return empty;
+  }
+
   return {
-    async ensureGroup(partition) {
-      try {
-        // From the stream's start: entries written before any dispatcher ran are delivered too.
-        await redis.xgroup('CREATE', keys.outbox(partition), DISPATCH_GROUP, '0', 'MKSTREAM');
-      } catch (err) {
-        if (!(err instanceof Error) || !err.message.startsWith('BUSYGROUP')) throw err;
-      }
-    },
+    ensureGroup,
 
     async read(blocking, partition, consumer, count, blockMs) {
-      const reply = (await blocking.xreadgroup(
-        'GROUP',
-        DISPATCH_GROUP,
-        consumer,
-        'COUNT',
-        count,
-        'BLOCK',
-        blockMs,
-        'STREAMS',
-        keys.outbox(partition),
-        '>',
-      )) as StreamReply;
+      const reply = (await blocking
+        .xreadgroup(
+          'GROUP',
+          DISPATCH_GROUP,
+          consumer,
+          'COUNT',
+          count,
+          'BLOCK',
+          blockMs,
+          'STREAMS',
+          keys.outbox(partition),
+          '>',
+        )
+        .catch((err: unknown) => recreateLostGroup(partition, err, null))) as StreamReply;
       if (reply === null) return [];
       return reply.flatMap(([, entries]) => entries.map(([id, fields]) => entryOf(partition, id, fields)));
     },
 
     async claimIdle(partition, consumer, minIdleMs, cursor, count) {
-      const [next, claimed] = (await redis.xautoclaim(
-        keys.outbox(partition),
-        DISPATCH_GROUP,
-        consumer,
-        minIdleMs,
-        cursor,
-        'COUNT',
-        count,
-      )) as [string, [string, string[] | null][]];
+      const [next, claimed] = (await redis
+        .xautoclaim(keys.outbox(partition), DISPATCH_GROUP, consumer, minIdleMs, cursor, 'COUNT', count)
+        .catch((err: unknown) => recreateLostGroup(partition, err, ['0-0', []]))) as [
+        string,
+        [string, string[] | null][],
+      ];
       return { cursor: next, entries: claimed.map(([id, fields]) => entryOf(partition, id, fields)) };
     },
 
