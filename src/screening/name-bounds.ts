@@ -35,6 +35,8 @@ const NUMBER = 2;
 const LEGAL = 3;
 const PARTICLE = 4;
 const INITIAL = 5;
+/** Kind codes run from 0 to KIND_COUNT − 1. */
+export const KIND_COUNT = 6;
 
 const KIND_CODES: Readonly<Record<NameToken['kind'], number>> = {
   word: WORD,
@@ -63,6 +65,8 @@ function isWordCode(kind: number): boolean {
 const WORD_CLASS = 0;
 const INITIAL_CLASS = 4;
 const CLASSES = 5;
+/** startMargin's keys: a token count up to MAX_TOKENS, then a bit mask of classes. */
+const START_KEYS = (MAX_TOKENS + 1) << CLASSES;
 const PAIRING_CLASS: readonly number[] = [WORD_CLASS, WORD_CLASS, 1, 2, 3, INITIAL_CLASS];
 /** The heaviest weight of each class. */
 const CLASS_WEIGHTS = new Float64Array(CLASSES);
@@ -246,14 +250,20 @@ function margin(target: number, m: number): number {
 }
 
 /**
- * What the query's word lookups found: per query word, the similarity of every list word key
- * (name-postings.ts) its lookup reached, by key id (0 where not reached), and for the keys not
- * reached the match value bound below the lookup's level. Lookups compare loose keys, which are at
- * least as similar as anything the scorer compares (name-score.ts tokenSimilarity), so a found
- * similarity bounds the pair from above.
+ * What the query's word lookups found: the list word keys (name-postings.ts) some lookup reached,
+ * each with a row of similarities, one per query token (0 where that token's lookup did not reach
+ * it), and for the keys a word's lookup did not reach, the match value bound below the lookup's
+ * level. Lookups compare loose keys, which are at least as similar as anything the scorer
+ * compares (name-score.ts tokenSimilarity), so a found similarity bounds the pair from above. The
+ * rows are indexed through one array by key id, so that a list token's findings for all query
+ * words cost one scattered read.
  */
 export interface WordLookups {
-  similarities: readonly (Float32Array | undefined)[];
+  /** Per word key id: 0 where no lookup reached the key, else 1 + its row in `similarities`. */
+  rowOf: Int32Array;
+  similarities: Float64Array;
+  /** The query words looked up, as a bit mask. */
+  looked: number;
   unfoundValues: Float64Array;
 }
 
@@ -290,28 +300,54 @@ export class CandidateBound {
    * of list tokens it can pair with (bit mask) and what fully matching one adds at most.
    */
   private baseMargin = 0;
+  /** startMargin's value per key before the list weight's share, where startStamps holds stamp. */
+  private readonly startMargins = new Float64Array(START_KEYS);
+  private readonly startStamps = new Uint32Array(START_KEYS);
   private readonly gainSums = new Float64Array(CLASSES * (MAX_TOKENS + 1));
   private readonly skippedPartnerClasses = new Int32Array(MAX_TOKENS);
   private readonly skippedGains = new Float64Array(MAX_TOKENS);
   private skippedCount = 0;
   private readonly skippedClasses = new Int32Array(MAX_TOKENS);
   private readonly skippedPartners = new Float64Array(MAX_TOKENS);
-  /** The loaded name: its token rows are rows[from, from + count), anchored tokens as masks. */
-  private rows: Int32Array = new Int32Array(0);
-  private from = 0;
+  /** The loaded name: its token count, and its tokens matched through joins as masks. */
   private count = 0;
   private queryMask = 0;
   private candidateMask = 0;
   private readonly gains = new Float64Array(MAX_TOKENS);
-  /** Where each token of the loaded name has its pair values in pairValues. */
+  /** Each token of the loaded name: its slot, and where its pair values are in pairValues. */
+  private readonly slotsOf = new Int32Array(MAX_TOKENS);
   private readonly pairsAt = new Int32Array(MAX_TOKENS);
-  private lookups: WordLookups = { similarities: [], unfoundValues: new Float64Array(0) };
-  /** Per list token row, its slot in pairValues when slotStamp holds this search's stamp. */
+  /** Per query token, for margin: its best pairing gain, and the best gain any list token has with it. */
+  private readonly queryTokenGains = new Float64Array(MAX_TOKENS);
+  private readonly partnerTokenGains = new Float64Array(MAX_TOKENS);
+  /** Bit mask of the significant query tokens. */
+  private significantTokens = 0;
+  private lookups: WordLookups = {
+    rowOf: new Int32Array(0),
+    similarities: new Float64Array(0),
+    looked: 0,
+    unfoundValues: new Float64Array(0),
+  };
+  /** The found similarities of the list token that slotOfRow works on, per query token. */
+  private readonly found = new Float64Array(MAX_TOKENS);
+  /**
+   * Per list token row r: at 2r the stamp of the last search that gave it a slot, at 2r + 1 that
+   * slot; side by side, as rows are reached in no particular order.
+   */
   private readonly slotOf: Int32Array;
-  private readonly slotStamp: Uint32Array;
   private stamp = 0;
   private slots = 0;
   private pairValues = new Float64Array(0);
+  /**
+   * Per slot, laid out as pairValues: the pairing gain (margin's w × (margin − free)) of each pair
+   * value for the query token, then for the list token, both at gainTargets[slot]; after them the
+   * query tokens' best and the list token's gain at its best value. margin recomputes them for
+   * another target, as the same target comes back for every name of a search.
+   */
+  private queryGains = new Float64Array(0);
+  private candidateGains = new Float64Array(0);
+  private gainTargets = new Float64Array(0);
+  private listWeights = new Float64Array(0);
 
   /** Word key ids of list token row r: keyIds[keyStart[r], keyStart[r + 1]), none for other kinds. */
   constructor(
@@ -319,8 +355,7 @@ export class CandidateBound {
     private readonly keyStart: Int32Array,
     private readonly keyIds: Int32Array,
   ) {
-    this.slotOf = new Int32Array(list.size);
-    this.slotStamp = new Uint32Array(list.size);
+    this.slotOf = new Int32Array(2 * list.size);
   }
 
   /**
@@ -339,13 +374,16 @@ export class CandidateBound {
     this.query = query;
     this.lookups = lookups;
     this.slots = 0;
-    this.stamp = (this.stamp + 1) >>> 0;
+    this.stamp = (this.stamp + 1) & 0x7fffffff;
     if (this.stamp === 0) {
-      this.slotStamp.fill(0);
+      this.slotOf.fill(0);
+      this.startStamps.fill(0);
       this.stamp = 1;
     }
     this.target = target;
     this.caps = caps;
+    this.significantTokens = 0;
+    for (let i = 0; i < query.size; i++) if (query.significant(i)) this.significantTokens |= 1 << i;
     const free = -target * extraCost;
     this.skippedCount = 0;
     this.classCaps.fill(0);
@@ -384,28 +422,36 @@ export class CandidateBound {
     }
   }
 
-  /** Bit mask of the classes of these kind codes, for startMargin. */
-  static classesOf(kinds: Uint8Array, from: number, to: number): number {
+  /**
+   * startMargin's key for the name whose tokens have these kind codes: its token count and the
+   * classes of its tokens, which is all startMargin needs of it but its weight.
+   */
+  static startKey(kinds: Uint8Array, from: number, to: number): number {
     let classes = 0;
     for (let j = from; j < to; j++) classes |= 1 << PAIRING_CLASS[kinds[j]];
-    return classes;
+    return (Math.min(to - from, maxTokens) << CLASSES) | classes;
   }
 
   /**
    * An upper bound of quickMargin, kept up to date as a name's pairs are retrieved: begin with
-   * startMargin(the name's token count, total weight and classes), then add queryGain and
-   * candidateGain for each retrieved value that raises a token's value. It takes as many pairing
-   * gains of each class present as the name has tokens, and a full match for each skipped token
-   * that can pair with one of them.
+   * startMargin(the name's startKey, total weight), then add queryGain and candidateGain for each
+   * retrieved value that raises a token's value. It takes as many pairing gains of each class
+   * present as the name has tokens, and a full match for each skipped token that can pair with
+   * one of them. Names share few keys: each key's share is computed once per search.
    */
-  startMargin(count: number, listWeight: number, classes: number): number {
-    let total = this.baseMargin - this.target * extraCost * listWeight;
-    const take = count < maxTokens ? count : maxTokens;
-    for (let c = 0; c < CLASSES; c++)
-      if (classes & (1 << c)) total += this.gainSums[c * (maxTokens + 1) + take];
-    for (let k = 0; k < this.skippedCount; k++)
-      if (this.skippedPartnerClasses[k] & classes) total += this.skippedGains[k];
-    return total;
+  startMargin(key: number, listWeight: number): number {
+    if (this.startStamps[key] !== this.stamp) {
+      const take = key >>> CLASSES;
+      const classes = key & ((1 << CLASSES) - 1);
+      let total = this.baseMargin;
+      for (let c = 0; c < CLASSES; c++)
+        if (classes & (1 << c)) total += this.gainSums[c * (maxTokens + 1) + take];
+      for (let k = 0; k < this.skippedCount; k++)
+        if (this.skippedPartnerClasses[k] & classes) total += this.skippedGains[k];
+      this.startMargins[key] = total;
+      this.startStamps[key] = this.stamp;
+    }
+    return this.startMargins[key] - this.target * extraCost * listWeight;
   }
 
   /** The rise in quickMargin's sum when query token i's retrieved value rises from `from` to `to`. */
@@ -426,19 +472,21 @@ export class CandidateBound {
 
   /**
    * A first, looser test of the target given to begin, from the values of the name's retrieved
-   * pairs alone (queryValues and candidateValues from `at`, 0 where none): each query token at the
-   * higher of its retrieved value and its cap; each list token at the higher of its retrieved value
-   * and the highest cap for its class, except that unretrieved list tokens pair one to one, the
-   * heaviest with the highest caps; and each skipped query token fully matching one more list
-   * token (the heaviest it can pair with, to be safe). Negative: the name cannot reach the target.
+   * pairs alone (queryValues from queryAt, candidateValues from candidateAt, 0 where none): each
+   * query token at the higher of its retrieved value and its cap; each list token at the higher of
+   * its retrieved value and the highest cap for its class, except that unretrieved list tokens
+   * pair one to one, the heaviest with the highest caps; and each skipped query token fully
+   * matching one more list token (the heaviest it can pair with, to be safe). Negative: the name
+   * cannot reach the target.
    */
   quickMargin(
     kinds: Uint8Array,
     from: number,
     to: number,
-    queryValues: Float32Array,
-    candidateValues: Float32Array,
-    at: number,
+    queryValues: Float64Array,
+    queryAt: number,
+    candidateValues: Float64Array,
+    candidateAt: number,
   ): number {
     const target = this.target;
     const free = -target * extraCost;
@@ -447,7 +495,7 @@ export class CandidateBound {
     const classHeaviest = this.classHeaviest;
     let total = 0;
     for (let i = 0; i < this.query.size; i++) {
-      const value = queryValues[at + i];
+      const value = queryValues[queryAt + i];
       total += value > this.caps[i] ? this.queryWeights[i] * margin(target, value) : this.queryMargins[i];
     }
     for (let c = 0; c < CLASSES; c++) {
@@ -459,7 +507,7 @@ export class CandidateBound {
       const w = KIND_WEIGHTS[kind];
       const c = PAIRING_CLASS[kind];
       if (w > classHeaviest[c]) classHeaviest[c] = w;
-      const value = candidateValues[at + j];
+      const value = candidateValues[candidateAt + j];
       if (value > 0) {
         total += w * margin(target, value > this.classCaps[c] ? value : this.classCaps[c]);
       } else {
@@ -489,57 +537,61 @@ export class CandidateBound {
    * which tokens a joined/split pair matches. Then `margin` answers for any target score.
    */
   load(rows: Int32Array, from: number, to: number, queryMask: number, candidateMask: number): void {
-    const queryBest = this.queryBest;
-    const candidateBest = this.candidateBest;
     const n = this.query.size;
     const count = to - from;
-    this.rows = rows;
-    this.from = from;
     this.count = count;
     this.queryMask = queryMask;
     this.candidateMask = candidateMask;
-    for (let i = 0; i < n; i++) queryBest[i] = queryMask & (1 << i) ? 1 : 0;
     for (let j = 0; j < count; j++) {
-      const at = this.pairValuesAt(rows[from + j]);
+      const slot = this.slotOfRow(rows[from + j]);
+      const at = slot * (n + 1);
+      this.slotsOf[j] = slot;
       this.pairsAt[j] = at;
-      const values = this.pairValues;
-      for (let i = 0; i < n; i++) if (values[at + i] > queryBest[i]) queryBest[i] = values[at + i];
-      candidateBest[j] = candidateMask & (1 << j) ? 1 : values[at + n];
+      this.candidateBest[j] = candidateMask & (1 << j) ? 1 : this.pairValues[at + n];
     }
   }
 
   /**
-   * Where the match value bounds of list token `row` with each query token start in pairValues,
-   * their maximum after them: computed once per search, as list names share most of their tokens.
+   * The slot of list token `row`: where the match value bounds of its pairs with each query token
+   * start in pairValues (at slot × (query size + 1)), their maximum after them. Computed once per
+   * search, as list names share most of their tokens.
    */
-  private pairValuesAt(row: number): number {
+  private slotOfRow(row: number): number {
+    if (this.slotOf[2 * row] === this.stamp) return this.slotOf[2 * row + 1];
     const stride = this.query.size + 1;
-    if (this.slotStamp[row] === this.stamp) return this.slotOf[row] * stride;
     const slot = this.slots++;
-    this.slotStamp[row] = this.stamp;
-    this.slotOf[row] = slot;
+    this.slotOf[2 * row] = this.stamp;
+    this.slotOf[2 * row + 1] = slot;
     const at = slot * stride;
-    if (at + stride > this.pairValues.length) {
-      const grown = new Float64Array(Math.max(2 * this.pairValues.length, 64 * stride));
-      grown.set(this.pairValues);
-      this.pairValues = grown;
-    }
+    if (at + stride > this.pairValues.length || slot >= this.listWeights.length) this.grow(slot + 1, stride);
+    this.listWeights[slot] = this.list.weight(row);
+    // No target has these gains yet.
+    this.gainTargets[slot] = NaN;
     const values = this.pairValues;
     const query = this.query;
     const list = this.list;
-    const { similarities, unfoundValues } = this.lookups;
+    const { rowOf, similarities, looked, unfoundValues } = this.lookups;
+    const size = query.size;
     const keysFrom = this.keyStart[row];
     const keysTo = this.keyStart[row + 1];
+    const isWord = keysFrom < keysTo;
+    const found = this.found;
+    if (isWord) {
+      for (let i = 0; i < size; i++) found[i] = 0;
+      for (let k = keysFrom; k < keysTo; k++) {
+        const foundRow = rowOf[this.keyIds[k]];
+        if (foundRow === 0) continue;
+        const base = (foundRow - 1) * size;
+        for (let i = 0; i < size; i++)
+          if (similarities[base + i] > found[i]) found[i] = similarities[base + i];
+      }
+    }
     let best = 0;
-    for (let i = 0; i < query.size; i++) {
-      const found = similarities[i];
-      let similarity = 0;
+    for (let i = 0; i < size; i++) {
+      let similarity: number;
       let cap = 1;
-      if (found !== undefined && keysFrom < keysTo) {
-        for (let k = keysFrom; k < keysTo; k++) {
-          const value = found[this.keyIds[k]];
-          if (value > similarity) similarity = value;
-        }
+      if (isWord && looked & (1 << i)) {
+        similarity = found[i];
         if (similarity === 0) {
           similarity = similarityBound(query, i, list, row);
           cap = unfoundValues[i];
@@ -555,7 +607,46 @@ export class CandidateBound {
       if (value > best) best = value;
     }
     values[at + query.size] = best;
-    return at;
+    return slot;
+  }
+
+  /** Makes room for `slots` slots of `stride` values each. */
+  private grow(slots: number, stride: number): void {
+    if (slots * stride > this.pairValues.length) {
+      const size = Math.max(2 * this.pairValues.length, 64 * stride);
+      this.pairValues = grown(this.pairValues, size);
+      this.queryGains = grown(this.queryGains, size);
+      this.candidateGains = grown(this.candidateGains, size);
+    }
+    if (slots > this.listWeights.length) {
+      const size = Math.max(2 * this.listWeights.length, 64);
+      this.gainTargets = grown(this.gainTargets, size);
+      this.listWeights = grown(this.listWeights, size);
+    }
+  }
+
+  /** Fills the slot's pairing gains at `target`. */
+  private computeGains(slot: number, target: number): void {
+    const n = this.query.size;
+    const at = slot * (n + 1);
+    const values = this.pairValues;
+    const queryWeights = this.queryWeights;
+    const queryGains = this.queryGains;
+    const candidateGains = this.candidateGains;
+    const w = this.listWeights[slot];
+    const free = -target * extraCost;
+    for (let i = 0; i < n; i++) {
+      const m = values[at + i];
+      const gain = m > 0 ? margin(target, m) - free : 0;
+      queryGains[at + i] = queryWeights[i] * gain;
+      candidateGains[at + i] = w * gain;
+    }
+    const best = values[at + n];
+    candidateGains[at + n] = best > 0 ? w * (margin(target, best) - free) : 0;
+    let bestQuery = 0;
+    for (let i = 0; i < n; i++) if (queryGains[at + i] > bestQuery) bestQuery = queryGains[at + i];
+    queryGains[at + n] = bestQuery;
+    this.gainTargets[slot] = target;
   }
 
   /**
@@ -565,73 +656,92 @@ export class CandidateBound {
    * partner, at its best.
    */
   margin(target: number): number {
-    const query = this.query;
-    const list = this.list;
+    const n = this.query.size;
+    const count = this.count;
+    const queryMask = this.queryMask;
+    const candidateMask = this.candidateMask;
+    const values = this.pairValues;
+    const queryGains = this.queryGains;
+    const candidateGains = this.candidateGains;
+    const queryBest = this.queryBest;
+    const queryTokenGains = this.queryTokenGains;
+    const partnerTokenGains = this.partnerTokenGains;
     const free = -target * extraCost;
+    // Pairing gains rise with the match value, so a token's gain at its best value is its best
+    // gain. Partner gains: for the query tokens outside joins, the sum over list tokens of the best
+    // gain any of them has with it (queryPartners); for the list tokens outside joins, the same
+    // over query tokens (partnerTokenGains, summed below).
+    let queryPartners = 0;
+    for (let i = 0; i < n; i++) {
+      queryBest[i] = queryMask & (1 << i) ? 1 : 0;
+      queryTokenGains[i] = 0;
+      partnerTokenGains[i] = 0;
+    }
+    for (let j = 0; j < count; j++) {
+      const slot = this.slotsOf[j];
+      if (this.gainTargets[slot] !== target) this.computeGains(slot, target);
+      const at = this.pairsAt[j];
+      const joined = candidateMask & (1 << j);
+      if (queryMask === 0) {
+        queryPartners += queryGains[at + n];
+      } else {
+        let best = 0;
+        for (let i = 0; i < n; i++)
+          if (!(queryMask & (1 << i)) && queryGains[at + i] > best) best = queryGains[at + i];
+        queryPartners += best;
+      }
+      for (let i = 0; i < n; i++) {
+        if (values[at + i] > queryBest[i]) queryBest[i] = values[at + i];
+        if (queryGains[at + i] > queryTokenGains[i]) queryTokenGains[i] = queryGains[at + i];
+        if (!joined && candidateGains[at + i] > partnerTokenGains[i])
+          partnerTokenGains[i] = candidateGains[at + i];
+      }
+    }
     let total = 0;
     let freeQ = 0;
     let freeC = 0;
     let significant = false;
     let gainsQ = 0;
     let gainsC = 0;
-    for (let i = 0; i < query.size; i++) {
-      const w = query.weight(i);
-      const m = this.queryBest[i];
+    for (let i = 0; i < n; i++) {
+      const w = this.queryWeights[i];
+      const m = queryBest[i];
       if (m <= 0) freeQ += w;
-      else if (query.significant(i)) significant = true;
-      if (this.queryMask & (1 << i)) {
+      else if (this.significantTokens & (1 << i)) significant = true;
+      if (queryMask & (1 << i)) {
         total += w * margin(target, m);
       } else {
         total += w * free;
-        if (m > 0) this.gains[gainsQ++] = w * (margin(target, m) - free);
+        if (m > 0) this.gains[gainsQ++] = queryTokenGains[i];
       }
     }
-    total += Math.min(largestSum(this.gains, gainsQ, this.count), this.partnerGains(target, true));
-    for (let j = 0; j < this.count; j++) {
-      const w = list.weight(this.rows[this.from + j]);
+    total += Math.min(largestSum(this.gains, gainsQ, count), queryPartners);
+    for (let j = 0; j < count; j++) {
+      const slot = this.slotsOf[j];
+      const w = this.listWeights[slot];
       const m = this.candidateBest[j];
       if (m <= 0) freeC += w;
-      if (this.candidateMask & (1 << j)) {
+      if (candidateMask & (1 << j)) {
         total += w * margin(target, m);
       } else {
         total += w * free;
-        if (m > 0) this.gains[gainsC++] = w * (margin(target, m) - free);
+        if (m > 0) this.gains[gainsC++] = candidateGains[this.pairsAt[j] + n];
       }
     }
-    total += Math.min(largestSum(this.gains, gainsC, query.size), this.partnerGains(target, false));
+    let candidatePartners = 0;
+    for (let i = 0; i < n; i++) candidatePartners += partnerTokenGains[i];
+    total += Math.min(largestSum(this.gains, gainsC, n), candidatePartners);
     // Without a significant query token matched the score is scaled down: no target above that.
     if (!significant && target > insignificantFactor) return -1;
     return total - target * conflictCost * Math.min(freeQ, freeC);
   }
+}
 
-  /**
-   * For the query tokens outside joins (or the list tokens, when !ofQuery): the sum, over the
-   * other side's tokens, of the best pairing gain any of them has with it.
-   */
-  private partnerGains(target: number, ofQuery: boolean): number {
-    const values = this.pairValues;
-    const n = this.query.size;
-    const free = -target * extraCost;
-    const outer = ofQuery ? this.count : n;
-    const inner = ofQuery ? n : this.count;
-    const joined = ofQuery ? this.queryMask : this.candidateMask;
-    let total = 0;
-    for (let a = 0; a < outer; a++) {
-      let best = 0;
-      for (let b = 0; b < inner; b++) {
-        if (joined & (1 << b)) continue;
-        const i = ofQuery ? b : a;
-        const j = ofQuery ? a : b;
-        const m = values[this.pairsAt[j] + i];
-        if (m <= 0) continue;
-        const w = ofQuery ? this.query.weight(i) : this.list.weight(this.rows[this.from + j]);
-        const gain = w * (margin(target, m) - free);
-        if (gain > best) best = gain;
-      }
-      total += best;
-    }
-    return total;
-  }
+/** A copy of values, zero-filled to `size`. */
+function grown(values: Float64Array, size: number): Float64Array<ArrayBuffer> {
+  const copy = new Float64Array(size);
+  copy.set(values);
+  return copy;
 }
 
 /** Sum of the `take` largest of values[0, count), which it reorders. */

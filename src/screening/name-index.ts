@@ -18,6 +18,7 @@ import type { NameEntry } from './list-entry';
 import { FuzzyKeyIndex, MAX_DEPTH, deletionsNeeded } from './fuzzy-keys';
 import {
   CandidateBound,
+  KIND_COUNT,
   ShapeTable,
   unfoundWordValue,
   unreachedMightMatch,
@@ -140,6 +141,18 @@ const DEEPEN_ABOVE_POSTINGS = 1500;
 /** Words are skipped only if the postings left to read are then at most this many. */
 const WORD_SKIP_POSTINGS = 1000;
 
+/** The layout of a name's record (see nameInts): the 32-bit word of each field; 0–1 hold its weight. */
+const FIRST_ROW = 2;
+const TOKEN_COUNT = 3;
+const START_KEY = 4;
+const KINDS = 5;
+const STAMP = 6;
+const TOUCH = 7;
+const RECORD_WORDS = 8;
+const KIND_BITS = 3;
+const KIND_MASK = (1 << KIND_BITS) - 1;
+const PACKED_KINDS = Math.floor(32 / KIND_BITS);
+
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_MIN_THRESHOLD;
   const names = indexedNames(entries);
@@ -190,33 +203,53 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   });
   const listShapes = ShapeTable.of(tokens);
   const kinds = listShapes.kinds(rows);
-  const nameWeights = Float64Array.from(names, (name) =>
-    name.prepared.tokens.reduce((total, token) => total + tokenWeight(token), 0),
-  );
-  const nameClasses = Uint8Array.from(names, (_, n) =>
-    CandidateBound.classesOf(kinds, rowStart[n], rowStart[n + 1]),
-  );
+  /**
+   * What the postings loop reads of each name, in one record of RECORD_WORDS 32-bit words so that
+   * touching a name costs one memory access: its weight (a float64, at n × RECORD_WORDS / 2 in
+   * nameFloats), then in nameInts its first token row, token count, startKey, the kind codes of its
+   * first PACKED_KINDS tokens (KIND_BITS apiece), and the stamp of the last search that touched it
+   * with its touch order there.
+   */
+  const nameRecords = new ArrayBuffer(names.length * RECORD_WORDS * 4);
+  const nameInts = new Int32Array(nameRecords);
+  const nameFloats = new Float64Array(nameRecords);
+  names.forEach((name, n) => {
+    const from = rowStart[n];
+    const to = rowStart[n + 1];
+    const at = n * RECORD_WORDS;
+    nameFloats[at / 2] = name.prepared.tokens.reduce((total, token) => total + tokenWeight(token), 0);
+    nameInts[at + FIRST_ROW] = from;
+    nameInts[at + TOKEN_COUNT] = to - from;
+    nameInts[at + START_KEY] = CandidateBound.startKey(kinds, from, to);
+    let packed = 0;
+    for (let j = 0; j < Math.min(to - from, PACKED_KINDS); j++) packed |= kinds[from + j] << (KIND_BITS * j);
+    nameInts[at + KINDS] = packed;
+  });
   const bound = new CandidateBound(listShapes, keyStart, Int32Array.from(keyIds));
 
   // Per-search scratch, reused: a search runs synchronously, one at a time.
-  const stampOf = new Uint32Array(names.length);
+  let stamp = 0;
+  /** Per touched name, by touch order (t): the name, and the tokens matched through joins. */
+  const touched = new Int32Array(names.length);
   const joinedQueryMasks = new Int32Array(names.length);
   const joinedCandidateMasks = new Int32Array(names.length);
-  const touched = new Int32Array(names.length);
+  /** By touch order: the name's margin, for those that pass the quick test. */
   const margins = new Float64Array(names.length);
   /**
-   * The best match value each touched name's retrieved pairs give each query token and each of its
-   * own tokens, MAX_TOKENS apiece, by touch order (slotOf); 0 where none was retrieved.
+   * The best match value each touched name's retrieved pairs give each query token, at
+   * t × query size, and each of its own tokens, from candidateAt[t]; 0 where none was retrieved.
    */
-  const slotOf = new Int32Array(names.length);
-  let queryValues = new Float32Array(1024 * MAX_TOKENS);
-  let candidateValues = new Float32Array(1024 * MAX_TOKENS);
+  let queryValues = new Float64Array(1024 * 8);
+  let candidateValues = new Float64Array(1024 * 8);
+  const candidateAt = new Int32Array(names.length + 1);
   /** Per touched name, by touch order: an upper bound of its quickMargin (CandidateBound.startMargin). */
-  let quickBounds = new Float64Array(1024);
-  let stamp = 0;
-  /** Per query word position, the similarity of each word key its lookup found (see WordLookups). */
-  const similarities: Float32Array[] = [];
-  const foundKeys: number[][] = [];
+  const quickBounds = new Float64Array(names.length);
+  /** Per kind code, what a probe's value adds to quickBounds as a list token's first retrieved value. */
+  const firstGains = new Float64Array(KIND_COUNT);
+  /** What the lookups found (see WordLookups); foundKeys lists the keys whose foundRowOf is set. */
+  const foundRowOf = new Int32Array(words.keys.length);
+  const foundKeys: number[] = [];
+  let foundSimilarities = new Float64Array(256 * MAX_TOKENS);
 
   function search(name: string, searchOptions: NameSearchOptions): NameMatch[] {
     const threshold = searchOptions.threshold;
@@ -234,57 +267,68 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     if (!plan) return scanAll(names, name, searchOptions);
     const { probes, caps, wordCaps, skipped, lookups } = plan;
 
-    stamp = (stamp + 1) >>> 0;
+    stamp = (stamp + 1) & 0x7fffffff;
     if (stamp === 0) {
-      stampOf.fill(0);
+      for (let at = STAMP; at < nameInts.length; at += RECORD_WORDS) nameInts[at] = 0;
       stamp = 1;
     }
     bound.begin(shapes, caps, wordCaps, skipped, target, lookups);
     let touchedCount = 0;
     const querySize = query.tokens.length;
-    for (const probe of probes) {
-      if (probe.token >= 0 && skipped & (1 << probe.token)) continue;
+    for (let p = 0; p < probes.length; p++) {
+      const probe = probes[p];
+      const own = probe.token;
+      if (own >= 0 && skipped & (1 << own)) continue;
       const { postings, key, queryMask, value } = probe;
-      const joined = probe.token < 0;
+      const joined = own < 0;
+      // The gains of a first retrieved value, which most are: computed once per probe.
+      const ownGain = joined ? 0 : bound.queryGain(own, 0, value);
+      for (let kind = 0; kind < KIND_COUNT; kind++) firstGains[kind] = bound.candidateGain(kind, 0, value);
       const end = postings.start(key) + postings.length(key);
       for (let at = postings.start(key); at < end; at++) {
         const n = postings.nameAt(at);
-        if (stampOf[n] !== stamp) {
-          stampOf[n] = stamp;
-          joinedQueryMasks[n] = 0;
-          joinedCandidateMasks[n] = 0;
-          slotOf[n] = touchedCount;
-          if ((touchedCount + 1) * MAX_TOKENS > queryValues.length) growValues();
-          const slot = touchedCount * MAX_TOKENS;
-          for (let i = slot; i < slot + querySize; i++) queryValues[i] = 0;
-          for (let j = slot, end = slot + rowStart[n + 1] - rowStart[n]; j < end; j++) candidateValues[j] = 0;
-          quickBounds[touchedCount] = bound.startMargin(
-            rowStart[n + 1] - rowStart[n],
-            nameWeights[n],
-            nameClasses[n],
-          );
-          touched[touchedCount++] = n;
+        const record = n * RECORD_WORDS;
+        let t = nameInts[record + TOUCH];
+        if (nameInts[record + STAMP] !== stamp) {
+          t = touchedCount++;
+          nameInts[record + STAMP] = stamp;
+          nameInts[record + TOUCH] = t;
+          const count = nameInts[record + TOKEN_COUNT];
+          const from = candidateAt[t];
+          candidateAt[t + 1] = from + count;
+          if (from + count > candidateValues.length || touchedCount * querySize > queryValues.length)
+            growValues(from + count, touchedCount * querySize);
+          for (let i = t * querySize; i < touchedCount * querySize; i++) queryValues[i] = 0;
+          for (let j = from; j < from + count; j++) candidateValues[j] = 0;
+          joinedQueryMasks[t] = 0;
+          joinedCandidateMasks[t] = 0;
+          quickBounds[t] = bound.startMargin(nameInts[record + START_KEY], nameFloats[record / 2]);
+          touched[t] = n;
         }
         const candidateMask = postings.maskAt(at);
         if (joined) {
-          joinedQueryMasks[n] |= queryMask;
-          joinedCandidateMasks[n] |= candidateMask;
+          joinedQueryMasks[t] |= queryMask;
+          joinedCandidateMasks[t] |= candidateMask;
         }
-        const t = slotOf[n];
-        const slot = t * MAX_TOKENS;
+        const queryAt = t * querySize;
         for (let bits = queryMask; bits !== 0; bits &= bits - 1) {
           const i = 31 - Math.clz32(bits & -bits);
-          const from = queryValues[slot + i];
+          const from = queryValues[queryAt + i];
           if (from >= value) continue;
-          quickBounds[t] += bound.queryGain(i, from, value);
-          queryValues[slot + i] = value;
+          quickBounds[t] += from === 0 && i === own ? ownGain : bound.queryGain(i, from, value);
+          queryValues[queryAt + i] = value;
         }
+        const valuesAt = candidateAt[t];
         for (let bits = candidateMask; bits !== 0; bits &= bits - 1) {
           const j = 31 - Math.clz32(bits & -bits);
-          const from = candidateValues[slot + j];
+          const from = candidateValues[valuesAt + j];
           if (from >= value) continue;
-          quickBounds[t] += bound.candidateGain(kinds[rowStart[n] + j], from, value);
-          candidateValues[slot + j] = value;
+          const kind =
+            j < PACKED_KINDS
+              ? (nameInts[record + KINDS] >>> (KIND_BITS * j)) & KIND_MASK
+              : kinds[nameInts[record + FIRST_ROW] + j];
+          quickBounds[t] += from === 0 ? firstGains[kind] : bound.candidateGain(kind, from, value);
+          candidateValues[valuesAt + j] = value;
         }
       }
     }
@@ -294,20 +338,30 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       if (quickBounds[t] < 0) continue;
       const n = touched[t];
       if (searchOptions.type !== undefined && !typeAllowed(names[n].entry, searchOptions.type)) continue;
-      const slot = t * MAX_TOKENS;
-      if (bound.quickMargin(kinds, rowStart[n], rowStart[n + 1], queryValues, candidateValues, slot) < 0)
-        continue;
-      bound.load(rows, rowStart[n], rowStart[n + 1], joinedQueryMasks[n], joinedCandidateMasks[n]);
-      margins[n] = bound.margin(target);
-      if (margins[n] >= 0) survivors.push(n);
+      const from = nameInts[n * RECORD_WORDS + FIRST_ROW];
+      const to = from + nameInts[n * RECORD_WORDS + TOKEN_COUNT];
+      const quick = bound.quickMargin(
+        kinds,
+        from,
+        to,
+        queryValues,
+        t * querySize,
+        candidateValues,
+        candidateAt[t],
+      );
+      if (quick < 0) continue;
+      bound.load(rows, from, to, joinedQueryMasks[t], joinedCandidateMasks[t]);
+      margins[t] = bound.margin(target);
+      if (margins[t] >= 0) survivors.push(t);
     }
     // Likeliest first, so that once `limit` matches are held the rest can be cut off.
     survivors.sort((a, b) => margins[b] - margins[a]);
     const collector = new MatchCollector(query, searchOptions);
-    for (const n of survivors) {
+    for (const t of survivors) {
+      const n = touched[t];
       const floor = collector.floor() - SCORE_ROUNDING;
       if (floor > target) {
-        bound.load(rows, rowStart[n], rowStart[n + 1], joinedQueryMasks[n], joinedCandidateMasks[n]);
+        bound.load(rows, rowStart[n], rowStart[n + 1], joinedQueryMasks[t], joinedCandidateMasks[t]);
         if (bound.margin(floor) < 0) continue;
       }
       collector.offer(names[n]);
@@ -315,17 +369,16 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     return collector.results();
   }
 
-  function growValues(): void {
-    const size = Math.min(2 * queryValues.length, names.length * MAX_TOKENS);
-    const grownQuery = new Float32Array(size);
-    grownQuery.set(queryValues);
-    queryValues = grownQuery;
-    const grownCandidate = new Float32Array(size);
-    grownCandidate.set(candidateValues);
-    candidateValues = grownCandidate;
-    const grownBounds = new Float64Array(size / MAX_TOKENS);
-    grownBounds.set(quickBounds);
-    quickBounds = grownBounds;
+  /** Makes room for this many candidate and query values. */
+  function growValues(candidates: number, queries: number): void {
+    const grow = (values: Float64Array<ArrayBuffer>, size: number) => {
+      if (size <= values.length) return values;
+      const grown = new Float64Array(Math.max(size, 2 * values.length));
+      grown.set(values);
+      return grown;
+    };
+    candidateValues = grow(candidateValues, candidates);
+    queryValues = grow(queryValues, queries);
   }
 
   /**
@@ -438,20 +491,30 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
 
   /** The lookups' findings as WordLookups, in scratch arrays that the previous search's reset. */
   function wordLookups(shapes: ShapeTable, found: Map<number, number>[], level: Float64Array): WordLookups {
-    similarities.forEach((values, position) => {
-      for (const key of foundKeys[position]) values[key] = 0;
-      foundKeys[position] = [];
-    });
-    const unfoundValues = new Float64Array(shapes.size);
-    const current: (Float32Array | undefined)[] = [];
+    for (const key of foundKeys) foundRowOf[key] = 0;
+    foundKeys.length = 0;
+    const size = shapes.size;
+    const unfoundValues = new Float64Array(size);
+    let looked = 0;
     found.forEach((keys, position) => {
-      const values = (similarities[position] ??= new Float32Array(words.keys.length));
-      for (const [key, similarity] of keys) values[key] = similarity;
-      foundKeys[position] = [...keys.keys()];
-      current[position] = values;
+      looked |= 1 << position;
+      for (const [key, similarity] of keys) {
+        if (foundRowOf[key] === 0) {
+          foundKeys.push(key);
+          foundRowOf[key] = foundKeys.length;
+          const end = foundKeys.length * size;
+          if (end > foundSimilarities.length) {
+            const grown = new Float64Array(2 * end);
+            grown.set(foundSimilarities);
+            foundSimilarities = grown;
+          }
+          foundSimilarities.fill(0, end - size, end);
+        }
+        foundSimilarities[(foundRowOf[key] - 1) * size + position] = similarity;
+      }
       unfoundValues[position] = unfoundWordValue(shapes, position, level[position]);
     });
-    return { similarities: current, unfoundValues };
+    return { rowOf: foundRowOf, similarities: foundSimilarities, looked, unfoundValues };
   }
 
   /**

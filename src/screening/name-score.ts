@@ -8,7 +8,7 @@
  * extra tokens on one side only (a middle name, a legal form).
  */
 import { MAX_TOKENS, foldKey, normaliseName, type NameToken, type TokenKind } from './name-normalise';
-import { bitCount, keySet, similarityCeiling, stringSimilarity, type KeySet } from './name-similarity';
+import { keySet, similarityCeiling, stringSimilarity, type KeySet } from './name-similarity';
 
 export type SchemaHint = 'person' | 'entity';
 
@@ -139,8 +139,11 @@ export function scorePrepared(query: PreparedName, candidate: PreparedName, sche
 const matchQ = new Float64Array(MAX_TOKENS);
 const matchC = new Float64Array(MAX_TOKENS);
 
-/** A unit: similarity, then the query and candidate tokens it covers as bit masks. */
-type Unit = [number, number, number];
+/**
+ * A unit: similarity, then the query and candidate tokens it covers as bit masks, then how many
+ * tokens it covers (which breaks ties).
+ */
+type Unit = [number, number, number, number];
 
 interface Alignment {
   score: number;
@@ -149,14 +152,19 @@ interface Alignment {
 
 /**
  * One query scored against many candidates (a brute-force scan, or the index's survivors).
- * Word similarities are cached per query token and candidate token object, which pays off
- * because the index shares one token object between all list names that contain it.
+ * Similarities are cached per candidate token object, a row with one per query token (NaN until
+ * computed), which pays off because the index shares one token object between all list names
+ * that contain it.
  */
 export class QueryScorer {
-  private readonly cache: Map<NameToken, number>[];
+  private readonly cache = new Map<NameToken, Float64Array>();
+  /** The keys of the query's joins, and of its word-like tokens: most candidates have none of them. */
+  private readonly joinKeys: Set<string>;
+  private readonly wordKeys: Set<string>;
 
   constructor(readonly query: PreparedName) {
-    this.cache = query.tokens.map(() => new Map<NameToken, number>());
+    this.joinKeys = new Set(query.joins.map((join) => join.key));
+    this.wordKeys = new Set(query.tokens.filter(isWordLike).flatMap((token) => token.keys));
   }
 
   score(candidate: PreparedName, schema?: SchemaHint): number {
@@ -192,18 +200,37 @@ export class QueryScorer {
     };
   }
 
-  private similarity(i: number, candidate: PreparedName, j: number, schema: SchemaHint | undefined): number {
+  /** The cached similarities of a candidate token with each query token. */
+  private cached(token: NameToken): Float64Array {
+    let row = this.cache.get(token);
+    if (row === undefined) {
+      row = new Float64Array(this.query.tokens.length).fill(NaN);
+      this.cache.set(token, row);
+    }
+    return row;
+  }
+
+  private similarity(
+    i: number,
+    candidate: PreparedName,
+    j: number,
+    schema: SchemaHint | undefined,
+    cached: Float64Array,
+  ): number {
+    if (!Number.isNaN(cached[i])) return cached[i];
     const own = this.query.tokens[i];
     const token = candidate.tokens[j];
-    if (!isWordLike(own) || !isWordLike(token)) return tokenSimilarity(own, token, schema);
-    const cache = this.cache[i];
-    let similarity = cache.get(token);
-    if (similarity === undefined) {
-      // Most pairs are hopeless, and their letters alone show it without the edit distance.
-      const hopeless = similarityCeiling(this.query.keySets[i], candidate.keySets[j]) < SCORING.minSimilarity;
-      similarity = hopeless ? 0 : tokenSimilarity(own, token, schema);
-      cache.set(token, similarity);
+    let similarity: number;
+    const words = isWordLike(own) && isWordLike(token);
+    // Most word pairs are hopeless, and their letters alone show it without the edit distance.
+    if (words && similarityCeiling(this.query.keySets[i], candidate.keySets[j]) < SCORING.minSimilarity) {
+      similarity = 0;
+    } else {
+      similarity = tokenSimilarity(own, token, schema);
+      // Only an initial and a word compare differently by schema (initialSimilarity).
+      if (!words && (own.kind === 'initial') !== (token.kind === 'initial')) return similarity;
     }
+    cached[i] = similarity;
     return similarity;
   }
 
@@ -212,22 +239,28 @@ export class QueryScorer {
     const c = candidate.tokens;
     if (q.length === 0 || c.length === 0) return { score: 0, units: [] };
     const units: Unit[] = [];
+    const cached = c.map((token) => this.cached(token));
     for (let i = 0; i < q.length; i++) {
       for (let j = 0; j < c.length; j++) {
-        const similarity = this.similarity(i, candidate, j, schema);
-        if (similarity >= SCORING.minSimilarity) units.push([similarity, 1 << i, 1 << j]);
+        const similarity = this.similarity(i, candidate, j, schema, cached[j]);
+        if (similarity >= SCORING.minSimilarity) units.push([similarity, 1 << i, 1 << j, 2]);
       }
     }
-    for (const join of this.query.joins) {
-      for (let j = 0; j < c.length; j++)
-        if (joinSimilarity(join.key, c[j]) > 0) units.push([1, joinMask(join), 1 << j]);
+    // A join matches only a word-like token with its key among its keys (joinSimilarity): most
+    // candidates have no key of a query join, and most joins of a candidate are no query key.
+    if (c.some((token) => isWordLike(token) && token.keys.some((key) => this.joinKeys.has(key)))) {
+      for (const join of this.query.joins) {
+        for (let j = 0; j < c.length; j++)
+          if (joinSimilarity(join.key, c[j]) > 0) units.push([1, joinMask(join), 1 << j, join.length + 1]);
+      }
     }
     for (const join of candidate.joins) {
+      if (!this.wordKeys.has(join.key)) continue;
       for (let i = 0; i < q.length; i++)
-        if (joinSimilarity(join.key, q[i]) > 0) units.push([1, 1 << i, joinMask(join)]);
+        if (joinSimilarity(join.key, q[i]) > 0) units.push([1, 1 << i, joinMask(join), join.length + 1]);
     }
     // Best pairs first; on a tie the unit covering more tokens wins (a join over two singles).
-    units.sort((a, b) => b[0] - a[0] || bitCount(b[1]) + bitCount(b[2]) - bitCount(a[1]) - bitCount(a[2]));
+    units.sort((a, b) => b[0] - a[0] || b[3] - a[3]);
     matchQ.fill(-1, 0, q.length);
     matchC.fill(-1, 0, c.length);
     let usedQ = 0;
