@@ -773,15 +773,69 @@ function heaviestPartner(table: ShapeTable, i: number): number {
 }
 
 /**
+ * The most that a token of weight w and its partner, of a weight in [lightest, heaviest], add
+ * together to unreachedMightMatch's sum when paired at a match value of at most m: each adds its
+ * weight × margin's paired term, which rises with the value, and the sum is linear in the
+ * partner's weight, so one end of the range gives the most.
+ */
+function pairedWith(w: number, m: number, lightest: number, heaviest: number, target: number): number {
+  if (m <= 0) return -Infinity;
+  const paired = (1 - target) * m - target * (extraCost + pairCost) * (1 - m);
+  return (w + (paired >= 0 ? heaviest : lightest)) * paired;
+}
+
+/**
+ * The most an unreached query token (row i) and its partner, if it has one, add to the sum that
+ * unreachedMightMatch tests: the token free, or paired with a list token of a kind it can pair
+ * with, at most at the value its unretrieved pairs with that kind reach (cap, or wordCap with a
+ * list word). An absent or free partner is not counted, as list tokens add nothing but cost.
+ */
+function unreachedContribution(
+  query: ShapeTable,
+  i: number,
+  cap: number,
+  wordCap: number,
+  target: number,
+): number {
+  const w = query.weight(i);
+  const free = -target * extraCost * w;
+  const word = SCORING.weights.word;
+  const generic = SCORING.weights.generic;
+  switch (query.kind(i)) {
+    case WORD:
+    case GENERIC:
+      return Math.max(
+        free,
+        pairedWith(w, Math.min(cap, wordCap), generic, word, target),
+        pairedWith(
+          w,
+          Math.min(cap, matchValueOf(initialSimilarity)),
+          SCORING.weights.initial,
+          SCORING.weights.initial,
+          target,
+        ),
+      );
+    case INITIAL:
+      // List initials pair with it exactly, which the index retrieves: only words are left.
+      return Math.max(free, pairedWith(w, cap, generic, word, target));
+    default:
+      // Legal forms pair with legal forms; numbers and particles only exactly (cap 0).
+      return Math.max(free, pairedWith(w, cap, w, w, target));
+  }
+}
+
+/**
  * Whether a list name that the index reaches through no query token but the `skipped` ones (bit
  * mask) might score ≥ target: those may match fully, with their heaviest partner; each other
- * token is at best paired at its cap, with a partner of weight up to 1 when that helps.
- * Joined/split pairs do not occur: the index never skips their postings.
+ * token is free or paired at its cap (wordCaps[i] with a list word), with the partner that helps
+ * most (unreachedContribution). Joined/split pairs do not occur: the index never skips their
+ * postings.
  */
 export function unreachedMightMatch(
   query: ShapeTable,
   skipped: number,
   caps: Float64Array,
+  wordCaps: Float64Array,
   target: number,
 ): boolean {
   let total = 0;
@@ -794,8 +848,7 @@ export function unreachedMightMatch(
       continue;
     }
     const m = caps[i];
-    total += w * margin(target, m);
-    if (m > 0) total += Math.max(0, margin(target, m));
+    total += unreachedContribution(query, i, m, wordCaps[i], target);
     significant ||= query.significant(i) && m > 0;
   }
   if (!significant && target > insignificantFactor) return false;

@@ -10,9 +10,10 @@
  * as its postings are read, then from each word pair's similarity as the query word's lookup found
  * it (or below the lookup's level, within what the letters allow, where it did not find it). Only
  * names whose bound reaches T are aligned, likeliest first, until the limit-th best score rules
- * out the rest. The postings of a query token are not read at all when names reached through such
- * tokens alone cannot reach T (often the case for legal forms and particles, and for common given
- * names beside rare words).
+ * out the rest. When names reached through some query tokens alone cannot reach T (often the case
+ * for legal forms and particles, and for common given names beside rarer words), the postings of
+ * those tokens are not read at all (light kinds) or read only for the names other tokens reached
+ * (words).
  */
 import type { NameEntry } from './list-entry';
 import { FuzzyKeyIndex, MAX_DEPTH, deletionsNeeded } from './fuzzy-keys';
@@ -138,8 +139,6 @@ const CHEAP_DELETIONS = 2;
 const DEEP_SCAN_KEYS = 1000;
 const RARE_WORD_POSTINGS = 1500;
 const DEEPEN_ABOVE_POSTINGS = 1500;
-/** Words are skipped only if the postings left to read are then at most this many. */
-const WORD_SKIP_POSTINGS = 1000;
 
 /** The layout of a name's record (see nameInts): the 32-bit word of each field; 0–1 hold its weight. */
 const FIRST_ROW = 2;
@@ -231,6 +230,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   let stamp = 0;
   /** Per touched name, by touch order (t): the name, and the tokens matched through joins. */
   const touched = new Int32Array(names.length);
+  /** Bit n set while name n is touched: cheaper to test than its record. */
+  const touchedBits = new Int32Array((names.length >>> 5) + 1);
   const joinedQueryMasks = new Int32Array(names.length);
   const joinedCandidateMasks = new Int32Array(names.length);
   /** By touch order: the name's margin, for those that pass the quick test. */
@@ -265,7 +266,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const plan = planRetrieval(query, shapes, anchor, target);
     // Cannot happen above the minimum threshold (see anchorSimilarity); kept as a safety net.
     if (!plan) return scanAll(names, name, searchOptions);
-    const { probes, caps, wordCaps, skipped, lookups } = plan;
+    const { probes, caps, wordCaps, skipped, deferred, lookups } = plan;
 
     stamp = (stamp + 1) & 0x7fffffff;
     if (stamp === 0) {
@@ -275,63 +276,71 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     bound.begin(shapes, caps, wordCaps, skipped, target, lookups);
     let touchedCount = 0;
     const querySize = query.tokens.length;
-    for (let p = 0; p < probes.length; p++) {
-      const probe = probes[p];
-      const own = probe.token;
-      if (own >= 0 && skipped & (1 << own)) continue;
-      const { postings, key, queryMask, value } = probe;
-      const joined = own < 0;
-      // The gains of a first retrieved value, which most are: computed once per probe.
-      const ownGain = joined ? 0 : bound.queryGain(own, 0, value);
-      for (let kind = 0; kind < KIND_COUNT; kind++) firstGains[kind] = bound.candidateGain(kind, 0, value);
-      const end = postings.start(key) + postings.length(key);
-      for (let at = postings.start(key); at < end; at++) {
-        const n = postings.nameAt(at);
-        const record = n * RECORD_WORDS;
-        let t = nameInts[record + TOUCH];
-        if (nameInts[record + STAMP] !== stamp) {
-          t = touchedCount++;
-          nameInts[record + STAMP] = stamp;
-          nameInts[record + TOUCH] = t;
-          const count = nameInts[record + TOKEN_COUNT];
-          const from = candidateAt[t];
-          candidateAt[t + 1] = from + count;
-          if (from + count > candidateValues.length || touchedCount * querySize > queryValues.length)
-            growValues(from + count, touchedCount * querySize);
-          for (let i = t * querySize; i < touchedCount * querySize; i++) queryValues[i] = 0;
-          for (let j = from; j < from + count; j++) candidateValues[j] = 0;
-          joinedQueryMasks[t] = 0;
-          joinedCandidateMasks[t] = 0;
-          quickBounds[t] = bound.startMargin(nameInts[record + START_KEY], nameFloats[record / 2]);
-          touched[t] = n;
-        }
-        const candidateMask = postings.maskAt(at);
-        if (joined) {
-          joinedQueryMasks[t] |= queryMask;
-          joinedCandidateMasks[t] |= candidateMask;
-        }
-        const queryAt = t * querySize;
-        for (let bits = queryMask; bits !== 0; bits &= bits - 1) {
-          const i = 31 - Math.clz32(bits & -bits);
-          const from = queryValues[queryAt + i];
-          if (from >= value) continue;
-          quickBounds[t] += from === 0 && i === own ? ownGain : bound.queryGain(i, from, value);
-          queryValues[queryAt + i] = value;
-        }
-        const valuesAt = candidateAt[t];
-        for (let bits = candidateMask; bits !== 0; bits &= bits - 1) {
-          const j = 31 - Math.clz32(bits & -bits);
-          const from = candidateValues[valuesAt + j];
-          if (from >= value) continue;
-          const kind =
-            j < PACKED_KINDS
-              ? (nameInts[record + KINDS] >>> (KIND_BITS * j)) & KIND_MASK
-              : kinds[nameInts[record + FIRST_ROW] + j];
-          quickBounds[t] += from === 0 ? firstGains[kind] : bound.candidateGain(kind, from, value);
-          candidateValues[valuesAt + j] = value;
+    // The deferred words' postings last, and only for the names other tokens reached.
+    for (let pass = 0; pass < (deferred === 0 ? 1 : 2); pass++) {
+      const deferring = pass === 1;
+      const reading = deferring ? deferred : ~(skipped | deferred);
+      for (let p = 0; p < probes.length; p++) {
+        const probe = probes[p];
+        const own = probe.token;
+        if (own < 0 ? deferring : !(reading & (1 << own))) continue;
+        const { postings, key, queryMask, value } = probe;
+        const joined = own < 0;
+        // The gains of a first retrieved value, which most are: computed once per probe.
+        const ownGain = joined ? 0 : bound.queryGain(own, 0, value);
+        for (let kind = 0; kind < KIND_COUNT; kind++) firstGains[kind] = bound.candidateGain(kind, 0, value);
+        const end = postings.start(key) + postings.length(key);
+        for (let at = postings.start(key); at < end; at++) {
+          const n = postings.nameAt(at);
+          if (deferring && !(touchedBits[n >>> 5] & (1 << (n & 31)))) continue;
+          const record = n * RECORD_WORDS;
+          let t = nameInts[record + TOUCH];
+          if (nameInts[record + STAMP] !== stamp) {
+            t = touchedCount++;
+            nameInts[record + STAMP] = stamp;
+            nameInts[record + TOUCH] = t;
+            const count = nameInts[record + TOKEN_COUNT];
+            const from = candidateAt[t];
+            candidateAt[t + 1] = from + count;
+            if (from + count > candidateValues.length || touchedCount * querySize > queryValues.length)
+              growValues(from + count, touchedCount * querySize);
+            for (let i = t * querySize; i < touchedCount * querySize; i++) queryValues[i] = 0;
+            for (let j = from; j < from + count; j++) candidateValues[j] = 0;
+            joinedQueryMasks[t] = 0;
+            joinedCandidateMasks[t] = 0;
+            quickBounds[t] = bound.startMargin(nameInts[record + START_KEY], nameFloats[record / 2]);
+            touched[t] = n;
+            touchedBits[n >>> 5] |= 1 << (n & 31);
+          }
+          const candidateMask = postings.maskAt(at);
+          if (joined) {
+            joinedQueryMasks[t] |= queryMask;
+            joinedCandidateMasks[t] |= candidateMask;
+          }
+          const queryAt = t * querySize;
+          for (let bits = queryMask; bits !== 0; bits &= bits - 1) {
+            const i = 31 - Math.clz32(bits & -bits);
+            const from = queryValues[queryAt + i];
+            if (from >= value) continue;
+            quickBounds[t] += from === 0 && i === own ? ownGain : bound.queryGain(i, from, value);
+            queryValues[queryAt + i] = value;
+          }
+          const valuesAt = candidateAt[t];
+          for (let bits = candidateMask; bits !== 0; bits &= bits - 1) {
+            const j = 31 - Math.clz32(bits & -bits);
+            const from = candidateValues[valuesAt + j];
+            if (from >= value) continue;
+            const kind =
+              j < PACKED_KINDS
+                ? (nameInts[record + KINDS] >>> (KIND_BITS * j)) & KIND_MASK
+                : kinds[nameInts[record + FIRST_ROW] + j];
+            quickBounds[t] += from === 0 ? firstGains[kind] : bound.candidateGain(kind, from, value);
+            candidateValues[valuesAt + j] = value;
+          }
         }
       }
     }
+    for (let t = 0; t < touchedCount; t++) touchedBits[touched[t] >>> 5] = 0;
 
     const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
@@ -396,6 +405,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     caps: Float64Array;
     wordCaps: Float64Array;
     skipped: number;
+    deferred: number;
     lookups: WordLookups;
   } | null {
     const own: Probe[][] = [];
@@ -403,6 +413,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const foundLevel = new Float64Array(shapes.size);
     const volume = new Float64Array(shapes.size);
     const caps = new Float64Array(shapes.size);
+    /** Per query word, what its unretrieved pairs with a list word reach. */
+    const unfoundCaps = new Float64Array(shapes.size);
     const deepenable: number[] = [];
     /** Word keys at least this similar to query word `position`, with their similarity. */
     const lookUp = (position: number, similarity: number) => {
@@ -432,6 +444,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         volume[position] += words.length(key);
       }
       caps[position] = unretrievedMatchValue(shapes, position, level);
+      unfoundCaps[position] = unfoundWordValue(shapes, position, level);
     };
     query.tokens.forEach((token, position) => {
       if (isWordLike(token)) {
@@ -456,11 +469,11 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       }
     });
     // Names the lookups reach through no token at all must be out of reach.
-    if (unreachedMightMatch(shapes, 0, caps, target)) return null;
-    let skipped = skippedTokens(volume, caps, shapes, target);
-    if (deepenable.length > 0 && unskippedVolume(volume, skipped) > DEEPEN_ABOVE_POSTINGS) {
+    if (unreachedMightMatch(shapes, 0, caps, unfoundCaps, target)) return null;
+    let { skipped, deferred } = skippedTokens(volume, caps, unfoundCaps, shapes, target);
+    if (deepenable.length > 0 && unskippedVolume(volume, skipped | deferred) > DEEPEN_ABOVE_POSTINGS) {
       for (const position of deepenable) retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
-      skipped = skippedTokens(volume, caps, shapes, target);
+      ({ skipped, deferred } = skippedTokens(volume, caps, unfoundCaps, shapes, target));
     }
     for (let i = 0; i < shapes.size; i++) if (skipped & (1 << i)) caps[i] = 1;
     // What unretrieved pairs with a list word can reach: less than what pairs with initials can.
@@ -486,7 +499,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       if (id !== undefined)
         probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1, value: 1 });
     }
-    return { probes, caps, wordCaps, skipped, lookups: wordLookups(shapes, found, foundLevel) };
+    return { probes, caps, wordCaps, skipped, deferred, lookups: wordLookups(shapes, found, foundLevel) };
   }
 
   /** The lookups' findings as WordLookups, in scratch arrays that the previous search's reset. */
@@ -518,31 +531,34 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   }
 
   /**
-   * Query tokens whose postings need not be read, as a bit mask: the most frequent first, while
-   * a name reached through skipped tokens alone still cannot reach the target. A skipped token
-   * may match any name fully as far as the quick test knows, which costs little for the light
-   * kinds but lets every name through for a word: words are skipped only when the postings
-   * left to read are then few, so that the names reached are few too.
+   * Query tokens whose postings need not be read for every name, as bit masks: the most frequent
+   * first, while a name reached through such tokens alone still cannot reach the target, so that
+   * only names that other tokens reach need their pairs. Light kinds are `skipped`: their
+   * postings are not read at all, and the bounds take them as matching any name fully, which
+   * costs them little. Words are `deferred`: their postings are read last and only for the names
+   * already reached, which get exactly the values they would have had, as taking a word as
+   * fully matched would let most names through the quick test.
    */
   function skippedTokens(
     volume: Float64Array,
     caps: Float64Array,
+    unfoundCaps: Float64Array,
     shapes: ShapeTable,
     target: number,
-  ): number {
+  ): { skipped: number; deferred: number } {
     const order = Array.from(volume.keys()).sort((a, b) => volume[b] - volume[a]);
     const skip = (from: number, words: boolean) => {
       let skipped = from;
       for (const i of order) {
         if (volume[i] === 0) break;
         if (shapes.isWord(i) !== words) continue;
-        if (!unreachedMightMatch(shapes, skipped | (1 << i), caps, target)) skipped |= 1 << i;
+        if (!unreachedMightMatch(shapes, skipped | (1 << i), caps, unfoundCaps, target)) skipped |= 1 << i;
       }
       return skipped;
     };
     const light = skip(0, false);
     const all = skip(light, true);
-    return unskippedVolume(volume, all) <= WORD_SKIP_POSTINGS ? all : light;
+    return { skipped: light, deferred: all & ~light };
   }
 
   function unskippedVolume(volume: Float64Array, skipped: number): number {
