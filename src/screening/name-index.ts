@@ -55,7 +55,8 @@ export type { NameMatch, NameSearchOptions } from './name-matches';
 export interface NameIndex {
   /** Indexed names: primaries and aliases. */
   readonly size: number;
-  search(name: string, options: NameSearchOptions): NameMatch[];
+  /** A name as written, or as prepareName left it (to search several indexes with one name). */
+  search(name: string | PreparedName, options: NameSearchOptions): NameMatch[];
 }
 
 export interface NameIndexOptions {
@@ -252,10 +253,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const foundKeys: number[] = [];
   let foundSimilarities = new Float64Array(256 * MAX_TOKENS);
 
-  function search(name: string, searchOptions: NameSearchOptions): NameMatch[] {
+  function search(name: string | PreparedName, searchOptions: NameSearchOptions): NameMatch[] {
     const threshold = searchOptions.threshold;
-    if (threshold < minThreshold) return scanAll(names, name, searchOptions);
-    const query = prepareName(name);
+    const query = typeof name === 'string' ? prepareName(name) : name;
+    if (threshold < minThreshold) return scanAll(names, query, searchOptions);
     if (query.tokens.length === 0) return [];
     const shapes = ShapeTable.of(query.tokens);
     // With nothing significant to match, every score is scaled down below any useful threshold.
@@ -265,7 +266,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const anchor = anchorSimilarity(target);
     const plan = planRetrieval(query, shapes, anchor, target);
     // Cannot happen above the minimum threshold (see anchorSimilarity); kept as a safety net.
-    if (!plan) return scanAll(names, name, searchOptions);
+    if (!plan) return scanAll(names, query, searchOptions);
     const { probes, caps, wordCaps, skipped, deferred, lookups } = plan;
 
     stamp = (stamp + 1) & 0x7fffffff;

@@ -173,10 +173,10 @@ function compare(a: string, b: string): number {
 /** Scores every name: the reference the index must agree with, and its fallback. */
 export function scanAll(
   names: readonly IndexedName[],
-  name: string,
+  name: string | PreparedName,
   options: NameSearchOptions,
 ): NameMatch[] {
-  const query = prepareName(name);
+  const query = typeof name === 'string' ? prepareName(name) : name;
   if (query.tokens.length === 0) return [];
   const collector = new MatchCollector(query, options);
   for (const candidate of names) if (typeAllowed(candidate.entry, options.type)) collector.offer(candidate);

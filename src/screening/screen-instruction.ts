@@ -8,6 +8,7 @@ import {
 import type { IdentifierIndex } from './identifier-index';
 import type { ListEntry, ListEntryKind, NationalIdEntry } from './list-entry';
 import type { NameIndex } from './name-index';
+import { prepareName, type PreparedName } from './name-score';
 
 /** One list version, indexed for screening. */
 export interface ListIndex {
@@ -99,7 +100,13 @@ function exactHit(index: ListIndex, entry: ListEntry, field: string, matched: st
 const cardSchemeName = (scheme: CardScheme): string =>
   (CardScheme[scheme] as string | undefined)?.replace('CARD_SCHEME_', '') ?? '';
 
-function screenOne(index: ListIndex, target: PartyToScreen, options: ScreeningOptions): ScreeningHit[] {
+/** `name` is the party's name as prepareName left it, null when it has none. */
+function screenOne(
+  index: ListIndex,
+  target: PartyToScreen,
+  name: PreparedName | null,
+  options: ScreeningOptions,
+): ScreeningHit[] {
   const hits: ScreeningHit[] = [];
   const ids = index.identifiers;
   const { party, field } = target;
@@ -113,8 +120,8 @@ function screenOne(index: ListIndex, target: PartyToScreen, options: ScreeningOp
     checkCountry(bic.slice(4, 6), bicField);
   }
   if (party) {
-    if (party.name !== '') {
-      for (const m of index.names.search(party.name, { threshold: options.reviewThreshold })) {
+    if (name !== null) {
+      for (const m of index.names.search(name, { threshold: options.reviewThreshold })) {
         hits.push({
           list: index.list,
           listVersion: index.version,
@@ -170,7 +177,9 @@ export function screenTargets(
   lists: readonly ListIndex[],
   options: ScreeningOptions,
 ): ScreeningResult {
-  const hits = lists.flatMap((index) => targets.flatMap((t) => screenOne(index, t, options)));
+  // Each name is normalised once for every list rather than once per list.
+  const names = targets.map((t) => (t.party && t.party.name !== '' ? prepareName(t.party.name) : null));
+  const hits = lists.flatMap((index) => targets.flatMap((t, i) => screenOne(index, t, names[i], options)));
   hits.sort((a, b) => (a.effect === b.effect ? b.score - a.score : a.effect === 'block' ? -1 : 1));
   const decision = hits.some((h) => h.effect === 'block') ? 'block' : hits.length > 0 ? 'review' : 'clear';
   return { decision, hits, versions: lists.map((l) => ({ list: l.list, version: l.version })) };
