@@ -177,8 +177,12 @@ export function screenTargets(
   lists: readonly ListIndex[],
   options: ScreeningOptions,
 ): ScreeningResult {
-  // Each name is normalised once for every list rather than once per list.
-  const names = targets.map((t) => (t.party && t.party.name !== '' ? prepareName(t.party.name) : null));
+  // Each name is normalised once for every list rather than once per list, and not at all when no
+  // list holds a name.
+  const anyNames = lists.some((index) => index.names.size > 0);
+  const names = targets.map((t) =>
+    anyNames && t.party && t.party.name !== '' ? prepareName(t.party.name) : null,
+  );
   const hits = lists.flatMap((index) => targets.flatMap((t, i) => screenOne(index, t, names[i], options)));
   hits.sort((a, b) => (a.effect === b.effect ? b.score - a.score : a.effect === 'block' ? -1 : 1));
   const decision = hits.some((h) => h.effect === 'block') ? 'block' : hits.length > 0 ? 'review' : 'clear';
