@@ -9,7 +9,7 @@
  */
 import { MAX_TOKENS, type NameToken } from './name-normalise';
 import { SCORING, boundingKeys, isSignificant, matchValue, tokenWeight } from './name-score';
-import { bitCount, keySet } from './name-similarity';
+import { bitCount, keySet, letterMask } from './name-similarity';
 
 // Read once: these run for every candidate of every search, and imported bindings are property
 // getters under the loader that runs tests and benchmarks (tsx).
@@ -72,11 +72,12 @@ const PAIRING_CLASS: readonly number[] = [WORD_CLASS, WORD_CLASS, 1, 2, 3, INITI
 const CLASS_WEIGHTS = new Float64Array(CLASSES);
 PAIRING_CLASS.forEach((c, kind) => (CLASS_WEIGHTS[c] = Math.max(CLASS_WEIGHTS[c], KIND_WEIGHTS[kind])));
 
-const STRIDE = 4;
+const STRIDE = 5;
 
 /**
  * Token rows: [letters in every key, letters in some key, minLength | maxLength << 8 | kind << 16
- * | significant << 24, weight × 1000]; letters and lengths as in name-similarity.ts keySet. The
+ * | significant << 24, weight × 1000, first letters]; letters and lengths as in name-similarity.ts
+ * keySet, first letters the letter masks of its keys' first letters (see firstLetters). The
  * canonical key and legal family of exact-only kinds sit beside, read only for those kinds.
  */
 export class ShapeTable {
@@ -107,6 +108,7 @@ export class ShapeTable {
       (KIND_CODES[token.kind] << 16) |
       ((isSignificant(token) ? 1 : 0) << 24);
     this.rows[at + 3] = Math.round(tokenWeight(token) * 1000);
+    this.rows[at + 4] = firstLetters(token.keys);
     this.exact[row] = token.keys[0];
     this.family[row] = token.legalFamily ?? '';
     return row;
@@ -144,6 +146,17 @@ export class ShapeTable {
 }
 
 /**
+ * The letter masks (name-similarity.ts letterMask) of the first letters of `keys`, all bits for an
+ * empty key, which every key starts with: where a key of one token starts with a key of another,
+ * their masks share a bit, as equal letters have equal masks.
+ */
+function firstLetters(keys: readonly string[]): number {
+  let mask = 0;
+  for (const key of keys) mask |= key.length === 0 ? -1 : letterMask(key.charAt(0));
+  return mask;
+}
+
+/**
  * At least tokenSimilarity of row i of `a` and row j of `b`, under any schema. For words: an edit
  * changes at most one letter on each side, so every letter one side always has and the other
  * never has costs an edit, and so does each unit of length difference.
@@ -172,7 +185,9 @@ export function similarityBound(a: ShapeTable, i: number, b: ShapeTable, j: numb
   }
   if (kindA === INITIAL || kindB === INITIAL) {
     if (kindA === INITIAL && kindB === INITIAL) return a.exact[i] === b.exact[j] ? 1 : 0;
-    return isWordCode(kindA) || isWordCode(kindB) ? initialSimilarity : 0;
+    if (!isWordCode(kindA) && !isWordCode(kindB)) return 0;
+    // An initial matches a word only where one of the word's keys starts with one of its own.
+    return ra[ai + 4] & rb[bj + 4] ? initialSimilarity : 0;
   }
   if (kindA !== kindB) return 0;
   if (a.exact[i] === b.exact[j]) return 1;

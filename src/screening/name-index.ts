@@ -163,6 +163,13 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const tokens: NameToken[] = [];
   const rowStart = new Int32Array(names.length + 1);
   const rowList: number[] = [];
+  /**
+   * Per legal form key, the legal family of every list token holding it, or null where they
+   * differ. Where all share the query token's family, the family key's postings hold every name
+   * the form's own key does, with the same tokens and more, and match value 1 as well: reading
+   * the form's own postings after them would change no value, so they are not read.
+   */
+  const legalKeyFamilies = new Map<string, string | null>();
   names.forEach((name, n) => {
     const wordMasks = new Map<string, number>();
     const exactMasks = new Map<string, number>();
@@ -171,6 +178,11 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       if (isWordLike(token))
         for (const key of wordKeysOf(token)) wordMasks.set(key, (wordMasks.get(key) ?? 0) | bit);
       for (const key of exactKeys(token)) exactMasks.set(key, (exactMasks.get(key) ?? 0) | bit);
+      if (token.kind === 'legal-form') {
+        const family = token.legalFamily ?? '';
+        const known = legalKeyFamilies.get(token.keys[0]);
+        legalKeyFamilies.set(token.keys[0], known === undefined || known === family ? family : null);
+      }
       let row = rowOf.get(token);
       if (row === undefined) {
         row = tokens.length;
@@ -417,15 +429,17 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     /** Per query word, what its unretrieved pairs with a list word reach. */
     const unfoundCaps = new Float64Array(shapes.size);
     const deepenable: number[] = [];
+    /** Per query word, the id of each of its keys that is a list word key: looked up once, used up to thrice. */
+    const keyIds: (number | undefined)[][] = [];
     /** Word keys at least this similar to query word `position`, with their similarity. */
     const lookUp = (position: number, similarity: number) => {
       const found = new Map<number, number>();
       const visit = (id: number, value: number) => found.set(id, Math.max(value, found.get(id) ?? 0));
-      for (const key of wordKeysOf(query.tokens[position])) {
-        const id = words.id(key);
+      wordKeysOf(query.tokens[position]).forEach((key, k) => {
+        const id = keyIds[position][k];
         if (id === undefined) wordKeys.search(key, similarity, visit);
         else wordKeys.searchKey(id, similarity, visit);
-      }
+      });
       return found;
     };
     /** Retrieves query word `position` through the keys its lookup at `level` found. */
@@ -449,8 +463,9 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     };
     query.tokens.forEach((token, position) => {
       if (isWordLike(token)) {
+        keyIds[position] = wordKeysOf(token).map((key) => words.id(key));
         const deletions = deletionsNeeded(shapes.maxLength(position), retrievalFloor);
-        if (deletions <= CHEAP_DELETIONS || wordKeysOf(token).every((key) => words.id(key) !== undefined)) {
+        if (deletions <= CHEAP_DELETIONS || keyIds[position].every((id) => id !== undefined)) {
           retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
         } else {
           retrieve(position, lookUp(position, anchor), anchor);
@@ -462,12 +477,23 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         own[position] = [];
         caps[position] = unretrievedMatchValue(shapes, position, anchor);
       }
-      for (const key of exactKeys(token)) {
+      const familyCovers =
+        token.kind === 'legal-form' && legalKeyFamilies.get(token.keys[0]) === (token.legalFamily ?? '');
+      exactKeys(token).forEach((key, k) => {
         const id = exact.id(key);
-        if (id === undefined) continue;
-        own[position].push({ postings: exact, key: id, queryMask: 1 << position, token: position, value: 1 });
+        if (id === undefined) return;
+        // The form's own key comes first, its family's after it (exactKeys). Its volume still
+        // counts, so that which tokens are skipped or deferred stays as before.
+        if (!(familyCovers && k === 0))
+          own[position].push({
+            postings: exact,
+            key: id,
+            queryMask: 1 << position,
+            token: position,
+            value: 1,
+          });
         volume[position] += exact.length(id);
-      }
+      });
     });
     // Names the lookups reach through no token at all must be out of reach.
     if (unreachedMightMatch(shapes, 0, caps, unfoundCaps, target)) return null;
