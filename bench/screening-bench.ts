@@ -164,7 +164,9 @@ export async function runScreeningBench(
   settle();
   const before = process.memoryUsage();
   const started = performance.now();
-  const index = buildNameIndex(entries);
+  // No lookups kept between searches: the passes repeat the same names, which would then find
+  // every word's lookup done by the pass before (the gateway keeps them: party names recur).
+  const index = buildNameIndex(entries, { unknownWordsKept: 0 });
   const buildMs = performance.now() - started;
   settle();
   const after = process.memoryUsage();
@@ -180,7 +182,7 @@ export async function runScreeningBench(
   await nextTurn();
   // The gateway keeps one index per list (a list version changes alone) and screens a party
   // against each, its name prepared once: the figure a submission pays.
-  const perList = lists.map((list) => buildNameIndex(list));
+  const perList = lists.map((list) => buildNameIndex(list, { unknownWordsKept: 0 }));
   const [, perListQuickest] = timeQueries(queries, (query) => {
     const prepared = prepareName(query);
     for (const listIndex of perList) listIndex.search(prepared, { threshold });

@@ -65,6 +65,12 @@ export interface NameIndexOptions {
    * minimums store more fuzzy keys. Default: DEFAULT_MIN_THRESHOLD.
    */
   minThreshold?: number;
+  /**
+   * How many lookups of words the lists do not hold are kept for later searches (see
+   * searchUnknownWord); 0 keeps none, so that every search pays for its own lookups, as a
+   * benchmark of distinct names repeated pass after pass needs. Default UNKNOWN_WORDS_KEPT.
+   */
+  unknownWordsKept?: number;
 }
 
 /** Lowest threshold served by default: anything down to it costs no more memory than the review threshold. */
@@ -141,6 +147,9 @@ const DEEP_SCAN_KEYS = 1000;
 const RARE_WORD_POSTINGS = 1500;
 const DEEPEN_ABOVE_POSTINGS = 1500;
 
+/** Lookups of words the lists do not hold kept per index by default (see searchUnknownWord). */
+export const UNKNOWN_WORDS_KEPT = 4096;
+
 /** The layout of a name's record (see nameInts): the 32-bit word of each field; 0–1 hold its weight. */
 const FIRST_ROW = 2;
 const TOKEN_COUNT = 3;
@@ -155,6 +164,7 @@ const PACKED_KINDS = Math.floor(32 / KIND_BITS);
 
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_MIN_THRESHOLD;
+  const unknownWordsKept = options.unknownWordsKept ?? UNKNOWN_WORDS_KEPT;
   const names = indexedNames(entries);
   const words = new Postings();
   const exact = new Postings();
@@ -437,7 +447,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       const visit = (id: number, value: number) => found.set(id, Math.max(value, found.get(id) ?? 0));
       wordKeysOf(query.tokens[position]).forEach((key, k) => {
         const id = keyIds[position][k];
-        if (id === undefined) wordKeys.search(key, similarity, visit);
+        if (id === undefined) searchUnknownWord(key, similarity, visit);
         else wordKeys.searchKey(id, similarity, visit);
       });
       return found;
@@ -527,6 +537,44 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1, value: 1 });
     }
     return { probes, caps, wordCaps, skipped, deferred, lookups: wordLookups(shapes, found, foundLevel) };
+  }
+
+  /**
+   * What FuzzyKeyIndex.search found for a word no list name holds, by similarity and key: such a
+   * lookup runs deletion variants and edit distances, the costliest step of planning, while the
+   * index never changes and party names, and their words still more, recur from one screening to
+   * the next. The least recently used go first beyond `unknownWordsKept`.
+   */
+  const unknownWords = new Map<string, { ids: Int32Array; similarities: Float64Array }>();
+
+  function searchUnknownWord(
+    key: string,
+    similarity: number,
+    visit: (id: number, value: number) => void,
+  ): void {
+    if (unknownWordsKept === 0) {
+      wordKeys.search(key, similarity, visit);
+      return;
+    }
+    const cacheKey = `${similarity} ${key}`;
+    let known = unknownWords.get(cacheKey);
+    if (known === undefined) {
+      const ids: number[] = [];
+      const similarities: number[] = [];
+      wordKeys.search(key, similarity, (id, value) => {
+        ids.push(id);
+        similarities.push(value);
+      });
+      known = { ids: Int32Array.from(ids), similarities: Float64Array.from(similarities) };
+      if (unknownWords.size >= unknownWordsKept) {
+        const oldest = unknownWords.keys().next();
+        if (oldest.done !== true) unknownWords.delete(oldest.value);
+      }
+    } else {
+      unknownWords.delete(cacheKey);
+    }
+    unknownWords.set(cacheKey, known);
+    for (let i = 0; i < known.ids.length; i++) visit(known.ids[i], known.similarities[i]);
   }
 
   /** The lookups' findings as WordLookups, in scratch arrays that the previous search's reset. */

@@ -177,6 +177,22 @@ describe('name index', () => {
       assert.deepEqual(compare(queries, DEFAULT_MIN_THRESHOLD).misses, []);
     });
 
+    it('answers the same whether lookups of unknown words are kept between searches or not', () => {
+      const some = entries.slice(0, 4_000);
+      const kept = buildNameIndex(some);
+      const evicting = buildNameIndex(some, { unknownWordsKept: 3 });
+      const none = buildNameIndex(some, { unknownWordsKept: 0 });
+      const queries = [...perturbedQueries(some, 40, 4), ...randomNames(20, 5), 'Zyxwvut Trading Qqqq'];
+      // Twice over: the second pass finds what the first kept (or, evicting, what it did not).
+      for (const query of [...queries, ...queries]) {
+        for (const threshold of [DEFAULT_MIN_THRESHOLD, T]) {
+          const expected = none.search(query, { threshold, limit: Infinity });
+          assert.deepEqual(kept.search(query, { threshold, limit: Infinity }), expected, query);
+          assert.deepEqual(evicting.search(query, { threshold, limit: Infinity }), expected, query);
+        }
+      }
+    });
+
     it('matches Kazakh and Russian Cyrillic queries against the Latin listings', () => {
       const top = (query: string): NameMatch | undefined => index.search(query, { threshold: T })[0];
       assert.match(top('ТОО Сбер Восток')?.subject ?? '', /SBER VOSTOK/);
