@@ -143,6 +143,19 @@ export class ShapeTable {
   maxLength(row: number): number {
     return (this.rows[row * STRIDE + 2] >>> 8) & 0xff;
   }
+
+  /**
+   * For a word or generic word, the letter masks of its keys' first letters (firstLetters): an
+   * initial matches it only where these share a bit with the initial's own. 0 for other kinds.
+   */
+  wordFirstLetters(row: number): number {
+    return this.isWord(row) ? this.rows[row * STRIDE + 4] : 0;
+  }
+
+  /** The letter masks of the first letters of row's keys (firstLetters). */
+  firstLetters(row: number): number {
+    return this.rows[row * STRIDE + 4];
+  }
 }
 
 /**

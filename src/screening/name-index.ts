@@ -30,6 +30,7 @@ import {
   MatchCollector,
   indexedNames,
   scanAll,
+  schemaOf,
   typeAllowed,
   type IndexedName,
   type NameMatch,
@@ -161,6 +162,8 @@ const RECORD_WORDS = 8;
 const KIND_BITS = 3;
 const KIND_MASK = (1 << KIND_BITS) - 1;
 const PACKED_KINDS = Math.floor(32 / KIND_BITS);
+/** The match value of an initial's pair with a word its letter starts (pairInitials). */
+const INITIAL_VALUE = matchValue(SCORING.initialSimilarity);
 
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_MIN_THRESHOLD;
@@ -225,6 +228,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   });
   const listShapes = ShapeTable.of(tokens);
   const kinds = listShapes.kinds(rows);
+  /** Beside `rows`: each list word's first letters (ShapeTable.wordFirstLetters), 0 for other kinds. */
+  const wordInitials = Int32Array.from(rows, (row) => listShapes.wordFirstLetters(row));
   /**
    * What the postings loop reads of each name, in one record of RECORD_WORDS 32-bit words so that
    * touching a name costs one memory access: its weight (a float64, at n × RECORD_WORDS / 2 in
@@ -289,7 +294,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const plan = planRetrieval(query, shapes, anchor, target);
     // Cannot happen above the minimum threshold (see anchorSimilarity); kept as a safety net.
     if (!plan) return scanAll(names, query, searchOptions);
-    const { probes, caps, wordCaps, skipped, deferred, lookups } = plan;
+    const { probes, caps, wordCaps, skipped, deferred, initials, lookups } = plan;
+    // Under the entity schema an initial and a word never match (name-score.ts initialSimilarity).
+    const initialPairs =
+      searchOptions.type === undefined || schemaOf(searchOptions.type) !== 'entity' ? initials : 0;
 
     stamp = (stamp + 1) & 0x7fffffff;
     if (stamp === 0) {
@@ -367,8 +375,9 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
 
     const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
-      if (quickBounds[t] < 0) continue;
       const n = touched[t];
+      if (initialPairs !== 0) pairInitials(t, n, initialPairs, shapes, querySize);
+      if (quickBounds[t] < 0) continue;
       if (searchOptions.type !== undefined && !typeAllowed(names[n].entry, searchOptions.type)) continue;
       const from = nameInts[n * RECORD_WORDS + FIRST_ROW];
       const to = from + nameInts[n * RECORD_WORDS + TOKEN_COUNT];
@@ -401,6 +410,36 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     return collector.results();
   }
 
+  /**
+   * Records the pairs of the query initials in `initials` (bit mask) with the words of touched
+   * name t (name n) whose keys start with one of their letters, as a posting would at the
+   * initial similarity's match value. Their caps are 0 (planRetrieval): every pair an initial can
+   * have with a list word that might match it is counted here, for every name the bounds test.
+   */
+  function pairInitials(t: number, n: number, initials: number, shapes: ShapeTable, querySize: number): void {
+    const from = nameInts[n * RECORD_WORDS + FIRST_ROW];
+    const to = from + nameInts[n * RECORD_WORDS + TOKEN_COUNT];
+    const queryAt = t * querySize;
+    const valuesAt = candidateAt[t] - from;
+    for (let bits = initials; bits !== 0; bits &= bits - 1) {
+      const i = 31 - Math.clz32(bits & -bits);
+      const letters = shapes.firstLetters(i);
+      for (let j = from; j < to; j++) {
+        if (!(wordInitials[j] & letters)) continue;
+        const queryValue = queryValues[queryAt + i];
+        if (queryValue < INITIAL_VALUE) {
+          quickBounds[t] += bound.queryGain(i, queryValue, INITIAL_VALUE);
+          queryValues[queryAt + i] = INITIAL_VALUE;
+        }
+        const candidateValue = candidateValues[valuesAt + j];
+        if (candidateValue < INITIAL_VALUE) {
+          quickBounds[t] += bound.candidateGain(kinds[j], candidateValue, INITIAL_VALUE);
+          candidateValues[valuesAt + j] = INITIAL_VALUE;
+        }
+      }
+    }
+  }
+
   /** Makes room for this many candidate and query values. */
   function growValues(candidates: number, queries: number): void {
     const grow = (values: Float64Array<ArrayBuffer>, size: number) => {
@@ -429,6 +468,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     wordCaps: Float64Array;
     skipped: number;
     deferred: number;
+    /** The query initials, whose pairs with list words pairInitials records. */
+    initials: number;
     lookups: WordLookups;
   } | null {
     const own: Probe[][] = [];
@@ -512,14 +553,28 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       for (const position of deepenable) retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
       ({ skipped, deferred } = skippedTokens(volume, caps, unfoundCaps, shapes, target));
     }
-    for (let i = 0; i < shapes.size; i++) if (skipped & (1 << i)) caps[i] = 1;
+    // Initials are read last, for the names other tokens reached, rather than not at all: a name
+    // reached through skipped and deferred tokens alone cannot reach the target either way.
+    // Their pairs with list initials are then retrieved exactly (their exact keys) and with list
+    // words by pairInitials, for every name the bounds test: nothing unretrieved is left to cap.
+    // Names no other token reaches are out of reach with the initials' caps as they were, which
+    // the tests above used.
+    let initials = 0;
+    query.tokens.forEach((token, position) => {
+      if (token.kind === 'initial') initials |= 1 << position;
+    });
+    deferred |= skipped & initials;
+    skipped &= ~initials;
+    for (let i = 0; i < shapes.size; i++) {
+      if (skipped & (1 << i)) caps[i] = 1;
+      else if (initials & (1 << i)) caps[i] = 0;
+    }
     // What unretrieved pairs with a list word can reach: less than what pairs with initials can.
     const wordCaps = new Float64Array(shapes.size);
     query.tokens.forEach((token, position) => {
       if (skipped & (1 << position)) wordCaps[position] = 1;
       else if (isWordLike(token))
         wordCaps[position] = unfoundWordValue(shapes, position, foundLevel[position]);
-      else if (token.kind === 'initial') wordCaps[position] = caps[position];
     });
     const probes = own.flat();
     query.tokens.forEach((token, position) => {
@@ -536,7 +591,15 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       if (id !== undefined)
         probes.push({ postings: words, key: id, queryMask: joinMask(join), token: -1, value: 1 });
     }
-    return { probes, caps, wordCaps, skipped, deferred, lookups: wordLookups(shapes, found, foundLevel) };
+    return {
+      probes,
+      caps,
+      wordCaps,
+      skipped,
+      deferred,
+      initials,
+      lookups: wordLookups(shapes, found, foundLevel),
+    };
   }
 
   /**

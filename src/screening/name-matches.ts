@@ -83,7 +83,7 @@ export function typeAllowed(entry: NameEntry, type: PartyType | undefined): bool
   return type === undefined || type === 'unknown' || entry.type === type || entry.type === 'unknown';
 }
 
-function schemaOf(type: PartyType): SchemaHint | undefined {
+export function schemaOf(type: PartyType): SchemaHint | undefined {
   if (type === 'person') return 'person';
   return type === 'unknown' ? undefined : 'entity';
 }

@@ -177,6 +177,31 @@ describe('name index', () => {
       assert.deepEqual(compare(queries, DEFAULT_MIN_THRESHOLD).misses, []);
     });
 
+    it('finds every match a full scan finds for queries with initials, for every party type', () => {
+      const queries = [
+        'V. Putin',
+        'Putin V V',
+        'Ali A. Velayati',
+        'A. B. Smith',
+        'Kim J. Un',
+        'AL-TAMIMI Muhamad JUMA Y',
+        'M. Sh. Ahmadov',
+        'J. Doe Trading',
+      ];
+      for (const query of queries) {
+        for (const type of [undefined, 'person', 'entity', 'unknown'] as const) {
+          for (const threshold of [DEFAULT_MIN_THRESHOLD, T]) {
+            const options = { threshold, limit: Infinity, type };
+            assert.deepEqual(
+              index.search(query, options),
+              bruteForceSearch(entries, query, options),
+              `${query}, ${type ?? 'any type'}, ${threshold}`,
+            );
+          }
+        }
+      }
+    });
+
     it('answers the same whether lookups of unknown words are kept between searches or not', () => {
       const some = entries.slice(0, 4_000);
       const kept = buildNameIndex(some);
