@@ -25,6 +25,8 @@ const {
   insignificantFactor,
 } = SCORING;
 const countBits = bitCount;
+/** The match value of an initial paired with a word it abbreviates. */
+export const INITIAL_MATCH_VALUE = matchValue(initialSimilarity);
 const maxTokens = MAX_TOKENS;
 const matchValueOf = matchValue;
 
@@ -250,14 +252,14 @@ export function unretrievedMatchValue(table: ShapeTable, i: number, retrieval: n
     case PARTICLE:
       return 0;
     case INITIAL:
-      return matchValueOf(initialSimilarity);
+      return INITIAL_MATCH_VALUE;
     case LEGAL:
       return matchValueOf(legalCompanySimilarity);
     default:
       return Math.max(
         matchValueOf(similarityBelow(table.maxLength(i), retrieval)),
         matchValueOf(similarityBelow(table.minLength(i), retrieval)),
-        matchValueOf(initialSimilarity),
+        INITIAL_MATCH_VALUE,
       );
   }
 }
@@ -273,8 +275,13 @@ function margin(target: number, m: number): number {
   if (m >= 1) return 1 - target;
   const free = -target * extraCost;
   if (m <= 0) return free;
-  const paired = (1 - target) * m - target * (extraCost + pairCost) * (1 - m);
+  const paired = pairedTerm(target, m);
   return paired > free ? paired : free;
+}
+
+/** margin's contribution per unit of weight of a token paired at match value m. */
+function pairedTerm(target: number, m: number): number {
+  return (1 - target) * m - target * (extraCost + pairCost) * (1 - m);
 }
 
 /**
@@ -465,7 +472,7 @@ export class CandidateBound {
    * startMargin(the name's startKey, total weight), then add queryGain and candidateGain for each
    * retrieved value that raises a token's value. It takes as many pairing gains of each class
    * present as the name has tokens, and a full match for each skipped token that can pair with
-   * one of them. Names share few keys: each key's share is computed once per search.
+   * one of them. Few distinct keys occur: each key's share is computed once per search.
    */
   startMargin(key: number, listWeight: number): number {
     if (this.startStamps[key] !== this.stamp) {
@@ -766,7 +773,7 @@ export class CandidateBound {
 }
 
 /** A copy of values, zero-filled to `size`. */
-function grown(values: Float64Array, size: number): Float64Array<ArrayBuffer> {
+export function grown(values: Float64Array, size: number): Float64Array<ArrayBuffer> {
   const copy = new Float64Array(size);
   copy.set(values);
   return copy;
@@ -808,7 +815,7 @@ function heaviestPartner(table: ShapeTable, i: number): number {
  */
 function pairedWith(w: number, m: number, lightest: number, heaviest: number, target: number): number {
   if (m <= 0) return -Infinity;
-  const paired = (1 - target) * m - target * (extraCost + pairCost) * (1 - m);
+  const paired = pairedTerm(target, m);
   return (w + (paired >= 0 ? heaviest : lightest)) * paired;
 }
 
@@ -837,7 +844,7 @@ function unreachedContribution(
         pairedWith(w, Math.min(cap, wordCap), generic, word, target),
         pairedWith(
           w,
-          Math.min(cap, matchValueOf(initialSimilarity)),
+          Math.min(cap, INITIAL_MATCH_VALUE),
           SCORING.weights.initial,
           SCORING.weights.initial,
           target,

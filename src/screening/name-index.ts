@@ -19,8 +19,10 @@ import type { NameEntry } from './list-entry';
 import { FuzzyKeyIndex, MAX_DEPTH, deletionsNeeded } from './fuzzy-keys';
 import {
   CandidateBound,
+  INITIAL_MATCH_VALUE,
   KIND_COUNT,
   ShapeTable,
+  grown,
   unfoundWordValue,
   unreachedMightMatch,
   unretrievedMatchValue,
@@ -162,8 +164,6 @@ const RECORD_WORDS = 8;
 const KIND_BITS = 3;
 const KIND_MASK = (1 << KIND_BITS) - 1;
 const PACKED_KINDS = Math.floor(32 / KIND_BITS);
-/** The match value of an initial's pair with a word its letter starts (pairInitials). */
-const INITIAL_VALUE = matchValue(SCORING.initialSimilarity);
 
 export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_MIN_THRESHOLD;
@@ -379,8 +379,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       if (initialPairs !== 0) pairInitials(t, n, initialPairs, shapes, querySize);
       if (quickBounds[t] < 0) continue;
       if (searchOptions.type !== undefined && !typeAllowed(names[n].entry, searchOptions.type)) continue;
-      const from = nameInts[n * RECORD_WORDS + FIRST_ROW];
-      const to = from + nameInts[n * RECORD_WORDS + TOKEN_COUNT];
+      const from = rowStart[n];
+      const to = rowStart[n + 1];
       const quick = bound.quickMargin(
         kinds,
         from,
@@ -417,8 +417,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
    * have with a list word that might match it is counted here, for every name the bounds test.
    */
   function pairInitials(t: number, n: number, initials: number, shapes: ShapeTable, querySize: number): void {
-    const from = nameInts[n * RECORD_WORDS + FIRST_ROW];
-    const to = from + nameInts[n * RECORD_WORDS + TOKEN_COUNT];
+    const from = rowStart[n];
+    const to = rowStart[n + 1];
     const queryAt = t * querySize;
     const valuesAt = candidateAt[t] - from;
     for (let bits = initials; bits !== 0; bits &= bits - 1) {
@@ -427,14 +427,14 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       for (let j = from; j < to; j++) {
         if (!(wordInitials[j] & letters)) continue;
         const queryValue = queryValues[queryAt + i];
-        if (queryValue < INITIAL_VALUE) {
-          quickBounds[t] += bound.queryGain(i, queryValue, INITIAL_VALUE);
-          queryValues[queryAt + i] = INITIAL_VALUE;
+        if (queryValue < INITIAL_MATCH_VALUE) {
+          quickBounds[t] += bound.queryGain(i, queryValue, INITIAL_MATCH_VALUE);
+          queryValues[queryAt + i] = INITIAL_MATCH_VALUE;
         }
         const candidateValue = candidateValues[valuesAt + j];
-        if (candidateValue < INITIAL_VALUE) {
-          quickBounds[t] += bound.candidateGain(kinds[j], candidateValue, INITIAL_VALUE);
-          candidateValues[valuesAt + j] = INITIAL_VALUE;
+        if (candidateValue < INITIAL_MATCH_VALUE) {
+          quickBounds[t] += bound.candidateGain(kinds[j], candidateValue, INITIAL_MATCH_VALUE);
+          candidateValues[valuesAt + j] = INITIAL_MATCH_VALUE;
         }
       }
     }
@@ -442,14 +442,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
 
   /** Makes room for this many candidate and query values. */
   function growValues(candidates: number, queries: number): void {
-    const grow = (values: Float64Array<ArrayBuffer>, size: number) => {
-      if (size <= values.length) return values;
-      const grown = new Float64Array(Math.max(size, 2 * values.length));
-      grown.set(values);
-      return grown;
-    };
-    candidateValues = grow(candidateValues, candidates);
-    queryValues = grow(queryValues, queries);
+    if (candidates > candidateValues.length)
+      candidateValues = grown(candidateValues, Math.max(candidates, 2 * candidateValues.length));
+    if (queries > queryValues.length)
+      queryValues = grown(queryValues, Math.max(queries, 2 * queryValues.length));
   }
 
   /**
@@ -474,7 +470,6 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   } | null {
     const own: Probe[][] = [];
     const found: Map<number, number>[] = [];
-    const foundLevel = new Float64Array(shapes.size);
     const volume = new Float64Array(shapes.size);
     const caps = new Float64Array(shapes.size);
     /** Per query word, what its unretrieved pairs with a list word reach. */
@@ -496,7 +491,6 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     /** Retrieves query word `position` through the keys its lookup at `level` found. */
     const retrieve = (position: number, keys: Map<number, number>, level: number) => {
       found[position] = keys;
-      foundLevel[position] = level;
       own[position] = [];
       volume[position] = 0;
       for (const [key, similarity] of keys) {
@@ -573,8 +567,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const wordCaps = new Float64Array(shapes.size);
     query.tokens.forEach((token, position) => {
       if (skipped & (1 << position)) wordCaps[position] = 1;
-      else if (isWordLike(token))
-        wordCaps[position] = unfoundWordValue(shapes, position, foundLevel[position]);
+      else if (isWordLike(token)) wordCaps[position] = unfoundCaps[position];
     });
     const probes = own.flat();
     query.tokens.forEach((token, position) => {
@@ -598,7 +591,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       skipped,
       deferred,
       initials,
-      lookups: wordLookups(shapes, found, foundLevel),
+      lookups: wordLookups(shapes, found, unfoundCaps),
     };
   }
 
@@ -640,12 +633,18 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     for (let i = 0; i < known.ids.length; i++) visit(known.ids[i], known.similarities[i]);
   }
 
-  /** The lookups' findings as WordLookups, in scratch arrays that the previous search's reset. */
-  function wordLookups(shapes: ShapeTable, found: Map<number, number>[], level: Float64Array): WordLookups {
+  /**
+   * The lookups' findings as WordLookups, in scratch arrays that the previous search's reset;
+   * `unfoundValues` per query word, what its unretrieved pairs with a list word reach.
+   */
+  function wordLookups(
+    shapes: ShapeTable,
+    found: Map<number, number>[],
+    unfoundValues: Float64Array,
+  ): WordLookups {
     for (const key of foundKeys) foundRowOf[key] = 0;
     foundKeys.length = 0;
     const size = shapes.size;
-    const unfoundValues = new Float64Array(size);
     let looked = 0;
     found.forEach((keys, position) => {
       looked |= 1 << position;
@@ -654,16 +653,11 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
           foundKeys.push(key);
           foundRowOf[key] = foundKeys.length;
           const end = foundKeys.length * size;
-          if (end > foundSimilarities.length) {
-            const grown = new Float64Array(2 * end);
-            grown.set(foundSimilarities);
-            foundSimilarities = grown;
-          }
+          if (end > foundSimilarities.length) foundSimilarities = grown(foundSimilarities, 2 * end);
           foundSimilarities.fill(0, end - size, end);
         }
         foundSimilarities[(foundRowOf[key] - 1) * size + position] = similarity;
       }
-      unfoundValues[position] = unfoundWordValue(shapes, position, level[position]);
     });
     return { rowOf: foundRowOf, similarities: foundSimilarities, looked, unfoundValues };
   }
