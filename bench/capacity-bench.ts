@@ -36,6 +36,7 @@ import {
 } from './processes';
 import { fixed, type Cell, type Column, type SectionReport } from './report';
 import type { BenchContext, Section } from './section';
+import { median } from './stats';
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
 const SUBMIT_PATH = SettlementGatewayService.submitInstruction.path;
@@ -97,13 +98,6 @@ function summedCpu(label: string, pids: number[]): CpuProbe {
       return total;
     },
   };
-}
-
-function median(values: number[]): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 /** Each process's share of a core ('gw1', 'gw2', 'r1'…), to show how evenly the calls spread. */

@@ -66,3 +66,11 @@ export function percentile(sorted: Float64Array, p: number): number {
   const rank = Math.ceil((p / 100) * n);
   return sorted[Math.min(n, Math.max(1, rank)) - 1];
 }
+
+/** The middle of the values (the mean of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}

@@ -16,6 +16,7 @@ import { closedLoop, processCpuProbe, type RunResult } from './load-generator';
 import { freePort, startBenchGateway, waitUntilServing, type ChildServer } from './processes';
 import { fixed, type SectionReport } from './report';
 import type { BenchContext, Section } from './section';
+import { median } from './stats';
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
 
@@ -78,12 +79,6 @@ function isFreshAcceptance(body: Buffer): boolean {
   } catch {
     return false;
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function runTracing(report: SectionReport, { root, cleanup }: BenchContext): Promise<void> {
