@@ -27,6 +27,7 @@ import { operationsHandlers } from './grpc/operations-service';
 import { createRouteAdmin } from './operations/route-admin';
 import { createRouteTable, type RouteTable } from './routing/route-table';
 import { createRedisClient, duplicateForBlocking, waitUntilReady } from './store/redis-client';
+import { createReplicaConfirmation, fewestConnectedReplicas } from './store/replica-confirmation';
 import { meteredStore, meteredSubmit } from './telemetry/instruction-metrics';
 import { observeListAges } from './telemetry/list-metrics';
 import type { Logger } from './telemetry/logger';
@@ -72,6 +73,13 @@ export async function startGateway({
   // Subscriptions hold per-connection state, so they get a connection of their own.
   const subscriber = duplicateForBlocking(redis);
   const connections = [redis, subscriber];
+  // WAIT blocks its connection, so replicated writes get their own (see replica-confirmation.ts).
+  const { replicas, timeoutMs } = config.redisReplication;
+  const confirmer =
+    replicas > 0
+      ? createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs })
+      : null;
+  if (confirmer) connections.push(confirmer);
   for (const c of connections) {
     c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
     countConnectionErrors(c);
@@ -83,9 +91,28 @@ export async function startGateway({
   try {
     // A subscription sent before the connection is ready races ioredis's own ready check (INFO),
     // which Redis refuses in subscriber mode: both connections must be ready first.
-    await Promise.all([redis, subscriber].map((c) => waitUntilReady(c, config.redisUrl, 10_000)));
+    await Promise.all(connections.map((c) => waitUntilReady(c, config.redisUrl, 10_000)));
     const keys = createKeySpace(config.redisPrefix, config.partitions);
-    const store = meteredStore(createInstructionStore(redis, keys));
+    if (confirmer) {
+      const connected = await fewestConnectedReplicas(confirmer);
+      if (connected < replicas) {
+        log.warn(
+          { connected, required: replicas },
+          'CARAVAN_REDIS_MIN_REPLICAS exceeds the replicas connected to a Redis primary: submissions will answer UNAVAILABLE until enough replicas are connected',
+        );
+      }
+    }
+    const store = meteredStore(
+      createInstructionStore(redis, keys, {
+        replication: confirmer
+          ? {
+              confirmation: createReplicaConfirmation(confirmer, { replicas, timeoutMs }),
+              replicas,
+              timeoutMs,
+            }
+          : undefined,
+      }),
+    );
     const lists = createListStore(redis, keys);
     const audit = createAuditLog(redis, keys);
     const feed = await createEventFeed(subscriber, keys);

@@ -21,6 +21,11 @@ export interface Config {
   keepaliveTimeoutMs: number;
   watchPollMs: number;
   redisCommandTimeoutMs: number;
+  /**
+   * Replicas that must hold a submission before it is acknowledged (0: the primary's word is
+   * enough), and how long to wait for them.
+   */
+  redisReplication: { replicas: number; timeoutMs: number };
   limits: CallLimits;
   screening: ScreeningConfig;
   delivery: DeliveryConfig;
@@ -131,6 +136,8 @@ const serverSchema = z.object({
   CARAVAN_KEEPALIVE_TIMEOUT_MS: positiveInt(1_000, 600_000).default(10_000),
   CARAVAN_WATCH_POLL_MS: positiveInt(100, 60_000).default(2_000),
   CARAVAN_REDIS_TIMEOUT_MS: positiveInt(50, 60_000).default(2_000),
+  CARAVAN_REDIS_MIN_REPLICAS: positiveInt(0, 16).default(0),
+  CARAVAN_REDIS_REPLICA_TIMEOUT_MS: positiveInt(10, 60_000).default(500),
   CARAVAN_RATE_LIMIT: positiveInt(0, 1_000_000).default(1_000),
   CARAVAN_RATE_BURST: positiveInt(1, 10_000_000).optional(),
   CARAVAN_MAX_IN_FLIGHT: positiveInt(1, 1_000_000).default(1_024),
@@ -252,6 +259,11 @@ export const SERVER_ENV_NAMES: readonly string[] = Object.keys(serverSchema.shap
 /** Reads the gateway's settings from the environment; throws ConfigError listing every problem. */
 export function loadConfig(env: Env = process.env): Config {
   const { values: v, tls } = parse(serverSchema, env, 'server');
+  if (v.CARAVAN_REDIS_MIN_REPLICAS > 0 && v.CARAVAN_REDIS_REPLICA_TIMEOUT_MS >= v.CARAVAN_REDIS_TIMEOUT_MS) {
+    throw new ConfigError([
+      'CARAVAN_REDIS_REPLICA_TIMEOUT_MS: must be less than CARAVAN_REDIS_TIMEOUT_MS, or the command timeout ends the wait for replicas first',
+    ]);
+  }
   if (v.CARAVAN_RETRY_BASE_MS > v.CARAVAN_RETRY_MAX_MS) {
     throw new ConfigError(['CARAVAN_RETRY_BASE_MS: must not exceed CARAVAN_RETRY_MAX_MS']);
   }
@@ -275,6 +287,10 @@ export function loadConfig(env: Env = process.env): Config {
     keepaliveTimeoutMs: v.CARAVAN_KEEPALIVE_TIMEOUT_MS,
     watchPollMs: v.CARAVAN_WATCH_POLL_MS,
     redisCommandTimeoutMs: v.CARAVAN_REDIS_TIMEOUT_MS,
+    redisReplication: {
+      replicas: v.CARAVAN_REDIS_MIN_REPLICAS,
+      timeoutMs: v.CARAVAN_REDIS_REPLICA_TIMEOUT_MS,
+    },
     limits: {
       ratePerSecond: v.CARAVAN_RATE_LIMIT,
       burst: v.CARAVAN_RATE_BURST ?? Math.max(1, 2 * v.CARAVAN_RATE_LIMIT),

@@ -114,6 +114,15 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
           traceId: result.answer.traceId,
           replayed: true,
         };
+      case 'unconfirmed':
+        return {
+          kind: 'unavailable',
+          message:
+            `the instruction was written, but ${result.replicas} of the ${result.required} Redis replica(s) ` +
+            `required confirmed it within ${result.timeoutMs} ms, so it is not acknowledged; retry with the ` +
+            'same UETR and body: the retry answers once the replicas hold it',
+          retryAfterMs: RETRY_UNCONFIRMED_MS,
+        };
       case 'conflict':
         return {
           kind: 'already-exists',
@@ -122,6 +131,9 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
     }
   };
 }
+
+/** Replicas that fell behind usually catch up within their next acknowledgement (every second). */
+const RETRY_UNCONFIRMED_MS = 1_000;
 
 function noRoute(instruction: SettlementInstruction): Reason {
   const agent = instruction.creditorAgent?.bic ?? '';

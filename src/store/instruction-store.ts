@@ -2,7 +2,8 @@ import { isValidTraceId } from '@opentelemetry/api';
 import type { Redis, Cluster } from 'ioredis';
 import { SettlementInstruction } from '../gen/caravan/settlement/v1/instruction';
 import type { KeySpace } from './keys';
-import { defineInstructionScripts } from './lua-scripts';
+import { defineInstructionScripts, recordInstructionScript, type ScriptReply } from './lua-scripts';
+import type { ReplicaConfirmation } from './replica-confirmation';
 import {
   ISO_STATUS_OF,
   isIsoStatus,
@@ -32,7 +33,12 @@ export interface NewInstruction {
 export type RecordResult =
   | { kind: 'created' }
   | { kind: 'replay'; participant: string; answer: SubmissionAnswer }
-  | { kind: 'conflict'; participant: string };
+  | { kind: 'conflict'; participant: string }
+  /**
+   * Written on the primary, but fewer replicas than required confirmed it in time: not to be
+   * acknowledged, since a failover now could lose it. A retry with the same body replays it.
+   */
+  | { kind: 'unconfirmed'; replicas: number; required: number; timeoutMs: number };
 
 export interface Transition {
   uetr: string;
@@ -124,6 +130,8 @@ export interface InstructionStore {
 export interface InstructionStoreOptions {
   /** Instructions the recency index keeps per partition; the least recently changed are trimmed. */
   recentPerPartition?: number;
+  /** When set, a submission is acknowledged only once this many replicas hold it (Redis WAIT). */
+  replication?: { confirmation: ReplicaConfirmation; replicas: number; timeoutMs: number };
 }
 
 export const MAX_ATTEMPT_RECORDS = 100;
@@ -236,6 +244,19 @@ export function createInstructionStore(
   const scripts = defineInstructionScripts(redis);
   const channel = keys.eventsChannel();
   const recentPerPartition = options.recentPerPartition ?? RECENT_PER_PARTITION;
+  const { replication } = options;
+  const recordScript = recordInstructionScript();
+
+  /** The record script's reply, and whether enough replicas hold its write (always, without replication). */
+  async function runRecord(
+    partition: number,
+    keys: [string, string, string, string, string, string, string],
+    args: (string | number)[],
+  ): Promise<{ reply: ScriptReply; replicas: number | null }> {
+    if (replication === undefined)
+      return { reply: await scripts.recordInstruction(keys, args), replicas: null };
+    return replication.confirmation.run<ScriptReply>(recordScript, partition, [...keys, ...args]);
+  }
 
   async function readEvents(eventsKey: string, start: string): Promise<StatusEventRecord[]> {
     const entries = await redis.xrange(eventsKey, start, '+');
@@ -246,7 +267,8 @@ export function createInstructionStore(
     async record(input) {
       const k = keys.instruction(input.uetr);
       const { state, reason } = input.outcome;
-      const reply = await scripts.recordInstruction(
+      const { reply, replicas } = await runRecord(
+        k.partition,
         [k.record, k.events, k.outbox, k.holds, k.open, k.recent, k.traces],
         [
           input.bodyHash,
@@ -267,6 +289,21 @@ export function createInstructionStore(
           indexableTrace(input.traceId),
         ],
       );
+      // A conflict acknowledges nothing, so it needs no replica; a replay rewrote its record (see the
+      // script), so the WAIT after it also covers the first write.
+      if (
+        replication !== undefined &&
+        replicas !== null &&
+        replicas < replication.replicas &&
+        reply[0] !== 'conflict'
+      ) {
+        return {
+          kind: 'unconfirmed',
+          replicas,
+          required: replication.replicas,
+          timeoutMs: replication.timeoutMs,
+        };
+      }
       switch (reply[0]) {
         case 'created':
           return { kind: 'created' };

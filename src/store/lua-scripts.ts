@@ -1,13 +1,19 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Redis, Cluster } from 'ioredis';
+import type { WriteScript } from './replica-confirmation';
 
 /** Lua scripts live beside this file (copied into dist/ by the build) so they read as Lua. */
 export function lua(name: string): string {
   return readFileSync(path.join(__dirname, 'lua', `${name}.lua`), 'utf8');
 }
 
-type ScriptReply = (string | number | null)[];
+export type ScriptReply = (string | number | null)[];
+
+/** The intake script: the idempotency check, the record, its first events and the outbox entry. */
+export function recordInstructionScript(): WriteScript {
+  return { lua: lua('record-instruction'), numberOfKeys: 7 };
+}
 
 export interface InstructionScripts {
   recordInstruction(
@@ -33,7 +39,7 @@ type ScriptClient = (Redis | Cluster) & {
  * after a script cache flush (a Redis restart), so callers never see NOSCRIPT.
  */
 export function defineInstructionScripts(redis: Redis | Cluster): InstructionScripts {
-  redis.defineCommand('recordInstruction', { numberOfKeys: 7, lua: lua('record-instruction') });
+  redis.defineCommand('recordInstruction', recordInstructionScript());
   redis.defineCommand('transitionInstruction', { numberOfKeys: 9, lua: lua('transition-instruction') });
   redis.defineCommand('startDeliveryAttempt', { numberOfKeys: 1, lua: lua('start-delivery-attempt') });
   const client = redis as ScriptClient;

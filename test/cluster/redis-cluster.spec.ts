@@ -36,8 +36,11 @@ const CONCURRENCY = 16;
 const DISPATCHER_RUNNING = /"msg":"caravan dispatcher running"/;
 const HELD_NAME = 'ТОО Жетысу Орбита Холдинг';
 /**
- * CARAVAN_CLUSTER_FAILOVER=kill SIGKILLs the master instead of a coordinated CLUSTER FAILOVER:
- * asynchronous replication may then lose writes the master acknowledged (see the README).
+ * CARAVAN_CLUSTER_FAILOVER=kill SIGKILLs the master instead of a coordinated CLUSTER FAILOVER.
+ * Replication is asynchronous, but the gateways acknowledge an instruction only once the master's
+ * replica holds it (CARAVAN_REDIS_MIN_REPLICAS=1), so the promoted replica has every acknowledged
+ * one; the killed master's partitions answer UNAVAILABLE until the killed node has rejoined as the
+ * new master's replica.
  */
 const KILL = process.env.CARAVAN_CLUSTER_FAILOVER === 'kill';
 
@@ -155,6 +158,8 @@ describe('Redis Cluster: the whole pipeline on 3 masters + 3 replicas, and a mas
       CARAVAN_ROLE_TOKENS: ROLE_TOKENS_ENV,
       CARAVAN_LIST_POLL_MS: '500',
       CARAVAN_DISPATCHER: 'off',
+      // Acknowledged only once the master's replica holds it: a killed master loses nothing acknowledged.
+      CARAVAN_REDIS_MIN_REPLICAS: '1',
       CARAVAN_LOG_LEVEL: process.env.CLUSTER_DEBUG ? 'warn' : 'silent',
     };
     for (let i = 0; i < 2; i++) gateways.push(await startTestGateway(prefix, { env, routes }));

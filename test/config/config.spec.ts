@@ -162,6 +162,8 @@ describe('loadConfig', () => {
       CARAVAN_KEEPALIVE_TIMEOUT_MS: 'soon',
       CARAVAN_WATCH_POLL_MS: '1',
       CARAVAN_REDIS_TIMEOUT_MS: '0',
+      CARAVAN_REDIS_MIN_REPLICAS: '-1',
+      CARAVAN_REDIS_REPLICA_TIMEOUT_MS: '5',
       CARAVAN_LOG_LEVEL: 'verbose',
     };
     for (const [variable, value] of Object.entries(cases)) {
@@ -170,6 +172,21 @@ describe('loadConfig', () => {
         variable,
       );
     }
+  });
+
+  it('waits for replicas only within the Redis command timeout', () => {
+    const problems = problemsOf(() =>
+      loadConfig({
+        ...DEV,
+        CARAVAN_REDIS_MIN_REPLICAS: '1',
+        CARAVAN_REDIS_REPLICA_TIMEOUT_MS: '2000',
+        CARAVAN_REDIS_TIMEOUT_MS: '2000',
+      }),
+    );
+    assertNamed(problems, 'CARAVAN_REDIS_REPLICA_TIMEOUT_MS');
+    const config = loadConfig({ ...DEV, CARAVAN_REDIS_MIN_REPLICAS: '1' });
+    assert.deepEqual(config.redisReplication, { replicas: 1, timeoutMs: 500 });
+    assert.deepEqual(loadConfig(DEV).redisReplication, { replicas: 0, timeoutMs: 500 });
   });
 
   it('lists every bad variable at once, not just the first', () => {

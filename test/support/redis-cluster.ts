@@ -8,6 +8,7 @@ import { answers, freePort } from '../../src/store/private-redis';
 /** One redis-server of a test cluster. */
 export interface ClusterNodeProcess {
   port: number;
+  bus: number;
   dir: string;
   child: ChildProcess;
 }
@@ -25,7 +26,8 @@ export interface TestRedisCluster {
   failover(slot: number): Promise<{ from: number; to: number }>;
   /**
    * SIGKILL of the slot's master; resolves when the cluster has promoted its replica (after
-   * cluster-node-timeout). Writes the master acknowledged but had not yet replicated are lost.
+   * cluster-node-timeout) and the killed node, started again on its directory, has rejoined as the
+   * new master's replica in sync. Writes the master acknowledged but had not yet replicated are lost.
    */
   killMaster(slot: number): Promise<{ from: number; to: number }>;
   /** Stops every node (SIGKILL: the data is thrown away) and removes the directories. */
@@ -102,20 +104,25 @@ export async function startRedisCluster(masters = 3, replicasPerMaster = 1): Pro
     rmSync(root, { recursive: true, force: true });
   };
 
+  /** A node on its port and directory: started again, it finds its nodes.conf and AOF there. */
+  const launch = (p: number, bus: number, dir: string) => {
+    const log = openSync(path.join(dir, 'redis.log'), 'a');
+    // prettier-ignore
+    const child = spawn('redis-server', [
+      '--port', String(p), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir,
+      '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
+      '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no',
+    ], { stdio: ['ignore', log, log] });
+    return child;
+  };
+
   try {
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
       const p = await port();
       const bus = await port();
       const dir = path.join(root, `node-${p}`);
       mkdirSync(dir);
-      const log = openSync(path.join(dir, 'redis.log'), 'a');
-      // prettier-ignore
-      const child = spawn('redis-server', [
-        '--port', String(p), '--cluster-port', String(bus), '--bind', '127.0.0.1', '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000',
-        '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no',
-      ], { stdio: ['ignore', log, log] });
-      nodes.push({ port: p, dir, child });
+      nodes.push({ port: p, bus, dir, child: launch(p, bus, dir) });
     }
     for (const n of nodes) {
       await until(`redis-server on port ${n.port}`, 10_000, async () => {
@@ -202,6 +209,15 @@ export async function startRedisCluster(masters = 3, replicasPerMaster = 1): Pro
         promoted = range ? Number(range[2][1]) : 0;
         const state = await node(survivor).cluster('INFO');
         return promoted !== master && replicas.includes(promoted) && state.includes('cluster_state:ok');
+      });
+      victim.child = launch(victim.port, victim.bus, victim.dir);
+      await until(`node ${master} to rejoin as a replica of ${promoted}`, 60_000, async () => {
+        const info = await node(master).info('replication');
+        return (
+          info.includes('role:slave') &&
+          info.includes(`master_port:${promoted}`) &&
+          info.includes('master_link_status:up')
+        );
       });
       return { from: master, to: promoted };
     },

@@ -22,6 +22,9 @@ if existing then
   local r = redis.call('HMGET', KEYS[1], 'participant', 'answer_state', 'answer_iso', 'answer_code',
     'answer_desc', 'trace_id')
   if existing == ARGV[1] then
+    -- A write, though the answer is only read: a gateway that waits for replicas (WAIT) after this
+    -- script then knows they hold everything up to here, the first submission's write included.
+    redis.call('HINCRBY', KEYS[1], 'replays', 1)
     return {'replay', r[1], r[2], r[3], r[4], r[5], r[6]}
   end
   return {'conflict', r[1]}

@@ -969,7 +969,10 @@ export const SettlementGatewayService = {
   /**
    * Submits an instruction. Idempotent on the UETR: the same UETR with the same content answers the
    * first answer again with replayed = true; the same UETR with different content fails with
-   * ALREADY_EXISTS. Business outcomes (accepted, held, rejected) are normal responses.
+   * ALREADY_EXISTS. Business outcomes (accepted, held, rejected) are normal responses. UNAVAILABLE
+   * (with google.rpc.RetryInfo) means nothing was acknowledged: storage was unreachable, or the
+   * instruction was written but not yet confirmed by the storage replicas the gateway requires;
+   * retry with the same UETR and content until an answer comes.
    */
   submitInstruction: {
     path: "/caravan.settlement.v1.SettlementGateway/SubmitInstruction" as const,
@@ -1016,7 +1019,10 @@ export interface SettlementGatewayServer extends UntypedServiceImplementation {
   /**
    * Submits an instruction. Idempotent on the UETR: the same UETR with the same content answers the
    * first answer again with replayed = true; the same UETR with different content fails with
-   * ALREADY_EXISTS. Business outcomes (accepted, held, rejected) are normal responses.
+   * ALREADY_EXISTS. Business outcomes (accepted, held, rejected) are normal responses. UNAVAILABLE
+   * (with google.rpc.RetryInfo) means nothing was acknowledged: storage was unreachable, or the
+   * instruction was written but not yet confirmed by the storage replicas the gateway requires;
+   * retry with the same UETR and content until an answer comes.
    */
   submitInstruction: handleUnaryCall<SubmitInstructionRequest, SubmitInstructionResponse>;
   /**
@@ -1035,7 +1041,10 @@ export interface SettlementGatewayClient extends Client {
   /**
    * Submits an instruction. Idempotent on the UETR: the same UETR with the same content answers the
    * first answer again with replayed = true; the same UETR with different content fails with
-   * ALREADY_EXISTS. Business outcomes (accepted, held, rejected) are normal responses.
+   * ALREADY_EXISTS. Business outcomes (accepted, held, rejected) are normal responses. UNAVAILABLE
+   * (with google.rpc.RetryInfo) means nothing was acknowledged: storage was unreachable, or the
+   * instruction was written but not yet confirmed by the storage replicas the gateway requires;
+   * retry with the same UETR and content until an answer comes.
    */
   submitInstruction(
     request: SubmitInstructionRequest,

@@ -1,0 +1,118 @@
+import { Cluster } from 'ioredis';
+import type { RedisClient } from './redis-client';
+
+export interface ReplicaConfirmationOptions {
+  /** Replicas that must hold a write before it is acknowledged (Redis WAIT numreplicas). */
+  replicas: number;
+  /** How long WAIT may block; it must end well before the connection's command timeout. */
+  timeoutMs: number;
+}
+
+export interface ConfirmedReply<R> {
+  reply: R;
+  /** Replicas that confirmed the write (and every earlier one of the connection) in time. */
+  replicas: number;
+}
+
+/** A Lua script and how many of its arguments are keys. */
+export interface WriteScript {
+  lua: string;
+  numberOfKeys: number;
+}
+
+/**
+ * Runs a script and follows it with WAIT on the same node, so the caller learns how many replicas
+ * hold the write before it acknowledges anything.
+ */
+export interface ReplicaConfirmation {
+  run<R>(script: WriteScript, partition: number, args: (string | number)[]): Promise<ConfirmedReply<R>>;
+}
+
+interface Waiting {
+  script: WriteScript;
+  args: (string | number)[];
+  resolve(value: ConfirmedReply<unknown>): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for replicated writes. WAIT blocks the connection that sends it, so it runs on a
+ * connection of its own (a slow replica must not stall the gateway's other commands), and one WAIT
+ * covers every write sent before it on that connection: the writes of one event-loop turn go out
+ * as one pipeline per node followed by a single WAIT, instead of one WAIT per write in turn. On a
+ * Cluster the batch is per partition (one hash tag, one slot), which ioredis redirects as a whole
+ * when a failover moves the slot. Scripts go as EVAL, not EVALSHA: ioredis answers a NOSCRIPT (a
+ * restarted Redis) by sending the script again after the batch, where the WAIT would not cover it.
+ */
+export function createReplicaConfirmation(
+  client: RedisClient,
+  options: ReplicaConfirmationOptions,
+): ReplicaConfirmation {
+  const byNode = client instanceof Cluster;
+  let pending = new Map<number, Waiting[]>();
+  let scheduled = false;
+
+  function flush(): void {
+    scheduled = false;
+    const batches = pending;
+    pending = new Map();
+    for (const batch of batches.values()) send(batch);
+  }
+
+  function send(batch: Waiting[]): void {
+    const pipeline = client.pipeline();
+    for (const w of batch) pipeline.eval(w.script.lua, w.script.numberOfKeys, ...w.args);
+    pipeline.wait(options.replicas, options.timeoutMs);
+    pipeline.exec().then(
+      (replies) => {
+        // A WAIT that fails (the node was demoted to a replica by a failover) confirms nothing,
+        // though the writes before it may have been made: they are answered as unconfirmed.
+        const waited = replies?.[batch.length];
+        const replicas = waited && !waited[0] ? Number(waited[1]) : 0;
+        // ioredis follows MOVED for a pipeline only when every reply is the same error, which a
+        // failed WAIT after a redirected script never is; the slot map is refreshed here instead,
+        // so the retries go to the new master.
+        if (client instanceof Cluster && replies?.some(([err]) => err)) client.refreshSlotsCache();
+        batch.forEach((w, i) => {
+          const [err, reply] = replies?.[i] ?? [new Error('the replicated write batch got no reply'), null];
+          if (err) w.reject(err);
+          else w.resolve({ reply, replicas });
+        });
+      },
+      (err: unknown) => {
+        if (client instanceof Cluster) client.refreshSlotsCache();
+        for (const w of batch) w.reject(err);
+      },
+    );
+  }
+
+  return {
+    run<R>(script: WriteScript, partition: number, args: (string | number)[]) {
+      return new Promise<ConfirmedReply<R>>((resolve, reject) => {
+        const key = byNode ? partition : 0;
+        let batch = pending.get(key);
+        if (batch === undefined) {
+          batch = [];
+          pending.set(key, batch);
+        }
+        batch.push({ script, args, resolve: resolve as Waiting['resolve'], reject });
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(flush);
+        }
+      });
+    },
+  };
+}
+
+/** The fewest replicas connected to any primary (every master of a Cluster), from INFO replication. */
+export async function fewestConnectedReplicas(client: RedisClient): Promise<number> {
+  const primaries = client instanceof Cluster ? client.nodes('master') : [client];
+  const counts = await Promise.all(
+    primaries.map(async (node) => {
+      const match = /^connected_slaves:(\d+)/m.exec(await node.info('replication'));
+      return match ? Number(match[1]) : 0;
+    }),
+  );
+  return Math.min(...counts);
+}

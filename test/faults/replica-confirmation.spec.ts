@@ -1,0 +1,240 @@
+import assert from 'node:assert/strict';
+import { status } from '@grpc/grpc-js';
+import Redis from 'ioredis';
+import type { SettlementGatewayClient } from '../../src/gen/caravan/settlement/v1/gateway';
+import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
+import { decodeStatusDetails } from '../../src/grpc/status';
+import { createKeySpace } from '../../src/store/keys';
+import {
+  asParticipant,
+  devClient,
+  grpcError,
+  startTestGateway,
+  submit,
+  type TestGateway,
+} from '../support/gateway';
+import { validInstruction } from '../support/instructions';
+import { TEST_REDIS_URL, deleteUnder, testRedis, uniquePrefix } from '../support/redis';
+import { startRedisProcess, type RedisProcess } from '../support/redis-process';
+
+const HALYK = asParticipant('HSBKKZKX');
+const REPLICA_TIMEOUT_MS = 300;
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function client(url: string): Redis {
+  const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
+  redis.on('error', () => undefined);
+  return redis;
+}
+
+async function replicaInSync(primary: Redis, replica: Redis): Promise<boolean> {
+  const [p, r] = await Promise.all([primary.info('replication'), replica.info('replication')]);
+  const offset = /^master_repl_offset:(\d+)/m.exec(p)?.[1];
+  return (
+    /^connected_slaves:1/m.test(p) &&
+    /^master_link_status:up/m.test(r) &&
+    /^slave_repl_offset:(\d+)/m.exec(r)?.[1] === offset
+  );
+}
+
+/**
+ * CARAVAN_REDIS_MIN_REPLICAS: a submission is acknowledged only once a replica holds it (Redis
+ * WAIT), so a failover to that replica loses nothing acknowledged. A primary and a replica of the
+ * test's own; the replica is frozen (SIGSTOP) to play a replica that has fallen behind, and the
+ * failover is the operator's: primary killed, replica promoted, a gateway pointed at it.
+ */
+describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICAS)', function () {
+  this.timeout(120_000);
+  let primary: RedisProcess;
+  let replica: RedisProcess;
+  let onPrimary: Redis;
+  let onReplica: Redis;
+  let gw: TestGateway | undefined;
+  let api: SettlementGatewayClient | undefined;
+  const prefix = uniquePrefix('replica-confirmation');
+  const keys = createKeySpace(prefix, 16);
+
+  async function startOn(url: string): Promise<SettlementGatewayClient> {
+    gw = await startTestGateway(prefix, {
+      env: {
+        REDIS_URL: url,
+        CARAVAN_REDIS_MIN_REPLICAS: '1',
+        CARAVAN_REDIS_REPLICA_TIMEOUT_MS: String(REPLICA_TIMEOUT_MS),
+      },
+    });
+    api = devClient(gw.address);
+    return api;
+  }
+
+  async function stopGateway(): Promise<void> {
+    api?.close();
+    await gw?.gateway.stop();
+    api = undefined;
+    gw = undefined;
+  }
+
+  beforeEach(async () => {
+    primary = await startRedisProcess();
+    replica = await startRedisProcess(['--replicaof', '127.0.0.1', String(primary.port)]);
+    onPrimary = client(primary.url);
+    onReplica = client(replica.url);
+    await until('the replica to sync', () => replicaInSync(onPrimary, onReplica));
+  });
+
+  afterEach(async () => {
+    await stopGateway();
+    onPrimary.disconnect();
+    onReplica.disconnect();
+    if (replica.running()) replica.resume();
+    await Promise.all([primary.stop(), replica.stop()]);
+  });
+
+  it('accepts 50 concurrent submissions, each already on the replica when answered', async () => {
+    const gateway = await startOn(primary.url);
+    const instructions = Array.from({ length: 50 }, () => validInstruction());
+    const answers = await Promise.all(instructions.map((ins) => submit(gateway, ins, HALYK)));
+    // Read the replica at once: every acknowledged instruction must already be there.
+    const onReplicaNow = await Promise.all(
+      instructions.map((ins) => onReplica.exists(keys.instruction(ins.uetr).record)),
+    );
+    assert.deepEqual(
+      answers.map((a) => a.state),
+      instructions.map(() => InstructionState.INSTRUCTION_STATE_ACCEPTED),
+    );
+    assert.deepEqual(
+      onReplicaNow,
+      instructions.map(() => 1),
+    );
+  });
+
+  it('answers UNAVAILABLE with RetryInfo while the replica lags, then replays the same instruction once it caught up', async () => {
+    const gateway = await startOn(primary.url);
+    const instruction = validInstruction();
+    const k = keys.instruction(instruction.uetr);
+    replica.pause();
+    const started = Date.now();
+    const err = await grpcError(submit(gateway, instruction, HALYK));
+    const waitedMs = Date.now() - started;
+    assert.equal(err.code, status.UNAVAILABLE);
+    assert.match(err.details, /0 of the 1 Redis replica\(s\) required confirmed it within 300 ms/);
+    assert.ok(decodeStatusDetails(err.metadata).retryInfo?.retryDelay, 'UNAVAILABLE without RetryInfo');
+    assert.ok(waitedMs >= REPLICA_TIMEOUT_MS && waitedMs < 2_000, `answered after ${waitedMs} ms`);
+
+    // A retry while the replica still lags is refused the same way, and writes nothing twice; also
+    // through another gateway, whose connection has written nothing the replica could lag behind.
+    const again = await grpcError(submit(gateway, instruction, HALYK));
+    assert.equal(again.code, status.UNAVAILABLE);
+    const second = await startTestGateway(prefix, {
+      env: {
+        REDIS_URL: primary.url,
+        CARAVAN_REDIS_MIN_REPLICAS: '1',
+        CARAVAN_REDIS_REPLICA_TIMEOUT_MS: String(REPLICA_TIMEOUT_MS),
+      },
+    });
+    const secondApi = devClient(second.address);
+    try {
+      assert.equal((await grpcError(submit(secondApi, instruction, HALYK))).code, status.UNAVAILABLE);
+    } finally {
+      secondApi.close();
+      await second.gateway.stop();
+    }
+    // A different body under the UETR acknowledges nothing, so it needs no replica.
+    const other = { ...instruction, endToEndId: 'INV-OTHER' };
+    assert.equal((await grpcError(submit(gateway, other, HALYK))).code, status.ALREADY_EXISTS);
+
+    replica.resume();
+    await until('the replica to catch up', () => replicaInSync(onPrimary, onReplica));
+    const replayed = await submit(gateway, instruction, HALYK);
+    assert.equal(replayed.state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
+    assert.equal(replayed.replayed, true);
+    assert.equal(await onReplica.exists(k.record), 1);
+    const outbox = await onPrimary.xrange(k.outbox, '-', '+');
+    assert.equal(outbox.filter(([, fields]) => fields[1] === instruction.uetr).length, 1);
+  });
+
+  it('loses nothing acknowledged when the primary dies and the lagging replica is promoted', async () => {
+    const gateway = await startOn(primary.url);
+    const acknowledged = Array.from({ length: 40 }, () => validInstruction());
+    for (const answer of await Promise.all(acknowledged.map((ins) => submit(gateway, ins, HALYK)))) {
+      assert.equal(answer.state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
+    }
+    replica.pause();
+    const unconfirmed = Array.from({ length: 10 }, () => validInstruction());
+    const refused = await Promise.all(unconfirmed.map((ins) => grpcError(submit(gateway, ins, HALYK))));
+    assert.deepEqual(
+      refused.map((e) => e.code),
+      unconfirmed.map(() => status.UNAVAILABLE),
+    );
+
+    // Failover while the replica still lags: it never saw the unconfirmed ones.
+    await stopGateway();
+    await primary.kill();
+    replica.resume();
+    await onReplica.replicaof('NO', 'ONE');
+    const promoted = await startOn(replica.url);
+    const present = await Promise.all(
+      acknowledged.map((ins) => onReplica.exists(keys.instruction(ins.uetr).record)),
+    );
+    assert.deepEqual(
+      present,
+      acknowledged.map(() => 1),
+      'an acknowledged instruction was lost',
+    );
+
+    // The promoted primary has no replica yet, so the clients' retries wait for one.
+    assert.equal((await grpcError(submit(promoted, unconfirmed[0], HALYK))).code, status.UNAVAILABLE);
+    await stopGateway();
+    const newReplica = await startRedisProcess(['--replicaof', '127.0.0.1', String(replica.port)]);
+    const onNewReplica = client(newReplica.url);
+    try {
+      await until('the new replica to sync', () => replicaInSync(onReplica, onNewReplica));
+      const retried = await startOn(replica.url);
+      for (const answer of await Promise.all(unconfirmed.map((ins) => submit(retried, ins, HALYK)))) {
+        assert.equal(answer.state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
+      }
+      const records = await Promise.all(
+        [...acknowledged, ...unconfirmed].map((ins) =>
+          onNewReplica.exists(keys.instruction(ins.uetr).record),
+        ),
+      );
+      assert.equal(records.filter((n) => n === 1).length, 50);
+    } finally {
+      onNewReplica.disconnect();
+      await stopGateway();
+      await newReplica.stop();
+    }
+  });
+
+  it('refuses every submission when the primary has no replica at all, and stores each at most once', async () => {
+    const shared = testRedis();
+    const sharedPrefix = uniquePrefix('replica-confirmation-none');
+    try {
+      gw = await startTestGateway(sharedPrefix, {
+        env: {
+          REDIS_URL: TEST_REDIS_URL,
+          CARAVAN_REDIS_MIN_REPLICAS: '1',
+          CARAVAN_REDIS_REPLICA_TIMEOUT_MS: '50',
+        },
+      });
+      api = devClient(gw.address);
+      const instruction = validInstruction();
+      for (let i = 0; i < 3; i++) {
+        assert.equal((await grpcError(submit(api, instruction, HALYK))).code, status.UNAVAILABLE);
+      }
+      const k = createKeySpace(sharedPrefix, 16).instruction(instruction.uetr);
+      assert.equal(await shared.xlen(k.events), 2);
+      assert.equal(await shared.hget(k.record, 'replays'), '2');
+    } finally {
+      await stopGateway();
+      await deleteUnder(shared, sharedPrefix);
+      shared.disconnect();
+    }
+  });
+});
