@@ -31,6 +31,13 @@ export interface GatewayServiceDeps {
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
 
+/**
+ * The largest valid instruction (every text at its ISO 20022 limit in 4-byte characters, ten
+ * identifiers per party, wallets at their longest) encodes to under 4 KiB (checked in
+ * test/grpc/settlement-gateway.spec.ts); four times that leaves room for fields added later.
+ */
+export const MAX_SUBMIT_REQUEST_BYTES = 16 * 1024;
+
 export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServiceImplementation {
   const { log } = deps;
   // A caller without an identity is let through: the handler answers UNAUTHENTICATED.
@@ -87,6 +94,7 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
         };
       },
       admit('unary'),
+      MAX_SUBMIT_REQUEST_BYTES,
     ),
 
     getInstruction: unary<GetInstructionRequest, Instruction>(

@@ -79,7 +79,7 @@ class Violations {
   text(field: string, value: string | undefined, max: number, check: Check): void {
     const s = value ?? '';
     if (s.length > MAX_STRING_LENGTH) {
-      this.add(field, `must be at most ${max} characters, got ${s.length}`);
+      this.add(field, `must be at most ${max} characters, got ${length(s)}`);
     } else if (NOT_UTF8.test(s)) {
       this.add(field, 'is not valid UTF-8');
     } else {
@@ -270,7 +270,7 @@ function checkNetwork(s: string): string | null {
 
 function checkWalletAddress(network: string, s: string): string | null {
   if (s === '') return 'is required';
-  if (s.length > 128) return `must be at most 128 characters, got ${length(s)}`;
+  if (length(s) > 128) return `must be at most 128 characters, got ${length(s)}`;
   if (!/^[\x21-\x7E]+$/.test(s)) return 'must be printable ASCII without spaces';
   if (EVM_NETWORKS.has(network) && !EVM_ADDRESS.test(s)) {
     return `must be a ${network} address: "0x" followed by 40 hex digits`;
@@ -351,7 +351,7 @@ function checkIdentifierValue(type: IdentifierType | undefined, s: string): stri
 }
 
 function checkDocumentNumber(s: string): string | null {
-  if (s.length > MAX35) return `must be at most ${MAX35} characters, got ${length(s)}`;
+  if (length(s) > MAX35) return `must be at most ${MAX35} characters, got ${length(s)}`;
   if (!/^[A-Z0-9-]+$/.test(s)) {
     return 'must be upper-case letters, digits and "-" only, as printed on the document without spaces';
   }

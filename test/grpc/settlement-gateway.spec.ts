@@ -2,8 +2,16 @@ import { strict as assert } from 'node:assert';
 import { status } from '@grpc/grpc-js';
 import type Redis from 'ioredis';
 import { InstructionState, IsoStatus } from '../../src/gen/caravan/settlement/v1/status';
-import { SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
-import { SubmitInstructionResponse } from '../../src/gen/caravan/settlement/v1/gateway';
+import {
+  CardScheme,
+  IdentifierType,
+  SettlementInstruction,
+} from '../../src/gen/caravan/settlement/v1/instruction';
+import {
+  SubmitInstructionRequest,
+  SubmitInstructionResponse,
+} from '../../src/gen/caravan/settlement/v1/gateway';
+import { MAX_SUBMIT_REQUEST_BYTES } from '../../src/grpc/settlement-gateway-service';
 import { decodeStatusDetails } from '../../src/grpc/status';
 import { createKeySpace } from '../../src/store/keys';
 import { validInstruction } from '../support/instructions';
@@ -230,12 +238,60 @@ describe('SettlementGateway intake', function () {
     );
   });
 
-  it('answers a huge field under the size limit with a violation that does not echo it', async () => {
+  it('answers a huge field under the size limits with a violation that does not echo it', async () => {
     const instruction = validInstruction();
-    instruction.debtor!.name = 'A'.repeat(500_000);
+    instruction.debtor!.name = 'A'.repeat(12_000);
     const err = await grpcError(submit(client, instruction, HALYK));
     assert.equal(err.code, status.INVALID_ARGUMENT);
+    assert.equal(
+      decodeStatusDetails(err.metadata).badRequest?.fieldViolations[0]?.field,
+      'instruction.debtor.name',
+    );
     assert.ok((err.metadata.get('grpc-status-details-bin')[0] as Buffer).length < 2_000);
+  });
+
+  it('refuses a request over the SubmitInstruction limit before decoding it, and stores nothing', async () => {
+    // Many small repeated elements: the shape that costs the most heap per byte to decode.
+    const instruction = validInstruction();
+    instruction.debtor!.identifiers = Array.from({ length: 2_000 }, () => ({
+      ...instruction.debtor!.identifiers[0],
+    }));
+    const size = SubmitInstructionRequest.encode({ instruction }).finish().length;
+    assert.ok(size > MAX_SUBMIT_REQUEST_BYTES);
+    const err = await grpcError(submit(client, instruction, HALYK));
+    assert.equal(err.code, status.INVALID_ARGUMENT);
+    const violation = decodeStatusDetails(err.metadata).badRequest?.fieldViolations[0];
+    assert.equal(
+      violation?.description,
+      `the request is ${size} bytes; a caravan.settlement.v1.SubmitInstructionRequest is at most ${MAX_SUBMIT_REQUEST_BYTES} bytes`,
+    );
+    assert.equal(await redis.exists(keys.instruction(instruction.uetr).record), 0);
+  });
+
+  it('accepts the largest valid instruction, well under the SubmitInstruction limit', async () => {
+    const wide = (n: number) => '\u{1D504}'.repeat(n); // 4 bytes each in UTF-8
+    const instruction = validInstruction({
+      instructionId: wide(35),
+      endToEndId: wide(35),
+      remittanceInformation: wide(140),
+      card: { scheme: CardScheme.CARD_SCHEME_VISA, bin: '41111111', last4: '1111' },
+    });
+    for (const party of [instruction.debtor!, instruction.creditor!]) {
+      party.name = wide(140);
+      party.identifiers = Array.from({ length: 10 }, () => ({
+        type: IdentifierType.IDENTIFIER_TYPE_NATIONAL_ID,
+        value: 'A'.repeat(35),
+        issuerCountry: 'KZ',
+      }));
+      party.account = {
+        kind: { $case: 'wallet', value: { network: 'ABCDEFGHIJKL', address: 'E'.repeat(128) } },
+      };
+    }
+    const size = SubmitInstructionRequest.encode({ instruction }).finish().length;
+    assert.ok(size < MAX_SUBMIT_REQUEST_BYTES / 4, `the largest valid instruction is ${size} bytes`);
+    const answer = await submit(client, instruction, HALYK);
+    assert.equal(answer.replayed, false);
+    assert.notEqual(answer.state, InstructionState.INSTRUCTION_STATE_UNSPECIFIED);
   });
 
   it('never leaves a half-written instruction when deadlines expire mid-call', async () => {

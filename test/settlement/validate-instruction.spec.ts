@@ -559,6 +559,11 @@ describe('validateInstruction', () => {
             'instruction.debtor.account.wallet.address',
             /at most 128 characters, got 129/,
           );
+          only(
+            withDebtorAccount(wallet('TON', '\u{1D504}'.repeat(128))),
+            'instruction.debtor.account.wallet.address',
+            /printable ASCII/,
+          );
         });
 
         it('EVM networks require 0x and 40 hex digits', () => {
@@ -842,7 +847,8 @@ describe('validateInstruction', () => {
 
           it(`${IdentifierType[type]} takes upper-case letters, digits and dashes, up to 35`, () => {
             const path = 'instruction.debtor.identifiers[0].value';
-            for (const value of ['n12345678', 'N 12345678', 'N/123', 'N123\u200B']) {
+            // 35 characters outside the BMP are 70 UTF-16 units: the charset is what is wrong, not the length.
+            for (const value of ['n12345678', 'N 12345678', 'N/123', 'N123\u200B', '\u{1D504}'.repeat(35)]) {
               only(
                 withDebtorIdentifiers(id(type, value, 'KZ')),
                 path,
