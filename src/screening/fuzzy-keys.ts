@@ -8,7 +8,7 @@
  * enough to need more are found by scanning the keys of those lengths. Probes that are keys
  * themselves read the neighbours found for each key at build time instead.
  */
-import { bitCount, letterMask, stringSimilarity } from './name-similarity';
+import { PatternSimilarity, bitCount, letterMask, repeatedLetterMask, unitCost } from './name-similarity';
 
 /** Deletions stored per key, and generated per probe, at most: pairs that need more are scanned. */
 export const MAX_DEPTH = 3;
@@ -70,9 +70,11 @@ function variantCount(length: number, depth: number): number {
 
 /**
  * Keys checked by a scan for the cost of one deletion variant looked up (hashed letter by letter,
- * binary searched, its keys checked): about one, measured on the list words.
+ * binary searched, its keys checked): with repeated letters in the quick test, most scanned keys
+ * fail on their letter masks alone, and 4 measured best on the benchmark's per-list indexes (1 and
+ * 8 cost more).
  */
-const SCAN_PER_VARIANT = 1;
+const SCAN_PER_VARIANT = 4;
 
 const BUCKET_SHIFT = 16;
 const BUCKETS = 2 ** (32 - BUCKET_SHIFT);
@@ -89,8 +91,14 @@ export class FuzzyKeyIndex {
   private readonly sortedIds: Int32Array;
   private readonly buckets = new Int32Array(BUCKETS + 1);
   private readonly idsByLength: Int32Array[];
-  /** Letters of each key (name-similarity.ts letterMask), to rule out most candidates cheaply. */
+  /**
+   * Letters of each key, and those it holds twice or more (name-similarity.ts letterMask and
+   * repeatedLetterMask), to rule out most candidates cheaply.
+   */
   private readonly letters: Int32Array;
+  private readonly repeated: Int32Array;
+  /** Per key, whether its edits all cost 1 (name-similarity.ts unitCost). */
+  private readonly unitCosts: Uint8Array;
   private readonly seen: Uint32Array;
   private stamp = 0;
   /**
@@ -134,6 +142,8 @@ export class FuzzyKeyIndex {
     keys.forEach((key, id) => (byLength[key.length] ??= []).push(id));
     this.idsByLength = Array.from(byLength, (ids) => Int32Array.from(ids ?? []));
     this.letters = Int32Array.from(keys, letterMask);
+    this.repeated = Int32Array.from(keys, repeatedLetterMask);
+    this.unitCosts = Uint8Array.from(keys, (key) => (unitCost(key) ? 1 : 0));
     this.seen = new Uint32Array(keys.length);
     if (neighbourSimilarity < minSimilarity)
       throw new Error('FuzzyKeyIndex: neighbours below the stored depth');
@@ -196,6 +206,8 @@ export class FuzzyKeyIndex {
   ): void {
     const stamp = this.nextStamp();
     const letters = letterMask(probe);
+    const repeated = repeatedLetterMask(probe);
+    const pattern = new PatternSimilarity(probe);
     const check = (id: number) => {
       if (id <= above || this.seen[id] === stamp) return;
       this.seen[id] = stamp;
@@ -203,12 +215,12 @@ export class FuzzyKeyIndex {
       // name-similarity.ts similarityCeiling).
       const key = this.keys[id];
       const edits = Math.max(
-        bitCount(letters & ~this.letters[id]),
-        bitCount(this.letters[id] & ~letters),
+        bitCount(letters & ~this.letters[id]) + bitCount(repeated & ~this.repeated[id]),
+        bitCount(this.letters[id] & ~letters) + bitCount(this.repeated[id] & ~repeated),
         Math.abs(key.length - probe.length),
       );
       if (1 - edits / Math.max(key.length, probe.length) < similarity) return;
-      const value = stringSimilarity(probe, this.keys[id], similarity);
+      const value = pattern.similarity(key, this.unitCosts[id] === 1, similarity);
       if (value >= similarity) visit(id, value);
     };
     const { shortest, longest } = this.lengthRange(probe.length, similarity);

@@ -32,7 +32,7 @@ const WORD_BITS = 32;
 const positions = new Int32Array(128);
 
 /** Whether every character is ASCII and not a digit: edits on it cost 1 and positions has a slot for it. */
-function unitCost(text: string): boolean {
+export function unitCost(text: string): boolean {
   for (let i = 0; i < text.length; i++) {
     const code = text.charCodeAt(i);
     if (code >= 128 || isDigit(code)) return false;
@@ -49,6 +49,13 @@ function unitCost(text: string): boolean {
 function bitParallelDistance(pattern: string, text: string): number {
   const m = pattern.length;
   for (let i = 0; i < m; i++) positions[pattern.charCodeAt(i)] |= 1 << i;
+  const distance = patternDistance(positions, m, text);
+  for (let i = 0; i < m; i++) positions[pattern.charCodeAt(i)] = 0;
+  return distance;
+}
+
+/** bitParallelDistance for a pattern of length m whose character positions are already in `masks`. */
+function patternDistance(masks: Int32Array, m: number, text: string): number {
   const last = 1 << (m - 1);
   let vp = -1;
   let vn = 0;
@@ -56,7 +63,7 @@ function bitParallelDistance(pattern: string, text: string): number {
   let previousMatch = 0;
   let distance = m;
   for (let j = 0; j < text.length; j++) {
-    const match = positions[text.charCodeAt(j)];
+    const match = masks[text.charCodeAt(j)];
     const transposed = ((~d0 & match) << 1) & previousMatch;
     d0 = (((match & vp) + vp) ^ vp) | match | vn | transposed;
     let hp = vn | ~(d0 | vp);
@@ -68,7 +75,6 @@ function bitParallelDistance(pattern: string, text: string): number {
     vn = d0 & hp;
     previousMatch = match;
   }
-  for (let i = 0; i < m; i++) positions[pattern.charCodeAt(i)] = 0;
   return distance;
 }
 
@@ -147,6 +153,23 @@ export function letterMask(key: string): number {
   return mask;
 }
 
+/**
+ * The letter bits (as letterMask) that occur at least twice in key. An edit lowers by at most one
+ * the number of letters one side holds more of than the other, so a distance is at least, on
+ * either side, its letters the other lacks plus its repeated letters the other does not repeat:
+ * long words, whose letter sets mostly overlap, still differ in their repeated letters.
+ */
+export function repeatedLetterMask(key: string): number {
+  let once = 0;
+  let twice = 0;
+  for (let i = 0; i < key.length; i++) {
+    const bit = letterBit(key.charCodeAt(i));
+    twice |= once & bit;
+    once |= bit;
+  }
+  return twice;
+}
+
 export function keySet(keys: readonly string[]): KeySet {
   let allLetters = -1;
   let anyLetters = 0;
@@ -195,4 +218,32 @@ export function stringSimilarity(a: string, b: string, atLeast = 0): number {
   if (shorter === 0 || shorter / longer < 0.34) return 0;
   const limit = Math.floor((1 - atLeast) * longer + 1e-9);
   return Math.max(0, 1 - editDistance(a, b, limit) / longer);
+}
+
+/**
+ * stringSimilarity of one string with many: a fuzzy key lookup compares its probe with up to
+ * thousands of keys, and building the probe's bit-parallel pattern once, with the keys' unit cost
+ * known beforehand, leaves only the column loop per key.
+ */
+export class PatternSimilarity {
+  private readonly masks = new Int32Array(128);
+  private readonly bitParallel: boolean;
+
+  constructor(private readonly pattern: string) {
+    this.bitParallel = pattern.length > 0 && pattern.length <= WORD_BITS && unitCost(pattern);
+    if (this.bitParallel)
+      for (let i = 0; i < pattern.length; i++) this.masks[pattern.charCodeAt(i)] |= 1 << i;
+  }
+
+  /** stringSimilarity(pattern, text, atLeast); `textUnitCost` must be unitCost(text). */
+  similarity(text: string, textUnitCost: boolean, atLeast: number): number {
+    const a = this.pattern;
+    if (!this.bitParallel || !textUnitCost || text.length === 0) return stringSimilarity(a, text, atLeast);
+    if (a === text) return 1;
+    const longer = Math.max(a.length, text.length);
+    const shorter = Math.min(a.length, text.length);
+    if (shorter / longer < 0.34) return 0;
+    const limit = Math.floor((1 - atLeast) * longer + 1e-9);
+    return Math.max(0, 1 - Math.min(limit + 1, patternDistance(this.masks, a.length, text)) / longer);
+  }
 }
