@@ -20,6 +20,15 @@ import { startRedisProcess, type RedisProcess } from '../support/redis-process';
 const HALYK = asParticipant('HSBKKZKX');
 const REPLICA_TIMEOUT_MS = 300;
 
+/** A gateway's settings that make it wait for one replica of the Redis at `url`. */
+function waitingForReplica(url: string, timeoutMs = REPLICA_TIMEOUT_MS): Record<string, string> {
+  return {
+    REDIS_URL: url,
+    CARAVAN_REDIS_MIN_REPLICAS: '1',
+    CARAVAN_REDIS_REPLICA_TIMEOUT_MS: String(timeoutMs),
+  };
+}
+
 async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -62,13 +71,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
   const keys = createKeySpace(prefix, 16);
 
   async function startOn(url: string): Promise<SettlementGatewayClient> {
-    gw = await startTestGateway(prefix, {
-      env: {
-        REDIS_URL: url,
-        CARAVAN_REDIS_MIN_REPLICAS: '1',
-        CARAVAN_REDIS_REPLICA_TIMEOUT_MS: String(REPLICA_TIMEOUT_MS),
-      },
-    });
+    gw = await startTestGateway(prefix, { env: waitingForReplica(url) });
     api = devClient(gw.address);
     return api;
   }
@@ -131,13 +134,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     // through another gateway, whose connection has written nothing the replica could lag behind.
     const again = await grpcError(submit(gateway, instruction, HALYK));
     assert.equal(again.code, status.UNAVAILABLE);
-    const second = await startTestGateway(prefix, {
-      env: {
-        REDIS_URL: primary.url,
-        CARAVAN_REDIS_MIN_REPLICAS: '1',
-        CARAVAN_REDIS_REPLICA_TIMEOUT_MS: String(REPLICA_TIMEOUT_MS),
-      },
-    });
+    const second = await startTestGateway(prefix, { env: waitingForReplica(primary.url) });
     const secondApi = devClient(second.address);
     try {
       assert.equal((await grpcError(submit(secondApi, instruction, HALYK))).code, status.UNAVAILABLE);
@@ -216,13 +213,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     const shared = testRedis();
     const sharedPrefix = uniquePrefix('replica-confirmation-none');
     try {
-      gw = await startTestGateway(sharedPrefix, {
-        env: {
-          REDIS_URL: TEST_REDIS_URL,
-          CARAVAN_REDIS_MIN_REPLICAS: '1',
-          CARAVAN_REDIS_REPLICA_TIMEOUT_MS: '50',
-        },
-      });
+      gw = await startTestGateway(sharedPrefix, { env: waitingForReplica(TEST_REDIS_URL, 50) });
       api = devClient(gw.address);
       const instruction = validInstruction();
       for (let i = 0; i < 3; i++) {
