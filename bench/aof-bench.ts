@@ -5,6 +5,7 @@ import { SettlementGatewayService } from '../src/gen/caravan/settlement/v1/gatew
 import { canonicalBodyHash } from '../src/settlement/canonical-body';
 import { createInstructionStore } from '../src/store/instruction-store';
 import { createKeySpace } from '../src/store/keys';
+import { createReplicaConfirmation } from '../src/store/replica-confirmation';
 import { validInstruction } from '../test/support/instructions';
 import { startRedisProcess, type RedisProcess } from '../test/support/redis-process';
 import { putCatchAllRoute } from './bench-routes';
@@ -28,17 +29,39 @@ import type { BenchContext, Section } from './section';
 import { LatencySamples, type LatencySummary } from './stats';
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
+/** The gateway's default CARAVAN_REDIS_REPLICA_TIMEOUT_MS. */
+const REPLICA_TIMEOUT_MS = 500;
 const SUBMIT_PATH = SettlementGatewayService.submitInstruction.path;
 
-/** The persistence settings compared, the first being the baseline of the ratios. */
-const MODES = [
-  { name: 'no AOF', args: ['--appendonly', 'no'] },
-  { name: 'AOF everysec', args: ['--appendonly', 'yes', '--appendfsync', 'everysec'] },
-  { name: 'AOF always', args: ['--appendonly', 'yes', '--appendfsync', 'always'] },
-] as const;
+const ALWAYS = ['--appendonly', 'yes', '--appendfsync', 'always'];
+
+/**
+ * The persistence settings compared, the first being the baseline of the ratios. The last adds a
+ * replica (same settings) that the gateway waits for before it acknowledges (CARAVAN_REDIS_MIN_REPLICAS).
+ */
+const MODES: readonly { name: string; args: readonly string[]; replica: boolean }[] = [
+  { name: 'no AOF', args: ['--appendonly', 'no'], replica: false },
+  { name: 'AOF everysec', args: ['--appendonly', 'yes', '--appendfsync', 'everysec'], replica: false },
+  { name: 'AOF always', args: ALWAYS, replica: false },
+  { name: 'AOF always + replica', args: ALWAYS, replica: true },
+];
+
+/** Waits until the replica is online and has everything the primary wrote so far. */
+async function replicaInSync(primary: Redis, replica: Redis, timeoutMs = 30_000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  for (;;) {
+    const [p, r] = await Promise.all([primary.info('replication'), replica.info('replication')]);
+    const offset = /^master_repl_offset:(\d+)/m.exec(p)?.[1];
+    if (/^slave0:.*state=online/m.test(p) && /^slave_repl_offset:(\d+)/m.exec(r)?.[1] === offset) return;
+    if (Date.now() > giveUpAt) throw new Error('the replica did not sync within 30 s');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 interface Setup {
   mode: (typeof MODES)[number];
+  /** The replica's connection, with the replica, when the gateway waits for one. */
+  replica: Redis | null;
   redis: RedisProcess;
   client: Redis;
   gateway: ChildServer;
@@ -53,9 +76,19 @@ interface Setup {
 async function recordLoop(
   client: Redis,
   prefix: string,
-  options: { concurrency: number; warmupMs: number; durationMs: number },
+  options: { concurrency: number; warmupMs: number; durationMs: number; waitFor: Redis | null },
 ): Promise<{ throughput: number; latency: LatencySummary; errors: number }> {
-  const store = createInstructionStore(client, createKeySpace(prefix, 16));
+  const replication = options.waitFor
+    ? {
+        confirmation: createReplicaConfirmation(options.waitFor, {
+          replicas: 1,
+          timeoutMs: REPLICA_TIMEOUT_MS,
+        }),
+        replicas: 1,
+        timeoutMs: REPLICA_TIMEOUT_MS,
+      }
+    : undefined;
+  const store = createInstructionStore(client, createKeySpace(prefix, 16), { replication });
   const template = validInstruction();
   const bodyHash = canonicalBodyHash(template);
   const samples = new LatencySamples();
@@ -136,7 +169,7 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
   const prefix = `bench-aof-${randomBytes(4).toString('hex')}`;
   const dataDir = join(root, '.bench', 'redis');
   report.note(
-    `closed loop c=${concurrency}, then an open loop at one rate for all three; ${warmupSeconds} s warm-up + ` +
+    `closed loop c=${concurrency}, then an open loop at one rate for all of them; ${warmupSeconds} s warm-up + ` +
       `${seconds} s measured per run; private redis-servers under ${dataDir}; lists empty (the section measures Redis, not screening)`,
   );
 
@@ -160,12 +193,26 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
       servers.push(redis);
       const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
       clients.push(client);
+      let replica: Redis | null = null;
+      if (mode.replica) {
+        const follower = await startRedisProcess(
+          [...mode.args, '--replicaof', '127.0.0.1', String(redis.port)],
+          {
+            parentDir: dataDir,
+          },
+        );
+        servers.push(follower);
+        replica = new Redis(follower.url, { maxRetriesPerRequest: 1 });
+        clients.push(replica);
+        await replicaInSync(client, replica);
+      }
       await putCatchAllRoute(client, prefix, '127.0.0.1:1');
       const port = await freePort();
       const gateway = startBenchGateway(root, `gateway (${mode.name})`, {
         port,
         redisUrl: redis.url,
         prefix,
+        env: mode.replica ? { CARAVAN_REDIS_MIN_REPLICAS: '1' } : {},
       });
       gateways.push(gateway);
       await waitUntilServing(gateway, SERVICE);
@@ -177,6 +224,7 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
       }
       setups.push({
         mode,
+        replica,
         redis,
         client,
         gateway,
@@ -267,7 +315,15 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
 
     const direct: { name: string; throughput: number; latency: LatencySummary; errors: number }[] = [];
     for (const s of setups) {
-      const result = await recordLoop(s.client, `${prefix}-direct`, { concurrency, warmupMs, durationMs });
+      // WAIT goes on a connection of its own, as in the gateway.
+      const waitFor = s.replica ? new Redis(s.redis.url, { maxRetriesPerRequest: 1 }) : null;
+      if (waitFor) clients.push(waitFor);
+      const result = await recordLoop(s.client, `${prefix}-direct`, {
+        concurrency,
+        warmupMs,
+        durationMs,
+        waitFor,
+      });
       direct.push({ name: s.mode.name, ...result });
       report.set('recordScriptAlone', json(direct));
     }
@@ -297,6 +353,6 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
 export const aofSection: Section = {
   name: 'aof',
   description:
-    'SubmitInstruction throughput and latency with Redis persistence off, AOF everysec and AOF always',
+    'SubmitInstruction throughput and latency with Redis persistence off, AOF everysec, AOF always, and AOF always with a replica the gateway waits for',
   run: runAof,
 };
