@@ -104,6 +104,7 @@ export async function startGateway({
     }
     const store = meteredStore(
       createInstructionStore(redis, keys, {
+        recordTimeoutMs: config.redisCommandTimeoutMs,
         replication: confirmer
           ? {
               confirmation: createReplicaConfirmation(confirmer, { replicas, timeoutMs }),

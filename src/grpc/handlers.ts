@@ -93,6 +93,7 @@ function unexpected(err: unknown, log: Logger, method: string): EdgeError {
   const redisDown =
     err instanceof Error &&
     (err.name === 'MaxRetriesPerRequestError' ||
+      err.name === 'StorageTimeoutError' ||
       /Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|ETIMEDOUT|Stream isn't writeable|CLUSTERDOWN|LOADING|TRYAGAIN|Too many Cluster redirections|Cluster isn't ready|^(MOVED|ASK) \d/i.test(
         message,
       ));

@@ -132,6 +132,30 @@ export interface InstructionStoreOptions {
   recentPerPartition?: number;
   /** When set, a submission is acknowledged only once this many replicas hold it (Redis WAIT). */
   replication?: { confirmation: ReplicaConfirmation; replicas: number; timeoutMs: number };
+  /**
+   * Bound on the record step from the moment it is asked for. The connection's command timeout
+   * starts only when a command is sent, and auto-pipelining sends it only after the previous batch
+   * is answered or timed out, so against a frozen Redis a submission would wait two timeouts.
+   */
+  recordTimeoutMs?: number;
+}
+
+/** The record step did not finish within InstructionStoreOptions.recordTimeoutMs. */
+export class StorageTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Redis did not answer the record step within ${ms} ms`);
+    this.name = 'StorageTimeoutError';
+  }
+}
+
+/** `work`, or a StorageTimeoutError after `ms`; the work itself may still finish later. */
+function within<T>(work: Promise<T>, ms: number | undefined): Promise<T> {
+  if (ms === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StorageTimeoutError(ms)), ms);
+  });
+  return Promise.race([work, expired]).finally(() => clearTimeout(timer));
 }
 
 export const MAX_ATTEMPT_RECORDS = 100;
@@ -244,7 +268,7 @@ export function createInstructionStore(
   const scripts = defineInstructionScripts(redis);
   const channel = keys.eventsChannel();
   const recentPerPartition = options.recentPerPartition ?? RECENT_PER_PARTITION;
-  const { replication } = options;
+  const { replication, recordTimeoutMs } = options;
   const recordScript = recordInstructionScript();
 
   /** The record script's reply, and whether enough replicas hold its write (always, without replication). */
@@ -267,27 +291,32 @@ export function createInstructionStore(
     async record(input) {
       const k = keys.instruction(input.uetr);
       const { state, reason } = input.outcome;
-      const { reply, replicas } = await runRecord(
-        k.partition,
-        [k.record, k.events, k.outbox, k.holds, k.open, k.recent, k.traces],
-        [
-          input.bodyHash,
-          JSON.stringify(SettlementInstruction.toJSON(input.instruction)),
-          input.participant,
-          input.traceId,
-          input.nowMs,
-          state,
-          ISO_STATUS_OF[state],
-          reason.code,
-          reason.description,
-          ENQUEUED_STATES.has(state) ? '1' : '0',
-          input.uetr,
-          channel,
-          input.traceparent,
-          input.screening,
-          recentPerPartition,
-          indexableTrace(input.traceId),
-        ],
+      // Answering before a late write lands is safe: the caller is told UNAVAILABLE, and its retry
+      // with the same UETR replays whatever was written.
+      const { reply, replicas } = await within(
+        runRecord(
+          k.partition,
+          [k.record, k.events, k.outbox, k.holds, k.open, k.recent, k.traces],
+          [
+            input.bodyHash,
+            JSON.stringify(SettlementInstruction.toJSON(input.instruction)),
+            input.participant,
+            input.traceId,
+            input.nowMs,
+            state,
+            ISO_STATUS_OF[state],
+            reason.code,
+            reason.description,
+            ENQUEUED_STATES.has(state) ? '1' : '0',
+            input.uetr,
+            channel,
+            input.traceparent,
+            input.screening,
+            recentPerPartition,
+            indexableTrace(input.traceId),
+          ],
+        ),
+        recordTimeoutMs,
       );
       // A conflict acknowledges nothing, so it needs no replica; a replay rewrote its record (see the
       // script), so the WAIT after it also covers the first write.
