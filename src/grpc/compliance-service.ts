@@ -78,6 +78,12 @@ const pageSize = (requested: number, fallback = 100) =>
 
 type Method = keyof typeof ComplianceService;
 
+/**
+ * A party to screen is an instruction's party at most (a 1,000-character name, 20 BICs, a card):
+ * a few KiB. Larger requests are refused before decoding, as SubmitInstruction's are.
+ */
+export const MAX_SCREEN_PARTY_REQUEST_BYTES = 16 * 1024;
+
 export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceImplementation {
   const { log } = deps;
 
@@ -249,49 +255,54 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
       ),
     ),
 
-    screenParty: officerUnary('ScreenParty', ScreenPartyRequest, (request) => {
-      const violations: FieldViolation[] = [];
-      if (request.party === undefined && request.bics.length === 0 && request.card === undefined) {
-        violations.push({ field: 'party', description: 'give a party, BICs or a card to screen' });
-      }
-      if ((request.party?.name.length ?? 0) > 1000)
-        violations.push({ field: 'party.name', description: 'must be at most 1000 characters' });
-      if (request.bics.length > 20) violations.push({ field: 'bics', description: 'at most 20 BICs' });
-      if (request.card !== undefined && !/^[0-9]{6,8}$/.test(request.card.bin) && request.card.bin !== '') {
-        violations.push({
-          field: 'card.bin',
-          description: 'must be the first 6 or 8 digits; a full card number is never accepted',
-        });
-      }
-      if (request.minScore < 0 || request.minScore > 1)
-        violations.push({ field: 'min_score', description: 'must be between 0 and 1' });
-      if (violations.length > 0) return Promise.resolve(invalidArgument(violations));
-      const snapshot = deps.sync.snapshot();
-      if (snapshot.kind === 'stale') {
+    screenParty: officerUnary(
+      'ScreenParty',
+      ScreenPartyRequest,
+      (request) => {
+        const violations: FieldViolation[] = [];
+        if (request.party === undefined && request.bics.length === 0 && request.card === undefined) {
+          violations.push({ field: 'party', description: 'give a party, BICs or a card to screen' });
+        }
+        if ((request.party?.name.length ?? 0) > 1000)
+          violations.push({ field: 'party.name', description: 'must be at most 1000 characters' });
+        if (request.bics.length > 20) violations.push({ field: 'bics', description: 'at most 20 BICs' });
+        if (request.card !== undefined && !/^[0-9]{6,8}$/.test(request.card.bin) && request.card.bin !== '') {
+          violations.push({
+            field: 'card.bin',
+            description: 'must be the first 6 or 8 digits; a full card number is never accepted',
+          });
+        }
+        if (request.minScore < 0 || request.minScore > 1)
+          violations.push({ field: 'min_score', description: 'must be between 0 and 1' });
+        if (violations.length > 0) return Promise.resolve(invalidArgument(violations));
+        const snapshot = deps.sync.snapshot();
+        if (snapshot.kind === 'stale') {
+          return Promise.resolve({
+            kind: 'unavailable' as const,
+            message: 'screening lists cannot be confirmed current; try again',
+            retryAfterMs: 2000,
+          });
+        }
+        const result = screenTargets(
+          [
+            {
+              field: 'party',
+              party: request.party,
+              bics: request.bics.map((bic, i) => ({ field: `bics[${i}]`, bic })),
+              card: request.card,
+            },
+          ],
+          snapshot.lists,
+          { reviewThreshold: request.minScore || deps.reviewThreshold },
+        );
         return Promise.resolve({
-          kind: 'unavailable' as const,
-          message: 'screening lists cannot be confirmed current; try again',
-          retryAfterMs: 2000,
+          decision: decisionToProto(result.decision),
+          hits: result.hits.map(hitToProto),
+          listVersions: result.versions.map((v) => ({ list: v.list, version: String(v.version) })),
         });
-      }
-      const result = screenTargets(
-        [
-          {
-            field: 'party',
-            party: request.party,
-            bics: request.bics.map((bic, i) => ({ field: `bics[${i}]`, bic })),
-            card: request.card,
-          },
-        ],
-        snapshot.lists,
-        { reviewThreshold: request.minScore || deps.reviewThreshold },
-      );
-      return Promise.resolve({
-        decision: decisionToProto(result.decision),
-        hits: result.hits.map(hitToProto),
-        listVersions: result.versions.map((v) => ({ list: v.list, version: String(v.version) })),
-      });
-    }),
+      },
+      MAX_SCREEN_PARTY_REQUEST_BYTES,
+    ),
 
     listHolds: officerUnary('ListHolds', ListHoldsRequest, async (request) => ({
       holds: (await deps.holds.list(pageSize(request.pageSize))).map((h) => ({

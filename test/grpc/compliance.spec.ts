@@ -5,10 +5,12 @@ import type Redis from 'ioredis';
 import {
   HoldDecision,
   ListFormat,
+  ScreenPartyRequest,
   type ComplianceClient,
-  type ScreenPartyRequest,
   type ScreenPartyResponse,
 } from '../../src/gen/caravan/compliance/v1/compliance';
+import { MAX_SCREEN_PARTY_REQUEST_BYTES } from '../../src/grpc/compliance-service';
+import { rawUnary } from '../support/raw-grpc';
 import { EntryKind, type ListEntry, type ListVersion } from '../../src/gen/caravan/compliance/v1/lists';
 import { ScreeningDecision } from '../../src/gen/caravan/compliance/v1/screening';
 import { CardScheme, IdentifierType } from '../../src/gen/caravan/settlement/v1/instruction';
@@ -40,6 +42,7 @@ const HALYK = asParticipant('HSBKKZKX');
 const ALICE = asOfficer('alice');
 const BOB = asOfficer('bob');
 const soon = () => new Date(Date.now() + 30_000);
+const SCREEN_PARTY = '/caravan.compliance.v1.Compliance/ScreenParty';
 
 describe('Compliance: lists, screening at intake, holds, audit', function () {
   this.timeout(120_000);
@@ -90,6 +93,32 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       assert.match(
         decodeStatusDetails(operator.metadata).errorInfo?.metadata.trace_id ?? '',
         /^[0-9a-f]{32}$/,
+      );
+    });
+
+    it('refuses a caller without the role before decoding the request', async () => {
+      // Bytes that are no ScreenPartyRequest: decoded first, they would be INVALID_ARGUMENT.
+      const garbage = Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+      const participant = await grpcError(rawUnary(gw.address, SCREEN_PARTY, garbage, HALYK));
+      assert.equal(participant.code, status.UNAUTHENTICATED);
+      const operator = await grpcError(rawUnary(gw.address, SCREEN_PARTY, garbage, asOfficer('olga')));
+      assert.equal(operator.code, status.PERMISSION_DENIED);
+      const officer = await grpcError(rawUnary(gw.address, SCREEN_PARTY, garbage, ALICE));
+      assert.equal(officer.code, status.INVALID_ARGUMENT);
+    });
+
+    it('refuses a ScreenParty request over its size limit before decoding it', async () => {
+      const party = validInstruction().debtor!;
+      party.identifiers = Array.from({ length: 1_000 }, () => ({ ...party.identifiers[0] }));
+      const body = Buffer.from(
+        ScreenPartyRequest.encode({ party, bics: [], card: undefined, minScore: 0 }).finish(),
+      );
+      assert.ok(body.length > MAX_SCREEN_PARTY_REQUEST_BYTES);
+      const err = await grpcError(rawUnary(gw.address, SCREEN_PARTY, body, ALICE));
+      assert.equal(err.code, status.INVALID_ARGUMENT);
+      assert.equal(
+        decodeStatusDetails(err.metadata).badRequest?.fieldViolations[0]?.description,
+        `the request is ${body.length} bytes; a caravan.compliance.v1.ScreenPartyRequest is at most ${MAX_SCREEN_PARTY_REQUEST_BYTES} bytes`,
       );
     });
   });
