@@ -16,6 +16,7 @@ import { statSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { applyServerV8Flags } from '../src/cli/server-v8-flags';
 import { importList } from '../src/compliance/importers';
 import type { NameEntry } from '../src/screening/list-entry';
 import type * as NameIndexModule from '../src/screening/name-index';
@@ -316,6 +317,8 @@ export const screeningSection: Section = {
   name: 'screening',
   description: 'Name screening: quality on the nomenklatura bench, index latency against a full scan, memory',
   async run(report) {
+    // The gateway's V8 flags, set before the lists are loaded and indexed, as `caravan serve` does.
+    applyServerV8Flags();
     const result = await runScreeningBench(await loadBenchListEntries());
     print(report, result);
     report.set('screening', toJson(result));
@@ -326,6 +329,7 @@ if (require.main === module) {
   const report = new Report();
   const section = report.section('screening');
   section.note(screeningSection.description);
+  applyServerV8Flags();
   loadBenchListEntries()
     .then((lists) => runScreeningBench(lists))
     .then((result) => print(section, result))
