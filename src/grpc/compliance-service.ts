@@ -45,6 +45,7 @@ import {
 } from './compliance-mapping';
 import { clientStreaming } from './handlers';
 import { officerUnaryFactory } from './officer-calls';
+import { MAX_SCREEN_PARTY_REQUEST_BYTES } from './request-limits';
 import { stateToProto, timestampOf } from './instruction-mapping';
 import { isEdgeError, type EdgeError } from './status';
 
@@ -77,12 +78,6 @@ const pageSize = (requested: number, fallback = 100) =>
   Math.min(Math.max(requested || fallback, 1), MAX_PAGE);
 
 type Method = keyof typeof ComplianceService;
-
-/**
- * A party to screen is an instruction's party at most (a 1,000-character name, 20 BICs, a card):
- * a few KiB. Larger requests are refused before decoding, as SubmitInstruction's are.
- */
-export const MAX_SCREEN_PARTY_REQUEST_BYTES = 16 * 1024;
 
 export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceImplementation {
   const { log } = deps;

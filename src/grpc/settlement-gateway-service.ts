@@ -17,6 +17,7 @@ import type { Admission, CallKind } from './call-admission';
 import { serverStreaming, unary, type Admit } from './handlers';
 import { instructionEventToProto, instructionToProto, isoToProto, stateToProto } from './instruction-mapping';
 import { participantOf, type IdentityMode } from './caller-identity';
+import { MAX_INSTRUCTION_REQUEST_BYTES } from './request-limits';
 
 export interface GatewayServiceDeps {
   submit: SubmitInstruction;
@@ -30,13 +31,6 @@ export interface GatewayServiceDeps {
 }
 
 const SERVICE = 'caravan.settlement.v1.SettlementGateway';
-
-/**
- * The largest valid instruction (every text at its ISO 20022 limit in 4-byte characters, ten
- * identifiers per party, wallets at their longest) encodes to under 4 KiB (checked in
- * test/grpc/settlement-gateway.spec.ts); four times that leaves room for fields added later.
- */
-export const MAX_SUBMIT_REQUEST_BYTES = 16 * 1024;
 
 export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServiceImplementation {
   const { log } = deps;
@@ -94,7 +88,7 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
         };
       },
       admit('unary'),
-      MAX_SUBMIT_REQUEST_BYTES,
+      MAX_INSTRUCTION_REQUEST_BYTES,
     ),
 
     getInstruction: unary<GetInstructionRequest, Instruction>(

@@ -4,6 +4,7 @@ import {
   type DeliverInstructionResponse,
 } from '../gen/caravan/settlement/v1/receiver';
 import { unary } from '../grpc/handlers';
+import { MAX_INSTRUCTION_REQUEST_BYTES } from '../grpc/request-limits';
 import { isSettlementError, type SettlementError } from '../settlement/errors';
 import { loggableUetr } from '../settlement/read-instruction';
 import { StoreDataError } from '../store/instruction-store';
@@ -122,6 +123,8 @@ export function settlementReceiverHandlers(deps: ReceiverServiceDeps): UntypedSe
           reason: answer.accepted ? undefined : { code: answer.code, description: answer.description },
         };
       },
+      undefined,
+      MAX_INSTRUCTION_REQUEST_BYTES,
     ),
   };
 }

@@ -9,7 +9,7 @@ import {
   type ComplianceClient,
   type ScreenPartyResponse,
 } from '../../src/gen/caravan/compliance/v1/compliance';
-import { MAX_SCREEN_PARTY_REQUEST_BYTES } from '../../src/grpc/compliance-service';
+import { MAX_SCREEN_PARTY_REQUEST_BYTES } from '../../src/grpc/request-limits';
 import { rawUnary } from '../support/raw-grpc';
 import { EntryKind, type ListEntry, type ListVersion } from '../../src/gen/caravan/compliance/v1/lists';
 import { ScreeningDecision } from '../../src/gen/caravan/compliance/v1/screening';

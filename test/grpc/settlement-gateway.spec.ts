@@ -11,7 +11,7 @@ import {
   SubmitInstructionRequest,
   SubmitInstructionResponse,
 } from '../../src/gen/caravan/settlement/v1/gateway';
-import { MAX_SUBMIT_REQUEST_BYTES } from '../../src/grpc/settlement-gateway-service';
+import { MAX_INSTRUCTION_REQUEST_BYTES } from '../../src/grpc/request-limits';
 import { decodeStatusDetails } from '../../src/grpc/status';
 import { createKeySpace } from '../../src/store/keys';
 import { validInstruction } from '../support/instructions';
@@ -257,13 +257,13 @@ describe('SettlementGateway intake', function () {
       ...instruction.debtor!.identifiers[0],
     }));
     const size = SubmitInstructionRequest.encode({ instruction }).finish().length;
-    assert.ok(size > MAX_SUBMIT_REQUEST_BYTES);
+    assert.ok(size > MAX_INSTRUCTION_REQUEST_BYTES);
     const err = await grpcError(submit(client, instruction, HALYK));
     assert.equal(err.code, status.INVALID_ARGUMENT);
     const violation = decodeStatusDetails(err.metadata).badRequest?.fieldViolations[0];
     assert.equal(
       violation?.description,
-      `the request is ${size} bytes; a caravan.settlement.v1.SubmitInstructionRequest is at most ${MAX_SUBMIT_REQUEST_BYTES} bytes`,
+      `the request is ${size} bytes; a caravan.settlement.v1.SubmitInstructionRequest is at most ${MAX_INSTRUCTION_REQUEST_BYTES} bytes`,
     );
     assert.equal(await redis.exists(keys.instruction(instruction.uetr).record), 0);
   });
@@ -288,7 +288,7 @@ describe('SettlementGateway intake', function () {
       };
     }
     const size = SubmitInstructionRequest.encode({ instruction }).finish().length;
-    assert.ok(size < MAX_SUBMIT_REQUEST_BYTES / 4, `the largest valid instruction is ${size} bytes`);
+    assert.ok(size < MAX_INSTRUCTION_REQUEST_BYTES / 4, `the largest valid instruction is ${size} bytes`);
     const answer = await submit(client, instruction, HALYK);
     assert.equal(answer.replayed, false);
     assert.notEqual(answer.state, InstructionState.INSTRUCTION_STATE_UNSPECIFIED);

@@ -11,6 +11,7 @@ import {
 } from '../../src/gen/caravan/settlement/v1/receiver';
 import type { SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '../../src/gen/grpc/health/v1/health';
+import { MAX_INSTRUCTION_REQUEST_BYTES } from '../../src/grpc/request-limits';
 import { decodeStatusDetails } from '../../src/grpc/status';
 import {
   answerFor,
@@ -368,7 +369,8 @@ describe('reference receiver (caravan.settlement.v1.SettlementReceiver)', functi
         randomUUID().toUpperCase(),
         '6ba7b810-9dad-11d1-80b4-00c04fd430c8', // version 1
         'TOO Caravan Test Trading',
-        'x'.repeat(512 * 1024),
+        // As large as the request size limit lets a field be (larger requests are refused whole).
+        'x'.repeat(12 * 1024),
       ];
       for (const uetr of bad) {
         assert.deepEqual(await refusal(encode({ instruction: validInstruction({ uetr }), attempt: 1 })), [
@@ -387,6 +389,19 @@ describe('reference receiver (caravan.settlement.v1.SettlementReceiver)', functi
       });
       const err = await grpcError(rawUnary(r.address, DELIVER, huge, new Metadata()));
       assert.equal(err.code, status.RESOURCE_EXHAUSTED, err.message);
+      assert.deepEqual(await keysOf(r), []);
+    });
+
+    it('refuses a request over the instruction size limit before decoding it, recording nothing', async function () {
+      const instruction = validInstruction();
+      instruction.debtor!.identifiers = Array.from({ length: 2_000 }, () => ({
+        ...instruction.debtor!.identifiers[0],
+      }));
+      const body = encode({ instruction, attempt: 1 });
+      assert.ok(body.length > MAX_INSTRUCTION_REQUEST_BYTES);
+      const err = await grpcError(rawUnary(r.address, DELIVER, body, new Metadata()));
+      assert.equal(err.code, status.INVALID_ARGUMENT, err.message);
+      assert.match(err.details, new RegExp(`is at most ${MAX_INSTRUCTION_REQUEST_BYTES} bytes`));
       assert.deepEqual(await keysOf(r), []);
     });
   });
