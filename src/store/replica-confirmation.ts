@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Cluster } from 'ioredis';
 import type { RedisClient } from './redis-client';
 
@@ -41,9 +42,22 @@ interface Waiting {
  * covers every write sent before it on that connection: the writes of one event-loop turn go out
  * as one pipeline per node followed by a single WAIT, instead of one WAIT per write in turn. On a
  * Cluster the batch is per partition (one hash tag, one slot), which ioredis redirects as a whole
- * when a failover moves the slot. Scripts go as EVAL, not EVALSHA: ioredis answers a NOSCRIPT (a
- * restarted Redis) by sending the script again after the batch, where the WAIT would not cover it.
+ * when a failover moves the slot. Each batch begins with SCRIPT LOAD of its scripts, then runs them
+ * by EVALSHA: a Redis that lost its script cache (restarted) has them again before they run, where
+ * ioredis's own NOSCRIPT fallback would send the script again after the batch, outside the WAIT.
  */
+const shas = new WeakMap<WriteScript, string>();
+
+/** The SHA-1 Redis knows a script by, computed once per script object. */
+function shaOf(script: WriteScript): string {
+  let sha = shas.get(script);
+  if (sha === undefined) {
+    sha = createHash('sha1').update(script.lua).digest('hex');
+    shas.set(script, sha);
+  }
+  return sha;
+}
+
 export function createReplicaConfirmation(
   client: RedisClient,
   options: ReplicaConfirmationOptions,
@@ -61,20 +75,26 @@ export function createReplicaConfirmation(
 
   function send(batch: Waiting[]): void {
     const pipeline = client.pipeline();
-    for (const w of batch) pipeline.eval(w.script.lua, w.script.numberOfKeys, ...w.args);
+    const scripts = [...new Set(batch.map((w) => w.script))];
+    for (const script of scripts) pipeline.script('LOAD', script.lua);
+    for (const w of batch) pipeline.evalsha(shaOf(w.script), w.script.numberOfKeys, ...w.args);
     pipeline.wait(options.replicas, options.timeoutMs);
+    const first = scripts.length;
     pipeline.exec().then(
       (replies) => {
         // A WAIT that fails (the node was demoted to a replica by a failover) confirms nothing,
         // though the writes before it may have been made: they are answered as unconfirmed.
-        const waited = replies?.[batch.length];
+        const waited = replies?.[first + batch.length];
         const replicas = waited && !waited[0] ? Number(waited[1]) : 0;
         // ioredis follows MOVED for a pipeline only when every reply is the same error, which a
         // failed WAIT after a redirected script never is; the slot map is refreshed here instead,
         // so the retries go to the new master.
         if (client instanceof Cluster && replies?.some(([err]) => err)) client.refreshSlotsCache();
         batch.forEach((w, i) => {
-          const [err, reply] = replies?.[i] ?? [new Error('the replicated write batch got no reply'), null];
+          const [err, reply] = replies?.[first + i] ?? [
+            new Error('the replicated write batch got no reply'),
+            null,
+          ];
           if (err) w.reject(err);
           else w.resolve({ reply, replicas });
         });

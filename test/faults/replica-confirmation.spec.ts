@@ -115,6 +115,12 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
       onReplicaNow,
       instructions.map(() => 1),
     );
+
+    // A Redis that lost its script cache (as after a restart) runs the next batch all the same.
+    await onPrimary.script('FLUSH');
+    const after = validInstruction();
+    assert.equal((await submit(gateway, after, HALYK)).state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
+    assert.equal(await onReplica.exists(keys.instruction(after.uetr).record), 1);
   });
 
   it('answers UNAVAILABLE with RetryInfo while the replica lags, then replays the same instruction once it caught up', async () => {
