@@ -76,18 +76,19 @@ interface Setup {
 async function recordLoop(
   client: Redis,
   prefix: string,
-  options: { concurrency: number; warmupMs: number; durationMs: number; waitFor: Redis | null },
+  options: { concurrency: number; warmupMs: number; durationMs: number; waitFor: Redis[] },
 ): Promise<{ throughput: number; latency: LatencySummary; errors: number }> {
-  const replication = options.waitFor
-    ? {
-        confirmation: createReplicaConfirmation(options.waitFor, {
+  const replication =
+    options.waitFor.length > 0
+      ? {
+          confirmation: createReplicaConfirmation(options.waitFor, {
+            replicas: 1,
+            timeoutMs: REPLICA_TIMEOUT_MS,
+          }),
           replicas: 1,
           timeoutMs: REPLICA_TIMEOUT_MS,
-        }),
-        replicas: 1,
-        timeoutMs: REPLICA_TIMEOUT_MS,
-      }
-    : undefined;
+        }
+      : undefined;
   const store = createInstructionStore(client, createKeySpace(prefix, 16), { replication });
   const template = validInstruction();
   const bodyHash = canonicalBodyHash(template);
@@ -315,9 +316,11 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
 
     const direct: { name: string; throughput: number; latency: LatencySummary; errors: number }[] = [];
     for (const s of setups) {
-      // WAIT goes on a connection of its own, as in the gateway.
-      const waitFor = s.replica ? new Redis(s.redis.url, { maxRetriesPerRequest: 1 }) : null;
-      if (waitFor) clients.push(waitFor);
+      // WAIT goes on connections of its own, four as in the gateway.
+      const waitFor = s.replica
+        ? Array.from({ length: 4 }, () => new Redis(s.redis.url, { maxRetriesPerRequest: 1 }))
+        : [];
+      clients.push(...waitFor);
       const result = await recordLoop(s.client, `${prefix}-direct`, {
         concurrency,
         warmupMs,

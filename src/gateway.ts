@@ -59,6 +59,12 @@ export interface GatewayOptions {
 const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
 
 /**
+ * Connections that wait for replicas (CARAVAN_REDIS_MIN_REPLICAS): a batch of submissions can
+ * start while up to three others still wait for theirs.
+ */
+const REPLICA_WAIT_CONNECTIONS = 4;
+
+/**
  * The composition root of the gateway process: Redis connections, the screening indexes, the
  * settlement and compliance use cases, and the gRPC edge, started and stopped in order.
  */
@@ -75,11 +81,10 @@ export async function startGateway({
   const connections = [redis, subscriber];
   // WAIT blocks its connection, so replicated writes get their own (see replica-confirmation.ts).
   const { replicas, timeoutMs } = config.redisReplication;
-  const confirmer =
-    replicas > 0
-      ? createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs })
-      : null;
-  if (confirmer) connections.push(confirmer);
+  const confirmers = Array.from({ length: replicas > 0 ? REPLICA_WAIT_CONNECTIONS : 0 }, () =>
+    createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs }),
+  );
+  connections.push(...confirmers);
   for (const c of connections) {
     c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis connection error'));
     countConnectionErrors(c);
@@ -93,8 +98,8 @@ export async function startGateway({
     // which Redis refuses in subscriber mode: both connections must be ready first.
     await Promise.all(connections.map((c) => waitUntilReady(c, config.redisUrl, 10_000)));
     const keys = createKeySpace(config.redisPrefix, config.partitions);
-    if (confirmer) {
-      const connected = await fewestConnectedReplicas(confirmer);
+    if (confirmers.length > 0) {
+      const connected = await fewestConnectedReplicas(confirmers[0]);
       if (connected < replicas) {
         log.warn(
           { connected, required: replicas },
@@ -105,13 +110,14 @@ export async function startGateway({
     const store = meteredStore(
       createInstructionStore(redis, keys, {
         recordTimeoutMs: config.redisCommandTimeoutMs,
-        replication: confirmer
-          ? {
-              confirmation: createReplicaConfirmation(confirmer, { replicas, timeoutMs }),
-              replicas,
-              timeoutMs,
-            }
-          : undefined,
+        replication:
+          confirmers.length > 0
+            ? {
+                confirmation: createReplicaConfirmation(confirmers, { replicas, timeoutMs }),
+                replicas,
+                timeoutMs,
+              }
+            : undefined,
       }),
     );
     const lists = createListStore(redis, keys);

@@ -36,16 +36,6 @@ interface Waiting {
   reject(err: unknown): void;
 }
 
-/**
- * Group commit for replicated writes. WAIT blocks the connection that sends it, so it runs on a
- * connection of its own (a slow replica must not stall the gateway's other commands), and one WAIT
- * covers every write sent before it on that connection: the writes of one event-loop turn go out
- * as one pipeline per node followed by a single WAIT, instead of one WAIT per write in turn. On a
- * Cluster the batch is per partition (one hash tag, one slot), which ioredis redirects as a whole
- * when a failover moves the slot. Each batch begins with SCRIPT LOAD of its scripts, then runs them
- * by EVALSHA: a Redis that lost its script cache (restarted) has them again before they run, where
- * ioredis's own NOSCRIPT fallback would send the script again after the batch, outside the WAIT.
- */
 const shas = new WeakMap<WriteScript, string>();
 
 /** The SHA-1 Redis knows a script by, computed once per script object. */
@@ -58,29 +48,56 @@ function shaOf(script: WriteScript): string {
   return sha;
 }
 
+/**
+ * Group commit for replicated writes. WAIT blocks the connection that sends it, so it runs on
+ * connections of its own (a slow replica must not stall the gateway's other commands), and one
+ * WAIT covers every write sent before it on that connection: the writes gathered since the last
+ * batch go out on an idle connection as one pipeline followed by a single WAIT, and several
+ * connections let a batch start while others still wait for their replicas. On a Cluster the
+ * pipeline is per partition (one hash tag, one slot), which ioredis redirects as a whole when a
+ * failover moves the slot. Each batch begins with SCRIPT LOAD of its scripts, then runs them by
+ * EVALSHA: a Redis that lost its script cache (restarted) has them again before they run, where
+ * ioredis's own NOSCRIPT fallback would send the script again after the batch, outside the WAIT.
+ */
 export function createReplicaConfirmation(
-  client: RedisClient,
+  clients: readonly RedisClient[],
   options: ReplicaConfirmationOptions,
 ): ReplicaConfirmation {
-  const byNode = client instanceof Cluster;
+  if (clients.length === 0) throw new Error('createReplicaConfirmation: no connection given');
+  const byNode = clients[0] instanceof Cluster;
+  const idle = [...clients];
   let pending = new Map<number, Waiting[]>();
   let scheduled = false;
 
-  function flush(): void {
-    scheduled = false;
-    const batches = pending;
-    pending = new Map();
-    for (const batch of batches.values()) send(batch);
+  function schedule(): void {
+    if (scheduled) return;
+    scheduled = true;
+    setImmediate(flush);
   }
 
-  function send(batch: Waiting[]): void {
+  // Everything pending goes to one idle connection; while every connection waits on a WAIT, new
+  // writes gather into the next batch, so batches grow with the load instead of queueing WAITs.
+  function flush(): void {
+    scheduled = false;
+    const client = pending.size > 0 ? idle.pop() : undefined;
+    if (client === undefined) return;
+    const batches = pending;
+    pending = new Map();
+    void Promise.all([...batches.values()].map((batch) => send(client, batch))).then(() => {
+      idle.push(client);
+      if (pending.size > 0) schedule();
+    });
+  }
+
+  /** Settles every write of the batch; never rejects. */
+  function send(client: RedisClient, batch: Waiting[]): Promise<void> {
     const pipeline = client.pipeline();
     const scripts = [...new Set(batch.map((w) => w.script))];
     for (const script of scripts) pipeline.script('LOAD', script.lua);
     for (const w of batch) pipeline.evalsha(shaOf(w.script), w.script.numberOfKeys, ...w.args);
     pipeline.wait(options.replicas, options.timeoutMs);
     const first = scripts.length;
-    pipeline.exec().then(
+    return pipeline.exec().then(
       (replies) => {
         // A WAIT that fails (the node was demoted to a replica by a failover) confirms nothing,
         // though the writes before it may have been made: they are answered as unconfirmed.
@@ -116,10 +133,7 @@ export function createReplicaConfirmation(
           pending.set(key, batch);
         }
         batch.push({ script, args, resolve: resolve as Waiting['resolve'], reject });
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(flush);
-        }
+        schedule();
       });
     },
   };
