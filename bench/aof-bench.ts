@@ -7,7 +7,7 @@ import { createInstructionStore } from '../src/store/instruction-store';
 import { createKeySpace } from '../src/store/keys';
 import { createReplicaConfirmation } from '../src/store/replica-confirmation';
 import { validInstruction } from '../test/support/instructions';
-import { startRedisProcess, type RedisProcess } from '../test/support/redis-process';
+import { replicaInSync, startRedisProcess, type RedisProcess } from '../test/support/redis-process';
 import { putCatchAllRoute } from './bench-routes';
 import {
   InstructionPool,
@@ -47,13 +47,10 @@ const MODES: readonly { name: string; args: readonly string[]; replica: boolean 
 ];
 
 /** Waits until the replica is online and has everything the primary wrote so far. */
-async function replicaInSync(primary: Redis, replica: Redis, timeoutMs = 30_000): Promise<void> {
+async function untilInSync(primary: Redis, replica: Redis, timeoutMs = 30_000): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
-  for (;;) {
-    const [p, r] = await Promise.all([primary.info('replication'), replica.info('replication')]);
-    const offset = /^master_repl_offset:(\d+)/m.exec(p)?.[1];
-    if (/^slave0:.*state=online/m.test(p) && /^slave_repl_offset:(\d+)/m.exec(r)?.[1] === offset) return;
-    if (Date.now() > giveUpAt) throw new Error('the replica did not sync within 30 s');
+  while (!(await replicaInSync(primary, replica))) {
+    if (Date.now() > giveUpAt) throw new Error(`the replica did not sync within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -205,7 +202,7 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
         servers.push(follower);
         replica = new Redis(follower.url, { maxRetriesPerRequest: 1 });
         clients.push(replica);
-        await replicaInSync(client, replica);
+        await untilInSync(client, replica);
       }
       await putCatchAllRoute(client, prefix, '127.0.0.1:1');
       const port = await freePort();

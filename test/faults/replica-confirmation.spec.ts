@@ -15,7 +15,7 @@ import {
 } from '../support/gateway';
 import { validInstruction } from '../support/instructions';
 import { TEST_REDIS_URL, deleteUnder, testRedis, uniquePrefix } from '../support/redis';
-import { startRedisProcess, type RedisProcess } from '../support/redis-process';
+import { replicaInSync, startRedisProcess, type RedisProcess } from '../support/redis-process';
 
 const HALYK = asParticipant('HSBKKZKX');
 const REPLICA_TIMEOUT_MS = 300;
@@ -41,16 +41,6 @@ function client(url: string): Redis {
   const redis = new Redis(url, { maxRetriesPerRequest: 1, lazyConnect: false });
   redis.on('error', () => undefined);
   return redis;
-}
-
-async function replicaInSync(primary: Redis, replica: Redis): Promise<boolean> {
-  const [p, r] = await Promise.all([primary.info('replication'), replica.info('replication')]);
-  const offset = /^master_repl_offset:(\d+)/m.exec(p)?.[1];
-  return (
-    /^connected_slaves:1/m.test(p) &&
-    /^master_link_status:up/m.test(r) &&
-    /^slave_repl_offset:(\d+)/m.exec(r)?.[1] === offset
-  );
 }
 
 /**

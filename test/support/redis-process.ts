@@ -163,3 +163,14 @@ export async function startRedisProcess(
     },
   };
 }
+
+/** Whether `replica` is online and has everything its primary has written so far (INFO replication). */
+export async function replicaInSync(primary: Redis, replica: Redis): Promise<boolean> {
+  const [p, r] = await Promise.all([primary.info('replication'), replica.info('replication')]);
+  const offset = /^master_repl_offset:(\d+)/m.exec(p)?.[1];
+  return (
+    /^slave0:.*state=online/m.test(p) &&
+    /^master_link_status:up/m.test(r) &&
+    /^slave_repl_offset:(\d+)/m.exec(r)?.[1] === offset
+  );
+}
