@@ -207,6 +207,15 @@ export function errorText(counts: Record<string, number>): string {
   return entries.length === 0 ? '0' : entries.map(([code, n]) => `${code}×${n}`).join(', ');
 }
 
+/** CPU time per successful call of each process, in ms: what bounds throughput when they share cores. */
+export function cpuPerCallText(cpu: Record<string, number>, throughput: number): string {
+  return ['generator', 'server', 'redis']
+    .map((label) =>
+      cpu[label] === undefined || !(throughput > 0) ? '-' : ((cpu[label] * 1000) / throughput).toFixed(3),
+    )
+    .join('/');
+}
+
 export function cpuText(cpu: Record<string, number>): string {
   return ['generator', 'server', 'redis']
     .map((label) => (cpu[label] === undefined ? '-' : `${Math.round(cpu[label] * 100)}%`))
@@ -227,6 +236,7 @@ const COLUMNS: Column[] = [
   { title: 'sent/s' },
   { title: 'lag p99' },
   { title: 'cpu gen/srv/redis', align: 'left' },
+  { title: 'cpu ms/call gen/srv/redis', align: 'left' },
   { title: 'loadavg' },
 ];
 
@@ -248,6 +258,7 @@ function row(r: RunResult): Cell[] {
     fixed(r.sentRate, 0),
     fixed(r.sendLagMs?.p99, 2),
     cpuText(r.cpu),
+    cpuPerCallText(r.cpu, r.throughput),
     fixed(r.loadAverage, 1),
   ];
 }
@@ -396,7 +407,8 @@ async function runIntake(report: SectionReport, { root, cleanup }: BenchContext)
     );
     report.note(
       'req/s: successful completions per second of the window (open loop: may exceed the offered rate while a warm-up backlog drains).\n' +
-        '  latency: closed loop from send; open loop from the scheduled send time. lag p99: generator lateness. cpu: share of one core.',
+        '  latency: closed loop from send; open loop from the scheduled send time. lag p99: generator lateness. cpu: share of one core.\n' +
+        '  cpu ms/call: CPU time of each process per successful call; in the closed loop the three take turns, so req/s ≈ cores used / their sum.',
     );
 
     const ratio = gatewayClosed.throughput / echoClosed.throughput;
