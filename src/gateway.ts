@@ -27,7 +27,11 @@ import { operationsHandlers } from './grpc/operations-service';
 import { createRouteAdmin } from './operations/route-admin';
 import { createRouteTable, type RouteTable } from './routing/route-table';
 import { createRedisClient, duplicateForBlocking, waitUntilReady } from './store/redis-client';
-import { createReplicaConfirmation, fewestConnectedReplicas } from './store/replica-confirmation';
+import {
+  createReplicaConfirmation,
+  fewestConnectedReplicas,
+  replicasHoldingEarlierWrites,
+} from './store/replica-confirmation';
 import { meteredStore, meteredSubmit } from './telemetry/instruction-metrics';
 import { observeListAges } from './telemetry/list-metrics';
 import type { Logger } from './telemetry/logger';
@@ -107,19 +111,29 @@ export async function startGateway({
         );
       }
     }
+    const confirmation =
+      confirmers.length > 0 ? createReplicaConfirmation(confirmers, { replicas, timeoutMs }) : null;
     const store = meteredStore(
       createInstructionStore(redis, keys, {
         recordTimeoutMs: config.redisCommandTimeoutMs,
-        replication:
-          confirmers.length > 0
-            ? {
-                confirmation: createReplicaConfirmation(confirmers, { replicas, timeoutMs }),
-                replicas,
-                timeoutMs,
-              }
-            : undefined,
+        replication: confirmation ? { confirmation, replicas, timeoutMs } : undefined,
       }),
     );
+    // An officer's decision is written by several commands (the transition, the release, the audit
+    // entry); markers in the instruction's and the audit log's slots confirm them all at once.
+    const decisionReplication = confirmation
+      ? {
+          replicasHolding: (uetr: string) => {
+            const k = keys.instruction(uetr);
+            return replicasHoldingEarlierWrites(confirmation, [
+              { group: `p${k.partition}`, key: k.replicated },
+              { group: 'audit', key: keys.auditReplicated() },
+            ]);
+          },
+          required: replicas,
+          timeoutMs,
+        }
+      : undefined;
     const lists = createListStore(redis, keys);
     const audit = createAuditLog(redis, keys);
     const feed = await createEventFeed(subscriber, keys);
@@ -166,7 +180,13 @@ export async function startGateway({
             keepVersions: config.screening.keepVersions,
           }),
           lists,
-          holds: createHoldReview({ store, audit, now, releasesRequired: config.screening.releasesRequired }),
+          holds: createHoldReview({
+            store,
+            audit,
+            now,
+            releasesRequired: config.screening.releasesRequired,
+            replication: decisionReplication,
+          }),
           audit,
           sync,
           identity,

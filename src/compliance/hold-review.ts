@@ -39,6 +39,16 @@ export interface HoldReviewDeps {
   now: () => number;
   /** Distinct officers whose release is needed (2 = four-eyes). */
   releasesRequired: number;
+  /**
+   * With CARAVAN_REDIS_MIN_REPLICAS: how many replicas hold everything written so far for an
+   * instruction (its decision and the audit entry), and how many must before a decision is
+   * acknowledged.
+   */
+  replication?: {
+    replicasHolding: (uetr: string) => Promise<number>;
+    required: number;
+    timeoutMs: number;
+  };
 }
 
 const REASON_CODE = /^[A-Z0-9]{4}$/;
@@ -75,6 +85,25 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       });
     }
     return out;
+  }
+
+  /** The outcome, once enough replicas hold the decision; a failover before that could undo it. */
+  async function confirmed(
+    uetr: string,
+    outcome: HoldDecisionOutcome,
+  ): Promise<HoldDecisionOutcome | SettlementError> {
+    const replication = deps.replication;
+    if (replication === undefined) return outcome;
+    const held = await replication.replicasHolding(uetr);
+    if (held >= replication.required) return outcome;
+    return {
+      kind: 'unavailable',
+      message:
+        `the decision was recorded (the instruction is ${outcome.state}), but ${held} of the ` +
+        `${replication.required} Redis replica(s) required confirmed it within ${replication.timeoutMs} ms, ` +
+        'so a failover now could undo it: list the hold before deciding again',
+      retryAfterMs: 1_000,
+    };
   }
 
   async function decide(request: HoldDecisionRequest): Promise<HoldDecisionOutcome | SettlementError> {
@@ -135,7 +164,11 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         },
         now(),
       );
-      return { state: 'REJECTED', releasedBy: await store.releasesOf(request.uetr), releasesNeeded: 0 };
+      return confirmed(request.uetr, {
+        state: 'REJECTED',
+        releasedBy: await store.releasesOf(request.uetr),
+        releasesNeeded: 0,
+      });
     }
 
     const approval = await store.addRelease(request.uetr, request.officer);
@@ -150,7 +183,11 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         },
         now(),
       );
-      return { state: 'HELD_FOR_REVIEW', releasedBy: approval.releasedBy, releasesNeeded: needed };
+      return confirmed(request.uetr, {
+        state: 'HELD_FOR_REVIEW',
+        releasedBy: approval.releasedBy,
+        releasesNeeded: needed,
+      });
     }
     const moved = await move('ACCEPTED', { code: '', description: 'released by compliance review' });
     if (moved.kind === 'stale' && moved.state === 'ACCEPTED') {
@@ -167,7 +204,7 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       },
       now(),
     );
-    return { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 };
+    return confirmed(request.uetr, { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 });
   }
 
   return { list, decide };

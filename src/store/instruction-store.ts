@@ -279,7 +279,7 @@ export function createInstructionStore(
   ): Promise<{ reply: ScriptReply; replicas: number | null }> {
     if (replication === undefined)
       return { reply: await scripts.recordInstruction(keys, args), replicas: null };
-    return replication.confirmation.run<ScriptReply>(recordScript, partition, [...keys, ...args]);
+    return replication.confirmation.run<ScriptReply>(recordScript, `p${partition}`, [...keys, ...args]);
   }
 
   async function readEvents(eventsKey: string, start: string): Promise<StatusEventRecord[]> {

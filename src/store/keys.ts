@@ -23,6 +23,8 @@ export interface InstructionKeys {
   recent: string;
   /** The partition's trace index (sorted set of "<trace id>:<uetr>", all scored 0, read by lex range). */
   traces: string;
+  /** A counter written to confirm, with WAIT, that replicas hold the partition's earlier writes. */
+  replicated: string;
 }
 
 /** Keys of one screening list; every version of the list shares the list's hash tag. */
@@ -62,6 +64,8 @@ export interface KeySpace {
   /** The audit log stream and its head (last sequence and hash), in one slot. */
   auditLog(): string;
   auditHead(): string;
+  /** The audit log's counterpart of InstructionKeys.replicated. */
+  auditReplicated(): string;
 }
 
 export function createKeySpace(prefix: string, partitions: number): KeySpace {
@@ -88,6 +92,7 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
         dead: `${tag(p)}:dead`,
         recent: `${tag(p)}:recent`,
         traces: `${tag(p)}:traces`,
+        replicated: `${tag(p)}:replicated`,
       };
     },
     outbox: (p) => `${tag(p)}:outbox`,
@@ -115,5 +120,6 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
     listsChannel: () => `${prefix}:lists:changed`,
     auditLog: () => `${prefix}:{audit}:log`,
     auditHead: () => `${prefix}:{audit}:head`,
+    auditReplicated: () => `${prefix}:{audit}:replicated`,
   };
 }

@@ -26,7 +26,8 @@ export interface WriteScript {
  * hold the write before it acknowledges anything.
  */
 export interface ReplicaConfirmation {
-  run<R>(script: WriteScript, partition: number, args: (string | number)[]): Promise<ConfirmedReply<R>>;
+  /** `group` names the hash slot the script's keys are in (the batches of a Cluster are per slot). */
+  run<R>(script: WriteScript, group: string, args: (string | number)[]): Promise<ConfirmedReply<R>>;
 }
 
 interface Waiting {
@@ -66,7 +67,7 @@ export function createReplicaConfirmation(
   if (clients.length === 0) throw new Error('createReplicaConfirmation: no connection given');
   const byNode = clients[0] instanceof Cluster;
   const idle = [...clients];
-  let pending = new Map<number, Waiting[]>();
+  let pending = new Map<string, Waiting[]>();
   let scheduled = false;
 
   function schedule(): void {
@@ -124,9 +125,9 @@ export function createReplicaConfirmation(
   }
 
   return {
-    run<R>(script: WriteScript, partition: number, args: (string | number)[]) {
+    run<R>(script: WriteScript, group: string, args: (string | number)[]) {
       return new Promise<ConfirmedReply<R>>((resolve, reject) => {
-        const key = byNode ? partition : 0;
+        const key = byNode ? group : '';
         let batch = pending.get(key);
         if (batch === undefined) {
           batch = [];
@@ -137,6 +138,23 @@ export function createReplicaConfirmation(
       });
     },
   };
+}
+
+const MARKER: WriteScript = { lua: "return redis.call('INCR', KEYS[1])", numberOfKeys: 1 };
+
+/**
+ * How many replicas hold every write made so far, on any connection, to the primaries of these
+ * slots (the fewest of them): a primary replicates in the order it executes, so a replica that has
+ * a marker written after those writes has them too. Each marker is `key`, a counter in its slot.
+ */
+export async function replicasHoldingEarlierWrites(
+  confirmation: ReplicaConfirmation,
+  markers: readonly { group: string; key: string }[],
+): Promise<number> {
+  const confirmed = await Promise.all(
+    markers.map(async ({ group, key }) => (await confirmation.run(MARKER, group, [key])).replicas),
+  );
+  return Math.min(...confirmed);
 }
 
 /** The fewest replicas connected to any primary (every master of a Cluster), from INFO replication. */

@@ -14,10 +14,16 @@ import {
   type TestGateway,
 } from '../support/gateway';
 import { validInstruction } from '../support/instructions';
+import { ROLE_TOKENS_ENV, asOfficer, complianceClient, entry } from '../support/compliance';
+import { callUnary } from '../../src/cli/grpc-call';
+import { HoldDecision } from '../../src/gen/caravan/compliance/v1/compliance';
+import { EntryKind } from '../../src/gen/caravan/compliance/v1/lists';
 import { TEST_REDIS_URL, deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 import { replicaInSync, startRedisProcess, type RedisProcess } from '../support/redis-process';
 
 const HALYK = asParticipant('HSBKKZKX');
+const ALICE = asOfficer('alice');
+const soon = () => new Date(Date.now() + 30_000);
 const REPLICA_TIMEOUT_MS = 300;
 
 /** A gateway's settings that make it wait for one replica of the Redis at `url`. */
@@ -202,6 +208,67 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
       onNewReplica.disconnect();
       await stopGateway();
       await newReplica.stop();
+    }
+  });
+
+  it("acknowledges an officer's hold decision only once the replica holds it", async () => {
+    gw = await startTestGateway(prefix, {
+      env: {
+        ...waitingForReplica(primary.url),
+        CARAVAN_ROLE_TOKENS: ROLE_TOKENS_ENV,
+        CARAVAN_RELEASES_REQUIRED: '1',
+      },
+    });
+    api = devClient(gw.address);
+    const compliance = complianceClient(gw.address);
+    try {
+      await callUnary(
+        compliance.upsertEntry.bind(compliance),
+        {
+          list: 'internal-counterparties',
+          entry: entry({ id: 'n1', kind: EntryKind.ENTRY_KIND_NAME, name: 'Zhetysu Orbita Holding LLP' }),
+          note: 'test',
+        },
+        ALICE,
+        soon(),
+      );
+      await gw.gateway.screening!.refresh();
+      const held = Array.from({ length: 2 }, () => {
+        const ins = validInstruction();
+        ins.creditor!.name = 'ТОО Жетысу Орбита Холдинг';
+        return ins;
+      });
+      for (const ins of held) {
+        assert.equal(
+          (await submit(api, ins, HALYK)).state,
+          InstructionState.INSTRUCTION_STATE_HELD_FOR_REVIEW,
+        );
+      }
+      const decide = (uetr: string, decision: HoldDecision) =>
+        callUnary(
+          compliance.decideHold.bind(compliance),
+          { uetr, decision, comment: 'reviewed', reasonCode: '' },
+          ALICE,
+          soon(),
+        );
+
+      // With the replica in step, a decision is answered as usual.
+      const rejected = await decide(held[0].uetr, HoldDecision.HOLD_DECISION_REJECT);
+      assert.equal(rejected.state, InstructionState.INSTRUCTION_STATE_REJECTED);
+
+      replica.pause();
+      const err = await grpcError(decide(held[1].uetr, HoldDecision.HOLD_DECISION_RELEASE));
+      assert.equal(err.code, status.UNAVAILABLE);
+      assert.match(err.details, /recorded \(the instruction is ACCEPTED\), but 0 of the 1 Redis replica/);
+      assert.equal(await onPrimary.hget(keys.instruction(held[1].uetr).record, 'state'), 'ACCEPTED');
+
+      replica.resume();
+      await until('the replica to catch up', () => replicaInSync(onPrimary, onReplica));
+      assert.equal(await onReplica.hget(keys.instruction(held[1].uetr).record, 'state'), 'ACCEPTED');
+      const again = await grpcError(decide(held[1].uetr, HoldDecision.HOLD_DECISION_RELEASE));
+      assert.equal(again.code, status.FAILED_PRECONDITION);
+    } finally {
+      compliance.close();
     }
   });
 
