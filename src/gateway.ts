@@ -212,7 +212,7 @@ export async function startGateway({
         routes: createRouteAdmin({ store: routeStore, table: routeTable, audit, now }),
         store,
         partitions: config.partitions,
-        replay: { store, screen, hasRoute, audit, now },
+        replay: { store, screen, hasRoute, audit, now, replication: decisionReplication },
         identity,
         roleTokens: config.roleTokens,
         log,

@@ -6,6 +6,7 @@ import type { AuditLog } from '../store/audit-log';
 import type { State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
 import { raced } from '../settlement/transition-conflict';
+import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
 
 export interface HeldInstruction {
   uetr: string;
@@ -39,16 +40,7 @@ export interface HoldReviewDeps {
   now: () => number;
   /** Distinct officers whose release is needed (2 = four-eyes). */
   releasesRequired: number;
-  /**
-   * With CARAVAN_REDIS_MIN_REPLICAS: how many replicas hold everything written so far for an
-   * instruction (its decision and the audit entry), and how many must before a decision is
-   * acknowledged.
-   */
-  replication?: {
-    replicasHolding: (uetr: string) => Promise<number>;
-    required: number;
-    timeoutMs: number;
-  };
+  replication?: DecisionReplication;
 }
 
 const REASON_CODE = /^[A-Z0-9]{4}$/;
@@ -92,18 +84,7 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
     uetr: string,
     outcome: HoldDecisionOutcome,
   ): Promise<HoldDecisionOutcome | SettlementError> {
-    const replication = deps.replication;
-    if (replication === undefined) return outcome;
-    const held = await replication.replicasHolding(uetr);
-    if (held >= replication.required) return outcome;
-    return {
-      kind: 'unavailable',
-      message:
-        `the decision was recorded (the instruction is ${outcome.state}), but ${held} of the ` +
-        `${replication.required} Redis replica(s) required confirmed it within ${replication.timeoutMs} ms, ` +
-        'so a failover now could undo it: list the hold before deciding again',
-      retryAfterMs: 1_000,
-    };
+    return (await unconfirmedDecision(deps.replication, uetr, outcome.state)) ?? outcome;
   }
 
   async function decide(request: HoldDecisionRequest): Promise<HoldDecisionOutcome | SettlementError> {

@@ -2,6 +2,7 @@ import type { SettlementInstruction } from '../gen/caravan/settlement/v1/instruc
 import { raced } from '../settlement/transition-conflict';
 import { isSettlementError, type SettlementError } from '../settlement/errors';
 import type { ScreenInstruction } from '../settlement/screening-seam';
+import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
 import type { AuditLog } from '../store/audit-log';
 import type { Reason, State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
@@ -12,6 +13,7 @@ export interface ReplayDeps {
   hasRoute: (instruction: SettlementInstruction) => boolean;
   audit: AuditLog;
   now: () => number;
+  replication?: DecisionReplication;
 }
 
 export interface ReplayRequest {
@@ -77,5 +79,10 @@ export async function replayInstruction(
     },
     deps.now(),
   );
-  return { state: decision.state, reason };
+  return (
+    (await unconfirmedDecision(deps.replication, request.uetr, decision.state)) ?? {
+      state: decision.state,
+      reason,
+    }
+  );
 }

@@ -18,6 +18,8 @@ import { ROLE_TOKENS_ENV, asOfficer, complianceClient, entry } from '../support/
 import { callUnary } from '../../src/cli/grpc-call';
 import { HoldDecision } from '../../src/gen/caravan/compliance/v1/compliance';
 import { EntryKind } from '../../src/gen/caravan/compliance/v1/lists';
+import { createInstructionStore } from '../../src/store/instruction-store';
+import { operationsClient, ops } from '../support/delivery';
 import { TEST_REDIS_URL, deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 import { replicaInSync, startRedisProcess, type RedisProcess } from '../support/redis-process';
 
@@ -211,7 +213,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     }
   });
 
-  it("acknowledges an officer's hold decision only once the replica holds it", async () => {
+  it("acknowledges an officer's hold decision and an operator's replay only once the replica holds them", async () => {
     gw = await startTestGateway(prefix, {
       env: {
         ...waitingForReplica(primary.url),
@@ -221,6 +223,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     });
     api = devClient(gw.address);
     const compliance = complianceClient(gw.address);
+    const operations = operationsClient(gw.address);
     try {
       await callUnary(
         compliance.upsertEntry.bind(compliance),
@@ -267,8 +270,35 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
       assert.equal(await onReplica.hget(keys.instruction(held[1].uetr).record, 'state'), 'ACCEPTED');
       const again = await grpcError(decide(held[1].uetr, HoldDecision.HOLD_DECISION_RELEASE));
       assert.equal(again.code, status.FAILED_PRECONDITION);
+
+      // An operator's replay of a failed instruction is a decision too.
+      const failed = validInstruction();
+      assert.equal((await submit(api, failed, HALYK)).state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
+      const moved = await createInstructionStore(onPrimary, keys).transition({
+        uetr: failed.uetr,
+        from: ['ACCEPTED'],
+        to: 'FAILED',
+        reason: { code: 'AB05', description: 'timed out (set by the test)' },
+        traceId: '',
+        traceparent: '',
+        nowMs: Date.now(),
+      });
+      assert.equal(moved.kind, 'ok');
+      replica.pause();
+      const replay = await grpcError(
+        ops(
+          operations,
+          'replayInstruction',
+          { uetr: failed.uetr, comment: 'route fixed' },
+          asOfficer('olga'),
+        ),
+      );
+      assert.equal(replay.code, status.UNAVAILABLE);
+      assert.match(replay.details, /recorded \(the instruction is ACCEPTED\), but 0 of the 1/);
+      replica.resume();
     } finally {
       compliance.close();
+      operations.close();
     }
   });
 
