@@ -134,6 +134,19 @@ export async function startGateway({
           timeoutMs,
         }
       : undefined;
+    // A list change: the list's versions, the set of list names and the audit entry.
+    const listReplication = confirmation
+      ? {
+          replicasHolding: (list: string) =>
+            replicasHoldingEarlierWrites(confirmation, [
+              { group: `L:${list}`, key: keys.list(list).replicated },
+              { group: 'list-names', key: keys.listNamesReplicated() },
+              { group: 'audit', key: keys.auditReplicated() },
+            ]),
+          required: replicas,
+          timeoutMs,
+        }
+      : undefined;
     const lists = createListStore(redis, keys);
     const audit = createAuditLog(redis, keys);
     const feed = await createEventFeed(subscriber, keys);
@@ -178,6 +191,7 @@ export async function startGateway({
             now,
             maxDropShare: config.screening.maxDropShare,
             keepVersions: config.screening.keepVersions,
+            replication: listReplication,
           }),
           lists,
           holds: createHoldReview({

@@ -84,7 +84,14 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
     uetr: string,
     outcome: HoldDecisionOutcome,
   ): Promise<HoldDecisionOutcome | SettlementError> {
-    return (await unconfirmedDecision(deps.replication, uetr, outcome.state)) ?? outcome;
+    return (
+      (await unconfirmedDecision(
+        deps.replication,
+        uetr,
+        `the instruction is ${outcome.state}`,
+        'the instruction',
+      )) ?? outcome
+    );
   }
 
   async function decide(request: HoldDecisionRequest): Promise<HoldDecisionOutcome | SettlementError> {

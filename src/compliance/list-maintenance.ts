@@ -3,6 +3,7 @@ import type { ListEntry } from '../screening/list-entry';
 import type { SettlementError } from '../settlement/errors';
 import { invalidArgument, type FieldViolation } from '../settlement/errors';
 import type { AuditLog } from '../store/audit-log';
+import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
 import type { ListStore, ListVersionMeta } from '../store/list-store';
 import type { ImportError, ImportResult } from './importers/import-result';
 
@@ -31,6 +32,8 @@ export interface ListMaintenanceDeps {
   /** Share of entries an import may lose against the current version before it needs force. */
   maxDropShare: number;
   keepVersions: number;
+  /** With CARAVAN_REDIS_MIN_REPLICAS: a list change is acknowledged once replicas hold it. */
+  replication?: DecisionReplication;
 }
 
 export interface ImportRequest {
@@ -136,7 +139,16 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
       now(),
     );
     await lists.prune(list, deps.keepVersions);
-    return { ...meta, status: 'activated' };
+    // A change the replicas do not hold could be undone by a failover: gateways would then screen
+    // with the previous version while the officer believes the change is in force.
+    return (
+      (await unconfirmedDecision(
+        deps.replication,
+        list,
+        `version ${meta.version} of ${list} is current`,
+        `the versions of ${list}`,
+      )) ?? { ...meta, status: 'activated' }
+    );
   }
 
   async function importList(request: ImportRequest): Promise<ImportOutcome | SettlementError> {

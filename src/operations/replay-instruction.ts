@@ -80,7 +80,12 @@ export async function replayInstruction(
     deps.now(),
   );
   return (
-    (await unconfirmedDecision(deps.replication, request.uetr, decision.state)) ?? {
+    (await unconfirmedDecision(
+      deps.replication,
+      request.uetr,
+      `the instruction is ${decision.state}`,
+      'the instruction',
+    )) ?? {
       state: decision.state,
       reason,
     }

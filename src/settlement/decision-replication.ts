@@ -1,35 +1,36 @@
-import type { State } from '../store/instruction-record';
 import type { SettlementError } from './errors';
 
 /**
- * With CARAVAN_REDIS_MIN_REPLICAS: how many replicas hold everything written so far for an
- * instruction (a decision on it and its audit entry), and how many must before the decision is
- * acknowledged.
+ * With CARAVAN_REDIS_MIN_REPLICAS: how many replicas hold everything written so far for one
+ * subject of decisions (an instruction and its audit entries, a list and its audit entries), and
+ * how many must before a decision on it is acknowledged.
  */
 export interface DecisionReplication {
-  replicasHolding(uetr: string): Promise<number>;
+  replicasHolding(subject: string): Promise<number>;
   required: number;
   timeoutMs: number;
 }
 
 /**
- * Null once enough replicas hold the decision just made on `uetr`, which left it in `state`;
- * otherwise the UNAVAILABLE to answer, since a failover before then could undo the decision.
+ * Null once enough replicas hold the decision just made on `subject`; otherwise the UNAVAILABLE to
+ * answer, since a failover before then could undo the decision. `outcome` says where the decision
+ * left things ("the instruction is ACCEPTED"), `lookAt` what to check before deciding again.
  */
 export async function unconfirmedDecision(
   replication: DecisionReplication | undefined,
-  uetr: string,
-  state: State,
+  subject: string,
+  outcome: string,
+  lookAt: string,
 ): Promise<SettlementError | null> {
   if (replication === undefined) return null;
-  const held = await replication.replicasHolding(uetr);
+  const held = await replication.replicasHolding(subject);
   if (held >= replication.required) return null;
   return {
     kind: 'unavailable',
     message:
-      `the decision was recorded (the instruction is ${state}), but ${held} of the ` +
-      `${replication.required} Redis replica(s) required confirmed it within ${replication.timeoutMs} ms, ` +
-      'so a failover now could undo it: look at the instruction before deciding again',
+      `the decision was recorded (${outcome}), but ${held} of the ${replication.required} Redis ` +
+      `replica(s) required confirmed it within ${replication.timeoutMs} ms, so a failover now could ` +
+      `undo it: look at ${lookAt} before deciding again`,
     retryAfterMs: 1_000,
   };
 }

@@ -29,6 +29,8 @@ export interface InstructionKeys {
 
 /** Keys of one screening list; every version of the list shares the list's hash tag. */
 export interface ListKeys {
+  /** A counter written to confirm, with WAIT, that replicas hold the list's earlier writes. */
+  replicated: string;
   current: string;
   sequence: string;
   versions: string;
@@ -59,6 +61,8 @@ export interface KeySpace {
   list(name: string): ListKeys;
   /** Set of list names. */
   listNames(): string;
+  /** listNames's counterpart of ListKeys.replicated: its hash tag is listNames's whole name, so one slot. */
+  listNamesReplicated(): string;
   /** Pub/sub channel announcing a list's new current version (message: JSON {list, version}). */
   listsChannel(): string;
   /** The audit log stream and its head (last sequence and hash), in one slot. */
@@ -109,6 +113,7 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
     list(name) {
       const base = `${prefix}:{L:${name}}`;
       return {
+        replicated: `${base}:replicated`,
         current: `${base}:current`,
         sequence: `${base}:seq`,
         versions: `${base}:versions`,
@@ -117,6 +122,7 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
       };
     },
     listNames: () => `${prefix}:lists`,
+    listNamesReplicated: () => `{${prefix}:lists}:replicated`,
     listsChannel: () => `${prefix}:lists:changed`,
     auditLog: () => `${prefix}:{audit}:log`,
     auditHead: () => `${prefix}:{audit}:head`,

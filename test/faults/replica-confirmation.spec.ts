@@ -213,7 +213,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     }
   });
 
-  it("acknowledges an officer's hold decision and an operator's replay only once the replica holds them", async () => {
+  it("acknowledges officers' hold decisions, replays and list changes only once the replica holds them", async () => {
     gw = await startTestGateway(prefix, {
       env: {
         ...waitingForReplica(primary.url),
@@ -295,6 +295,28 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
       );
       assert.equal(replay.code, status.UNAVAILABLE);
       assert.match(replay.details, /recorded \(the instruction is ACCEPTED\), but 0 of the 1/);
+
+      // So is a list change: a failover must not leave gateways screening with the list before it.
+      const block = await grpcError(
+        callUnary(
+          compliance.upsertEntry.bind(compliance),
+          {
+            list: 'card-schemes',
+            entry: entry({
+              id: 'mir',
+              kind: EntryKind.ENTRY_KIND_CARD_SCHEME,
+              scheme: 'MIR',
+              iinRanges: [{ from: '2200', to: '2204' }],
+            }),
+            note: 'Mir suspended',
+          },
+          ALICE,
+          soon(),
+        ),
+      );
+      assert.equal(block.code, status.UNAVAILABLE);
+      assert.match(block.details, /recorded \(version 1 of card-schemes is current\), but 0 of the 1/);
+      assert.equal(await onPrimary.get(keys.list('card-schemes').current), '1');
       replica.resume();
     } finally {
       compliance.close();
