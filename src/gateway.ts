@@ -134,6 +134,17 @@ export async function startGateway({
           timeoutMs,
         }
       : undefined;
+    const routeReplication = confirmation
+      ? {
+          replicasHolding: () =>
+            replicasHoldingEarlierWrites(confirmation, [
+              { group: 'routes', key: keys.routesReplicated() },
+              { group: 'audit', key: keys.auditReplicated() },
+            ]),
+          required: replicas,
+          timeoutMs,
+        }
+      : undefined;
     // A list change: the list's versions, the set of list names and the audit entry.
     const listReplication = confirmation
       ? {
@@ -223,7 +234,13 @@ export async function startGateway({
       name: 'caravan.operations.v1.Operations',
       definition: rawRequests(OperationsService),
       handlers: operationsHandlers({
-        routes: createRouteAdmin({ store: routeStore, table: routeTable, audit, now }),
+        routes: createRouteAdmin({
+          store: routeStore,
+          table: routeTable,
+          audit,
+          now,
+          replication: routeReplication,
+        }),
         store,
         partitions: config.partitions,
         replay: { store, screen, hasRoute, audit, now, replication: decisionReplication },

@@ -1,6 +1,7 @@
 import { checkRoute, checkRouteId, type RouteRule } from '../routing/route-rule';
 import type { RouteTable } from '../routing/route-table';
 import { invalidArgument, type SettlementError } from '../settlement/errors';
+import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
 import type { AuditLog } from '../store/audit-log';
 import type { RouteStore } from '../store/route-store';
 
@@ -19,10 +20,14 @@ export interface RouteAdminDeps {
   table: RouteTable;
   audit: AuditLog;
   now: () => number;
+  /** With CARAVAN_REDIS_MIN_REPLICAS: a route change is acknowledged once replicas hold it. */
+  replication?: DecisionReplication;
 }
 
 /** Route changes by operators: validated whole, stored, announced to every replica, audited. */
-export function createRouteAdmin({ store, table, audit, now }: RouteAdminDeps): RouteAdmin {
+export function createRouteAdmin({ store, table, audit, now, replication }: RouteAdminDeps): RouteAdmin {
+  const unconfirmed = (version: number) =>
+    unconfirmedDecision(replication, 'routes', `the route table is at version ${version}`, 'the routes');
   return {
     async list() {
       await table.refresh();
@@ -54,7 +59,7 @@ export function createRouteAdmin({ store, table, audit, now }: RouteAdminDeps): 
         now(),
       );
       await table.refresh();
-      return { rule, version, replaced };
+      return (await unconfirmed(version)) ?? { rule, version, replaced };
     },
 
     async remove(id, operator) {
@@ -67,7 +72,7 @@ export function createRouteAdmin({ store, table, audit, now }: RouteAdminDeps): 
         now(),
       );
       await table.refresh();
-      return removed;
+      return (await unconfirmed(removed.version)) ?? removed;
     },
   };
 }

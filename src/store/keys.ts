@@ -54,6 +54,8 @@ export interface KeySpace {
   /** Route rules (hash: id → JSON) and the table's version, in one slot. */
   routes(): string;
   routesVersion(): string;
+  /** The route table's counterpart of InstructionKeys.replicated. */
+  routesReplicated(): string;
   /** Pub/sub channel announcing a new route table version (message: the version). */
   routesChannel(): string;
   /** Taken by the one replica that re-screens open instructions after a list change. */
@@ -108,6 +110,7 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
     traces: (p) => `${tag(p)}:traces`,
     routes: () => `${prefix}:{routes}:table`,
     routesVersion: () => `${prefix}:{routes}:version`,
+    routesReplicated: () => `${prefix}:{routes}:replicated`,
     routesChannel: () => `${prefix}:routes:changed`,
     rescreenLock: (list, version) => `${prefix}:{L:${list}}:rescreen:${version}`,
     list(name) {

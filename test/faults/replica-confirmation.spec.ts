@@ -213,7 +213,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     }
   });
 
-  it("acknowledges officers' hold decisions, replays and list changes only once the replica holds them", async () => {
+  it("acknowledges officers' hold decisions, replays, list and route changes only once the replica holds them", async () => {
     gw = await startTestGateway(prefix, {
       env: {
         ...waitingForReplica(primary.url),
@@ -317,6 +317,36 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
       assert.equal(block.code, status.UNAVAILABLE);
       assert.match(block.details, /recorded \(version 1 of card-schemes is current\), but 0 of the 1/);
       assert.equal(await onPrimary.get(keys.list('card-schemes').current), '1');
+
+      // And a route change.
+      const routed = await grpcError(
+        ops(
+          operations,
+          'putRoute',
+          {
+            route: {
+              id: 'ru',
+              match: undefined,
+              priority: 10,
+              counterparties: [
+                {
+                  name: 'bank',
+                  address: '127.0.0.1:1',
+                  transport: 2,
+                  serverName: '',
+                  caPem: '',
+                  deadlineMs: 0,
+                },
+              ],
+              updatedBy: '',
+              updateTime: undefined,
+            },
+          },
+          asOfficer('olga'),
+        ),
+      );
+      assert.equal(routed.code, status.UNAVAILABLE);
+      assert.match(routed.details, /recorded \(the route table is at version \d+\), but 0 of the 1/);
       replica.resume();
     } finally {
       compliance.close();
