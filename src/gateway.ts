@@ -119,45 +119,29 @@ export async function startGateway({
         replication: confirmation ? { confirmation, replicas, timeoutMs } : undefined,
       }),
     );
-    // An officer's decision is written by several commands (the transition, the release, the audit
-    // entry); markers in the instruction's and the audit log's slots confirm them all at once.
-    const decisionReplication = confirmation
-      ? {
-          replicasHolding: (uetr: string) => {
-            const k = keys.instruction(uetr);
-            return replicasHoldingEarlierWrites(confirmation, [
-              { group: `p${k.partition}`, key: k.replicated },
-              { group: 'audit', key: keys.auditReplicated() },
-            ]);
-          },
-          required: replicas,
-          timeoutMs,
-        }
-      : undefined;
-    const routeReplication = confirmation
-      ? {
-          replicasHolding: () =>
-            replicasHoldingEarlierWrites(confirmation, [
-              { group: 'routes', key: keys.routesReplicated() },
-              { group: 'audit', key: keys.auditReplicated() },
-            ]),
-          required: replicas,
-          timeoutMs,
-        }
-      : undefined;
-    // A list change: the list's versions, the set of list names and the audit entry.
-    const listReplication = confirmation
-      ? {
-          replicasHolding: (list: string) =>
-            replicasHoldingEarlierWrites(confirmation, [
-              { group: `L:${list}`, key: keys.list(list).replicated },
-              { group: 'list-names', key: keys.listNamesReplicated() },
-              { group: 'audit', key: keys.auditReplicated() },
-            ]),
-          required: replicas,
-          timeoutMs,
-        }
-      : undefined;
+    // A decision is written by several commands (a transition, a release, a list version, a route,
+    // the audit entry); a marker in each slot it touched, audit log included, confirms them all.
+    const confirmedBy = (markersOf: (subject: string) => { group: string; key: string }[]) =>
+      confirmation
+        ? {
+            replicasHolding: (subject: string) =>
+              replicasHoldingEarlierWrites(confirmation, [
+                ...markersOf(subject),
+                { group: 'audit', key: keys.auditReplicated() },
+              ]),
+            required: replicas,
+            timeoutMs,
+          }
+        : undefined;
+    const decisionReplication = confirmedBy((uetr) => {
+      const k = keys.instruction(uetr);
+      return [{ group: `p${k.partition}`, key: k.replicated }];
+    });
+    const routeReplication = confirmedBy(() => [{ group: 'routes', key: keys.routesReplicated() }]);
+    const listReplication = confirmedBy((list) => [
+      { group: `L:${list}`, key: keys.list(list).replicated },
+      { group: 'list-names', key: keys.listNamesReplicated() },
+    ]);
     const lists = createListStore(redis, keys);
     const audit = createAuditLog(redis, keys);
     const feed = await createEventFeed(subscriber, keys);
