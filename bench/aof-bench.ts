@@ -5,9 +5,9 @@ import { SettlementGatewayService } from '../src/gen/caravan/settlement/v1/gatew
 import { canonicalBodyHash } from '../src/settlement/canonical-body';
 import { createInstructionStore } from '../src/store/instruction-store';
 import { createKeySpace } from '../src/store/keys';
-import { createReplicaConfirmation } from '../src/store/replica-confirmation';
+import { REPLICA_WAIT_CONNECTIONS, createReplicaConfirmation } from '../src/store/replica-confirmation';
 import { validInstruction } from '../test/support/instructions';
-import { replicaInSync, startRedisProcess, type RedisProcess } from '../test/support/redis-process';
+import { startRedisProcess, waitForReplicaSync, type RedisProcess } from '../test/support/redis-process';
 import { putCatchAllRoute } from './bench-routes';
 import {
   InstructionPool,
@@ -45,15 +45,6 @@ const MODES: readonly { name: string; args: readonly string[]; replica: boolean 
   { name: 'AOF always', args: ALWAYS, replica: false },
   { name: 'AOF always + replica', args: ALWAYS, replica: true },
 ];
-
-/** Waits until the replica is online and has everything the primary wrote so far. */
-async function untilInSync(primary: Redis, replica: Redis, timeoutMs = 30_000): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!(await replicaInSync(primary, replica))) {
-    if (Date.now() > giveUpAt) throw new Error(`the replica did not sync within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 interface Setup {
   mode: (typeof MODES)[number];
@@ -202,7 +193,7 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
         servers.push(follower);
         replica = new Redis(follower.url, { maxRetriesPerRequest: 1 });
         clients.push(replica);
-        await untilInSync(client, replica);
+        await waitForReplicaSync(client, replica);
       }
       await putCatchAllRoute(client, prefix, '127.0.0.1:1');
       const port = await freePort();
@@ -313,9 +304,12 @@ async function runAof(report: SectionReport, { root, cleanup }: BenchContext): P
 
     const direct: { name: string; throughput: number; latency: LatencySummary; errors: number }[] = [];
     for (const s of setups) {
-      // WAIT goes on connections of its own, four as in the gateway.
+      // WAIT goes on connections of its own, as many as the gateway gives it.
       const waitFor = s.replica
-        ? Array.from({ length: 4 }, () => new Redis(s.redis.url, { maxRetriesPerRequest: 1 }))
+        ? Array.from(
+            { length: REPLICA_WAIT_CONNECTIONS },
+            () => new Redis(s.redis.url, { maxRetriesPerRequest: 1 }),
+          )
         : [];
       clients.push(...waitFor);
       const result = await recordLoop(s.client, `${prefix}-direct`, {

@@ -28,6 +28,7 @@ import { createRouteAdmin } from './operations/route-admin';
 import { createRouteTable, type RouteTable } from './routing/route-table';
 import { createRedisClient, duplicateForBlocking, waitUntilReady } from './store/redis-client';
 import {
+  REPLICA_WAIT_CONNECTIONS,
   createReplicaConfirmation,
   fewestConnectedReplicas,
   replicasHoldingEarlierWrites,
@@ -61,12 +62,6 @@ export interface GatewayOptions {
 }
 
 const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
-
-/**
- * Connections that wait for replicas (CARAVAN_REDIS_MIN_REPLICAS): a batch of submissions can
- * start while up to three others still wait for theirs.
- */
-const REPLICA_WAIT_CONNECTIONS = 4;
 
 /**
  * The composition root of the gateway process: Redis connections, the screening indexes, the

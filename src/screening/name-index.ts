@@ -151,7 +151,7 @@ const RARE_WORD_POSTINGS = 1500;
 const DEEPEN_ABOVE_POSTINGS = 1500;
 
 /** Lookups of words the lists do not hold kept per index by default (see searchUnknownWord). */
-export const UNKNOWN_WORDS_KEPT = 4096;
+const UNKNOWN_WORDS_KEPT = 4096;
 
 /** The layout of a name's record (see nameInts): the 32-bit word of each field; 0–1 hold its weight. */
 const FIRST_ROW = 2;

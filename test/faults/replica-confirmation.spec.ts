@@ -21,7 +21,7 @@ import { EntryKind } from '../../src/gen/caravan/compliance/v1/lists';
 import { createInstructionStore } from '../../src/store/instruction-store';
 import { operationsClient, ops } from '../support/delivery';
 import { TEST_REDIS_URL, deleteUnder, testRedis, uniquePrefix } from '../support/redis';
-import { replicaInSync, startRedisProcess, type RedisProcess } from '../support/redis-process';
+import { startRedisProcess, waitForReplicaSync, type RedisProcess } from '../support/redis-process';
 
 const HALYK = asParticipant('HSBKKZKX');
 const ALICE = asOfficer('alice');
@@ -35,14 +35,6 @@ function waitingForReplica(url: string, timeoutMs = REPLICA_TIMEOUT_MS): Record<
     CARAVAN_REDIS_MIN_REPLICAS: '1',
     CARAVAN_REDIS_REPLICA_TIMEOUT_MS: String(timeoutMs),
   };
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > giveUpAt) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 function client(url: string): Redis {
@@ -86,7 +78,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     replica = await startRedisProcess(['--replicaof', '127.0.0.1', String(primary.port)]);
     onPrimary = client(primary.url);
     onReplica = client(replica.url);
-    await until('the replica to sync', () => replicaInSync(onPrimary, onReplica));
+    await waitForReplicaSync(onPrimary, onReplica);
   });
 
   afterEach(async () => {
@@ -151,7 +143,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     assert.equal((await grpcError(submit(gateway, other, HALYK))).code, status.ALREADY_EXISTS);
 
     replica.resume();
-    await until('the replica to catch up', () => replicaInSync(onPrimary, onReplica));
+    await waitForReplicaSync(onPrimary, onReplica);
     const replayed = await submit(gateway, instruction, HALYK);
     assert.equal(replayed.state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
     assert.equal(replayed.replayed, true);
@@ -195,7 +187,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
     const newReplica = await startRedisProcess(['--replicaof', '127.0.0.1', String(replica.port)]);
     const onNewReplica = client(newReplica.url);
     try {
-      await until('the new replica to sync', () => replicaInSync(onReplica, onNewReplica));
+      await waitForReplicaSync(onReplica, onNewReplica);
       const retried = await startOn(replica.url);
       for (const answer of await Promise.all(unconfirmed.map((ins) => submit(retried, ins, HALYK)))) {
         assert.equal(answer.state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
@@ -266,7 +258,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
       assert.equal(await onPrimary.hget(keys.instruction(held[1].uetr).record, 'state'), 'ACCEPTED');
 
       replica.resume();
-      await until('the replica to catch up', () => replicaInSync(onPrimary, onReplica));
+      await waitForReplicaSync(onPrimary, onReplica);
       assert.equal(await onReplica.hget(keys.instruction(held[1].uetr).record, 'state'), 'ACCEPTED');
       const again = await grpcError(decide(held[1].uetr, HoldDecision.HOLD_DECISION_RELEASE));
       assert.equal(again.code, status.FAILED_PRECONDITION);

@@ -165,7 +165,7 @@ export async function startRedisProcess(
 }
 
 /** Whether `replica` is online and has everything its primary has written so far (INFO replication). */
-export async function replicaInSync(primary: Redis, replica: Redis): Promise<boolean> {
+async function replicaInSync(primary: Redis, replica: Redis): Promise<boolean> {
   const [p, r] = await Promise.all([primary.info('replication'), replica.info('replication')]);
   const offset = /^master_repl_offset:(\d+)/m.exec(p)?.[1];
   return (
@@ -173,4 +173,13 @@ export async function replicaInSync(primary: Redis, replica: Redis): Promise<boo
     /^master_link_status:up/m.test(r) &&
     /^slave_repl_offset:(\d+)/m.exec(r)?.[1] === offset
   );
+}
+
+/** Waits until replicaInSync holds, or throws after `timeoutMs`. */
+export async function waitForReplicaSync(primary: Redis, replica: Redis, timeoutMs = 30_000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!(await replicaInSync(primary, replica))) {
+    if (Date.now() > giveUpAt) throw new Error(`the replica did not sync within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
