@@ -256,11 +256,7 @@ export function unretrievedMatchValue(table: ShapeTable, i: number, retrieval: n
     case LEGAL:
       return matchValueOf(legalCompanySimilarity);
     default:
-      return Math.max(
-        matchValueOf(similarityBelow(table.maxLength(i), retrieval)),
-        matchValueOf(similarityBelow(table.minLength(i), retrieval)),
-        INITIAL_MATCH_VALUE,
-      );
+      return Math.max(unfoundWordValue(table, i, retrieval), INITIAL_MATCH_VALUE);
   }
 }
 

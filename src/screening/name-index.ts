@@ -10,10 +10,11 @@
  * as its postings are read, then from each word pair's similarity as the query word's lookup found
  * it (or below the lookup's level, within what the letters allow, where it did not find it). Only
  * names whose bound reaches T are aligned, likeliest first, until the limit-th best score rules
- * out the rest. When names reached through some query tokens alone cannot reach T (often the case
+ * out the rest (or leaves them a tie they would lose on entry id). When names reached through some query tokens alone cannot reach T (often the case
  * for legal forms and particles, and for common given names beside rarer words), the postings of
  * those tokens are not read at all (light kinds) or read only for the names other tokens reached
- * (words).
+ * (words). Query words may also retrieve their pairs with list initials, which then no longer
+ * hold their caps up: a query of common words alone can defer the commonest.
  */
 import type { NameEntry } from './list-entry';
 import { FuzzyKeyIndex, MAX_DEPTH, deletionsNeeded } from './fuzzy-keys';
@@ -149,6 +150,14 @@ const CHEAP_DELETIONS = 2;
 const DEEP_SCAN_KEYS = 1000;
 const RARE_WORD_POSTINGS = 1500;
 const DEEPEN_ABOVE_POSTINGS = 1500;
+/**
+ * Longer lookups (more than DEEP_SCAN_KEYS keys to check) go that deep where the postings the
+ * tighter cap lets the search skip cost more to read: a posting read costs about as much as this
+ * many keys checked (touching the name, then bounding it).
+ */
+const POSTING_COST_IN_KEYS = 2;
+/** A bound this little above the lowest score kept still rounds to it (SCORE_ROUNDING), float error included. */
+const TIE_MARGIN = 0.8 * SCORE_ROUNDING;
 
 /** Lookups of words the lists do not hold kept per index by default (see searchUnknownWord). */
 const UNKNOWN_WORDS_KEPT = 4096;
@@ -171,6 +180,9 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const names = indexedNames(entries);
   const words = new Postings();
   const exact = new Postings();
+  /** List initials under each of their keys, for the query words those keys start (initialSimilarity). */
+  const initialKeys = new Postings();
+  let longestInitialKey = 0;
   const joins = new Postings();
   const rowOf = new Map<NameToken, number>();
   const tokens: NameToken[] = [];
@@ -186,11 +198,18 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   names.forEach((name, n) => {
     const wordMasks = new Map<string, number>();
     const exactMasks = new Map<string, number>();
+    const initialMasks = new Map<string, number>();
     name.prepared.tokens.forEach((token, position) => {
       const bit = 1 << position;
       if (isWordLike(token))
         for (const key of wordKeysOf(token)) wordMasks.set(key, (wordMasks.get(key) ?? 0) | bit);
       for (const key of exactKeys(token)) exactMasks.set(key, (exactMasks.get(key) ?? 0) | bit);
+      if (token.kind === 'initial') {
+        for (const key of token.keys) {
+          initialMasks.set(key, (initialMasks.get(key) ?? 0) | bit);
+          longestInitialKey = Math.max(longestInitialKey, key.length);
+        }
+      }
       if (token.kind === 'legal-form') {
         const family = token.legalFamily ?? '';
         const known = legalKeyFamilies.get(token.keys[0]);
@@ -208,9 +227,11 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     for (const join of name.prepared.joins) joins.add(join.key, n, joinMask(join));
     for (const [key, mask] of wordMasks) words.add(key, n, mask);
     for (const [key, mask] of exactMasks) exact.add(key, n, mask);
+    for (const [key, mask] of initialMasks) initialKeys.add(key, n, mask);
   });
   words.seal();
   exact.seal();
+  initialKeys.seal();
   joins.seal();
   const rows = Int32Array.from(rowList);
   const retrievalFloor = Math.min(DEEP_SIMILARITY, anchorSimilarity(minThreshold));
@@ -400,10 +421,13 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     const collector = new MatchCollector(query, searchOptions);
     for (const t of survivors) {
       const n = touched[t];
-      const floor = collector.floor() - SCORE_ROUNDING;
+      const held = collector.floor();
+      const floor = held - SCORE_ROUNDING;
       if (floor > target) {
         bound.load(rows, rowStart[n], rowStart[n + 1], joinedQueryMasks[t], joinedCandidateMasks[t]);
         if (bound.margin(floor) < 0) continue;
+        // A name that can at best tie with the lowest score kept is aligned only if it might win the tie.
+        if (bound.margin(held + TIE_MARGIN) < 0 && !collector.tieMightWin(names[n].entry)) continue;
       }
       collector.offer(names[n]);
     }
@@ -438,6 +462,21 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         }
       }
     }
+  }
+
+  /**
+   * The keys of list initials that start a key of this query word: the initials it pairs with
+   * (name-score.ts initialSimilarity), whose postings planRetrieval may read. Few names have any.
+   */
+  function initialKeyIds(token: NameToken): number[] {
+    const ids = new Set<number>();
+    for (const key of token.keys) {
+      for (let length = 1; length <= Math.min(longestInitialKey, key.length); length++) {
+        const id = initialKeys.id(key.slice(0, length));
+        if (id !== undefined) ids.add(id);
+      }
+    }
+    return [...ids];
   }
 
   /** Makes room for this many candidate and query values. */
@@ -475,6 +514,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     /** Per query word, what its unretrieved pairs with a list word reach. */
     const unfoundCaps = new Float64Array(shapes.size);
     const deepenable: number[] = [];
+    /** Words whose deep lookup costs more than DEEP_SCAN_KEYS keys checked, with that cost. */
+    const costly: { position: number; cost: number }[] = [];
     /** Per query word, the id of each of its keys that is a list word key: looked up once, used up to thrice. */
     const keyIds: (number | undefined)[][] = [];
     /** Word keys at least this similar to query word `position`, with their similarity. */
@@ -515,8 +556,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         } else {
           retrieve(position, lookUp(position, anchor), anchor);
           const deepCost = wordKeys.lookupCost(shapes.maxLength(position), retrievalFloor);
-          if (volume[position] < RARE_WORD_POSTINGS && (deletions <= MAX_DEPTH || deepCost <= DEEP_SCAN_KEYS))
-            deepenable.push(position);
+          if (volume[position] < RARE_WORD_POSTINGS) {
+            if (deletions <= MAX_DEPTH || deepCost <= DEEP_SCAN_KEYS) deepenable.push(position);
+            else costly.push({ position, cost: deepCost });
+          }
         }
       } else {
         own[position] = [];
@@ -546,6 +589,50 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     if (deepenable.length > 0 && unskippedVolume(volume, skipped | deferred) > DEEPEN_ABOVE_POSTINGS) {
       for (const position of deepenable) retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
       ({ skipped, deferred } = skippedTokens(volume, caps, unfoundCaps, shapes, target));
+    }
+    for (const { position, cost } of costly) {
+      // Worth it where the caps of a deeper lookup that found nothing more would spare reading
+      // postings that cost more than the lookup (it may find more, which its volume then counts).
+      const reading = unskippedVolume(volume, skipped | deferred);
+      if (reading * POSTING_COST_IN_KEYS < cost) continue;
+      const deepCaps = caps.slice();
+      const deepUnfound = unfoundCaps.slice();
+      deepCaps[position] = unretrievedMatchValue(shapes, position, retrievalFloor);
+      deepUnfound[position] = unfoundWordValue(shapes, position, retrievalFloor);
+      const deep = skippedTokens(volume, deepCaps, deepUnfound, shapes, target);
+      if ((reading - unskippedVolume(volume, deep.skipped | deep.deferred)) * POSTING_COST_IN_KEYS < cost)
+        continue;
+      retrieve(position, lookUp(position, retrievalFloor), retrievalFloor);
+      ({ skipped, deferred } = skippedTokens(volume, caps, unfoundCaps, shapes, target));
+    }
+    // A query word's pairs with list initials can be retrieved too, through the postings of the
+    // initials that start its keys: that costs those postings, and caps its unretrieved pairs at
+    // its word pairs' level, which can let more tokens be deferred (Mohammad beside two other
+    // common words). Done where it leaves no more postings to read for every name.
+    const initialProbes: Probe[] = [];
+    const withInitials = volume.slice();
+    query.tokens.forEach((token, position) => {
+      if (!isWordLike(token)) return;
+      for (const key of initialKeyIds(token)) {
+        initialProbes.push({
+          postings: initialKeys,
+          key,
+          queryMask: 1 << position,
+          token: position,
+          value: INITIAL_MATCH_VALUE,
+        });
+        withInitials[position] += initialKeys.length(key);
+      }
+    });
+    const wordLevelCaps = caps.map((cap, i) => (isWordLike(query.tokens[i]) ? unfoundCaps[i] : cap));
+    const tight = skippedTokens(withInitials, wordLevelCaps, unfoundCaps, shapes, target);
+    if (
+      unskippedVolume(withInitials, tight.skipped | tight.deferred) <=
+      unskippedVolume(volume, skipped | deferred)
+    ) {
+      caps.set(wordLevelCaps);
+      ({ skipped, deferred } = tight);
+      for (const probe of initialProbes) own[probe.token].push(probe);
     }
     // Initials are read last, for the names other tokens reached, rather than not at all: a name
     // reached through skipped and deferred tokens alone cannot reach the target either way.
@@ -679,18 +766,15 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
     target: number,
   ): { skipped: number; deferred: number } {
     const order = Array.from(volume.keys()).sort((a, b) => volume[b] - volume[a]);
-    const skip = (from: number, words: boolean) => {
-      let skipped = from;
-      for (const i of order) {
-        if (volume[i] === 0) break;
-        if (shapes.isWord(i) !== words) continue;
-        if (!unreachedMightMatch(shapes, skipped | (1 << i), caps, unfoundCaps, target)) skipped |= 1 << i;
-      }
-      return skipped;
-    };
-    const light = skip(0, false);
-    const all = skip(light, true);
-    return { skipped: light, deferred: all & ~light };
+    let skipped = 0;
+    let deferred = 0;
+    for (const i of order) {
+      if (volume[i] === 0) break;
+      if (unreachedMightMatch(shapes, skipped | deferred | (1 << i), caps, unfoundCaps, target)) continue;
+      if (shapes.isWord(i)) deferred |= 1 << i;
+      else skipped |= 1 << i;
+    }
+    return { skipped, deferred };
   }
 
   function unskippedVolume(volume: Float64Array, skipped: number): number {

@@ -101,6 +101,8 @@ export class MatchCollector {
   private readonly limit: number;
   /** The `limit` best entry scores so far, best first, when `limit` is small enough to track. */
   private readonly top: { entry: NameEntry; score: number }[] = [];
+  /** tieCutoff's answer until `best` changes; undefined when it must be worked out again. */
+  private cutoff: string | null | undefined = null;
 
   constructor(
     query: PreparedName,
@@ -131,7 +133,37 @@ export class MatchCollector {
       return;
     }
     this.best.set(name.entry, { name, score, schema });
+    this.cutoff = undefined;
     if (this.limit <= MAX_TRACKED_LIMIT) this.track(name.entry, score);
+  }
+
+  /**
+   * Whether a name of `entry` scoring no more than floor() might still change the results: once
+   * `limit` entries are held it would only tie with the lowest of them, which it beats on entry id
+   * alone (results()), and it may replace the name shown for its own entry. Names scoring as the
+   * floor often come by the dozen (a given name alone against "SURNAME, Given" names), each of which
+   * would otherwise be aligned only to lose the tie.
+   */
+  tieMightWin(entry: NameEntry): boolean {
+    if (this.top.length < this.limit || this.best.has(entry)) return true;
+    const cutoff = this.tieCutoff();
+    return cutoff === null || compare(entry.id, cutoff) < 0;
+  }
+
+  /** The entry id a tie at floor() must come before to be returned; null when any would be. */
+  private tieCutoff(): string | null {
+    if (this.cutoff !== undefined) return this.cutoff;
+    const floor = this.floor();
+    let above = 0;
+    const tied: string[] = [];
+    for (const { name, score } of this.best.values()) {
+      if (score > floor) above++;
+      else if (score === floor) tied.push(name.entry.id);
+    }
+    tied.sort(compare);
+    const room = this.limit - above;
+    this.cutoff = room > 0 && room <= tied.length ? tied[room - 1] : null;
+    return this.cutoff;
   }
 
   private track(entry: NameEntry, score: number): void {

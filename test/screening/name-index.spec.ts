@@ -110,6 +110,27 @@ describe('name index', () => {
       assert.ok(performance.now() - started < 500);
     });
 
+    it('finds a name whose initials a query spells out when its other words are too common to read', () => {
+      // "MOHAMAD S. A." reached through nothing but its initials: the query's commonest word is
+      // read only for names its other words reach, and those reach it only through the initials.
+      const people = [
+        entry('m1', 'MOHAMAD S. A.', { type: 'person' }),
+        ...['KARIMI', 'RAHIMI', 'TEHRANI', 'NASSER', 'HADDAD', 'JABER'].map((surname, i) =>
+          entry(`f${i}`, `MOHAMAD ${surname}`, { type: 'person' }),
+        ),
+      ];
+      const small = buildNameIndex(people);
+      for (const threshold of [DEFAULT_MIN_THRESHOLD, T]) {
+        const options = { threshold, limit: Infinity };
+        const expected = bruteForceSearch(people, 'SALEH Ali Mohamad', options);
+        assert.ok(
+          expected.some((m) => m.entryId === 'm1'),
+          `the scan matches MOHAMAD S. A. at ${threshold}`,
+        );
+        assert.deepEqual(small.search('SALEH Ali Mohamad', options), expected, `at ${threshold}`);
+      }
+    });
+
     it('works on an empty list', () => {
       assert.deepEqual(buildNameIndex([]).search('Vladimir Putin', { threshold: T }), []);
     });
@@ -200,6 +221,81 @@ describe('name index', () => {
           }
         }
       }
+    });
+
+    it('returns the same top matches as a full scan when many names tie at the limit', () => {
+      // A given name alone scores the same against every "SURNAME, Given" name: dozens tie at
+      // the lowest score the limit keeps, and the scan orders them by entry id.
+      const queries = [
+        'Ali',
+        'Mohammad',
+        'DE S.A. DE C.V.',
+        'ABU ADAM',
+        'Kim',
+        'Ivan',
+        'LIMITED LIABILITY COMPANY',
+      ];
+      for (const query of queries) {
+        const all = bruteForceSearch(entries, query, { threshold: T, limit: Infinity });
+        for (const limit of [1, 3, 5, 10, 25]) {
+          assert.deepEqual(
+            index.search(query, { threshold: T, limit }),
+            all.slice(0, limit),
+            `${query}, limit ${limit}`,
+          );
+        }
+      }
+    });
+
+    it('finds list names with initials for queries that spell those initials out, for every party type', () => {
+      // "SIDDIQUI, Aafia S." asked as "Aafia Salman Siddiqui": a query word pairs with a list
+      // initial that starts one of its keys, a pair the index retrieves through the initials' keys.
+      const spelled = [
+        'SALMAN',
+        'MUHAMMAD',
+        'ABDUL',
+        'IVANOVICH',
+        'KHALID',
+        'YUSUF',
+        'EDUARD',
+        'OMAR',
+        'VIKTOR',
+      ];
+      const queries: string[] = [];
+      for (const entry of entries) {
+        if (queries.length >= 24) break;
+        if (!/(^|\s)[A-Z]\.?(\s|$)/.test(entry.name)) continue;
+        const query = entry.name.replace(
+          /(^|\s)([A-Z])\.?(?=\s|$)/g,
+          (whole, space: string, letter: string) => {
+            const word = spelled.find((w) => w.startsWith(letter));
+            return word === undefined ? whole : `${space}${word}`;
+          },
+        );
+        if (query !== entry.name) queries.push(query);
+      }
+      assert.ok(
+        queries.length >= 24,
+        `only ${queries.length} queries: the lists should hold names with initials`,
+      );
+      let matched = 0;
+      for (const query of queries) {
+        for (const [type, threshold] of [
+          [undefined, DEFAULT_MIN_THRESHOLD],
+          [undefined, T],
+          ['person', T],
+        ] as const) {
+          const options = { threshold, limit: Infinity, type };
+          const expected = bruteForceSearch(entries, query, options);
+          assert.deepEqual(
+            index.search(query, options),
+            expected,
+            `${query}, ${type ?? 'any type'}, ${threshold}`,
+          );
+          matched += expected.filter((m) => m.pairs.some((p) => /^[A-Z]$/.test(p.candidate))).length;
+        }
+      }
+      assert.ok(matched >= 20, `only ${matched} matches pair a query word with a list initial`);
     });
 
     it('answers the same whether lookups of unknown words are kept between searches or not', () => {
