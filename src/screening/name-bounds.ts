@@ -76,6 +76,19 @@ PAIRING_CLASS.forEach((c, kind) => (CLASS_WEIGHTS[c] = Math.max(CLASS_WEIGHTS[c]
 
 const STRIDE = 5;
 
+/** ShapeTable.wordLengths's bit for a name with an initial. */
+const HAS_INITIAL = 1 << 16;
+
+/**
+ * The highest match value query word i can have with a list word whose keys are `shortest` to
+ * `longest` letters long: each unit of length difference costs an edit (as in similarityBound).
+ */
+function lengthValue(query: ShapeTable, i: number, shortest: number, longest: number): number {
+  const edits = Math.max(query.minLength(i) - longest, shortest - query.maxLength(i), 0);
+  if (edits === 0) return 1;
+  return matchValueOf(1 - edits / Math.max(query.maxLength(i), longest));
+}
+
 /**
  * Token rows: [letters in every key, letters in some key, minLength | maxLength << 8 | kind << 16
  * | significant << 24, weight × 1000, first letters]; letters and lengths as in name-similarity.ts
@@ -152,6 +165,27 @@ export class ShapeTable {
    */
   wordFirstLetters(row: number): number {
     return this.isWord(row) ? this.rows[row * STRIDE + 4] : 0;
+  }
+
+  /**
+   * What quickMargin's length test needs of a name whose token rows are rows[from, to): the
+   * shortest and longest key of its words and generic words (bits 0–7 and 8–15; 0 and 0 for none)
+   * and whether it has an initial (HAS_INITIAL).
+   */
+  wordLengths(rows: Int32Array, from: number, to: number): number {
+    let shortest = 255;
+    let longest = 0;
+    let initial = 0;
+    for (let j = from; j < to; j++) {
+      const row = rows[j];
+      if (this.isWord(row)) {
+        shortest = Math.min(shortest, this.minLength(row));
+        longest = Math.max(longest, this.maxLength(row));
+      } else if (this.kind(row) === INITIAL) {
+        initial = HAS_INITIAL;
+      }
+    }
+    return (longest === 0 ? 0 : shortest | (longest << 8)) | initial;
   }
 
   /** The letter masks of the first letters of row's keys (firstLetters). */
@@ -339,6 +373,13 @@ export class CandidateBound {
   private readonly skippedGains = new Float64Array(MAX_TOKENS);
   private skippedCount = 0;
   private readonly skippedClasses = new Int32Array(MAX_TOKENS);
+  /**
+   * For quickMargin's length test: the query words not skipped (bit mask), their caps with a list
+   * word, and per name the pairing gains those caps leave with its words, highest first.
+   */
+  private lengthBounded = 0;
+  private wordCaps: Float64Array = new Float64Array(0);
+  private readonly nameWordGains = new Float64Array(MAX_TOKENS);
   private readonly skippedPartners = new Float64Array(MAX_TOKENS);
   /** The loaded name: its token count, and its tokens matched through joins as masks. */
   private count = 0;
@@ -413,6 +454,10 @@ export class CandidateBound {
     }
     this.target = target;
     this.caps = caps;
+    this.wordCaps = wordCaps;
+    this.lengthBounded = 0;
+    for (let i = 0; i < query.size; i++)
+      if (query.isWord(i) && !(skipped & (1 << i))) this.lengthBounded |= 1 << i;
     this.significantTokens = 0;
     for (let i = 0; i < query.size; i++) if (query.significant(i)) this.significantTokens |= 1 << i;
     const free = -target * extraCost;
@@ -507,8 +552,10 @@ export class CandidateBound {
    * query token at the higher of its retrieved value and its cap; each list token at the higher of
    * its retrieved value and the highest cap for its class, except that unretrieved list tokens
    * pair one to one, the heaviest with the highest caps; and each skipped query token fully
-   * matching one more list token (the heaviest it can pair with, to be safe). Negative: the name
-   * cannot reach the target.
+   * matching one more list token (the heaviest it can pair with, to be safe). A query word's caps
+   * with this name's words are also held to what their lengths allow (`wordLengths`, from
+   * ShapeTable.wordLengths): a long word no lookup found pairs with no short word. Negative: the
+   * name cannot reach the target.
    */
   quickMargin(
     kinds: Uint8Array,
@@ -518,17 +565,42 @@ export class CandidateBound {
     queryAt: number,
     candidateValues: Float64Array,
     candidateAt: number,
+    wordLengths: number,
   ): number {
     const target = this.target;
     const free = -target * extraCost;
     const classWeights = this.classWeights;
     const classWeightCounts = this.classWeightCounts;
     const classHeaviest = this.classHeaviest;
+    const shortest = wordLengths & 0xff;
+    const longest = (wordLengths >>> 8) & 0xff;
+    // A query word's unretrieved pair is with a list word, or with a list initial (at most this).
+    const initialPartner = wordLengths & HAS_INITIAL ? INITIAL_MATCH_VALUE : 0;
+    const wordGains = this.nameWordGains;
+    let wordGainCount = 0;
+    let wordClassCap = 0;
     let total = 0;
     for (let i = 0; i < this.query.size; i++) {
+      let cap = this.caps[i];
+      let capMargin = this.queryMargins[i];
+      if (this.lengthBounded & (1 << i)) {
+        const wordCap = Math.min(
+          this.wordCaps[i],
+          longest === 0 ? 0 : lengthValue(this.query, i, shortest, longest),
+        );
+        if (wordCap > wordClassCap) wordClassCap = wordCap;
+        const gain = margin(target, wordCap) - free;
+        if (gain > 0) wordGains[wordGainCount++] = gain;
+        const nameCap = Math.min(cap, Math.max(wordCap, initialPartner));
+        if (nameCap < cap) {
+          cap = nameCap;
+          capMargin = this.queryWeights[i] * margin(target, cap);
+        }
+      }
       const value = queryValues[queryAt + i];
-      total += value > this.caps[i] ? this.queryWeights[i] * margin(target, value) : this.queryMargins[i];
+      total += value > cap ? this.queryWeights[i] * margin(target, value) : capMargin;
     }
+    sortDescending(wordGains, 0, wordGainCount);
     for (let c = 0; c < CLASSES; c++) {
       classWeightCounts[c] = 0;
       classHeaviest[c] = 0;
@@ -540,7 +612,8 @@ export class CandidateBound {
       if (w > classHeaviest[c]) classHeaviest[c] = w;
       const value = candidateValues[candidateAt + j];
       if (value > 0) {
-        total += w * margin(target, value > this.classCaps[c] ? value : this.classCaps[c]);
+        const cap = c === WORD_CLASS ? wordClassCap : this.classCaps[c];
+        total += w * margin(target, value > cap ? value : cap);
       } else {
         total += w * free;
         classWeights[c * maxTokens + classWeightCounts[c]++] = w;
@@ -551,8 +624,13 @@ export class CandidateBound {
       if (count === 0) continue;
       const start = c * maxTokens;
       sortDescending(classWeights, start, start + count);
-      const paired = Math.min(count, this.classGainCounts[c]);
-      for (let k = start; k < start + paired; k++) total += classWeights[k] * this.classGains[k];
+      if (c === WORD_CLASS) {
+        const paired = Math.min(count, wordGainCount);
+        for (let k = 0; k < paired; k++) total += classWeights[start + k] * wordGains[k];
+      } else {
+        const paired = Math.min(count, this.classGainCounts[c]);
+        for (let k = start; k < start + paired; k++) total += classWeights[k] * this.classGains[k];
+      }
     }
     const wordOrInitial = Math.max(this.classHeaviest[WORD_CLASS], this.classHeaviest[INITIAL_CLASS]);
     for (let k = 0; k < this.skippedCount; k++) {

@@ -251,6 +251,10 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const kinds = listShapes.kinds(rows);
   /** Beside `rows`: each list word's first letters (ShapeTable.wordFirstLetters), 0 for other kinds. */
   const wordInitials = Int32Array.from(rows, (row) => listShapes.wordFirstLetters(row));
+  /** Per name, its words' lengths and whether it has an initial (ShapeTable.wordLengths). */
+  const wordLengths = Int32Array.from(names, (_, n) =>
+    listShapes.wordLengths(rows, rowStart[n], rowStart[n + 1]),
+  );
   /**
    * What the postings loop reads of each name, in one record of RECORD_WORDS 32-bit words so that
    * touching a name costs one memory access: its weight (a float64, at n × RECORD_WORDS / 2 in
@@ -410,6 +414,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
         t * querySize,
         candidateValues,
         candidateAt[t],
+        wordLengths[n],
       );
       if (quick < 0) continue;
       bound.load(rows, from, to, joinedQueryMasks[t], joinedCandidateMasks[t]);
