@@ -48,6 +48,16 @@ export function startChild(
   args: string[],
   options: { cwd: string; env: NodeJS.ProcessEnv; address: string },
 ): ChildServer {
+  // BENCH_PROFILE_DIR: each server writes a V8 CPU profile there when it exits (open in Chrome
+  // DevTools): where a server spends its time under the bench's load.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
+  if (profileDir)
+    args = [
+      '--cpu-prof',
+      `--cpu-prof-dir=${profileDir}`,
+      `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`,
+      ...args,
+    ];
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env,

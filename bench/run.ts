@@ -12,6 +12,7 @@
  *   BENCH_CAPACITY=<names>    only these rows of the capacity section (comma-separated, e.g.
  *                             '1 gateway,2 gateways + cluster'; the echo baseline always runs)
  *   BENCH_ROUNDS=2            rounds of the capacity section (alternating order; medians reported)
+ *   BENCH_PROFILE_DIR=<dir>   each server process writes a V8 CPU profile there when it exits
  *   REDIS_URL                 default redis://127.0.0.1:6379
  */
 import { resolve } from 'node:path';
