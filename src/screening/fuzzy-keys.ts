@@ -76,6 +76,21 @@ function variantCount(length: number, depth: number): number {
  */
 const SCAN_PER_VARIANT = 4;
 
+/** The edits two strings need at least, from their letter masks and the difference of their lengths. */
+function editsAtLeast(
+  letters: number,
+  repeated: number,
+  otherLetters: number,
+  otherRepeated: number,
+  lengthDifference: number,
+): number {
+  return Math.max(
+    bitCount(letters & ~otherLetters) + bitCount(repeated & ~otherRepeated),
+    bitCount(otherLetters & ~letters) + bitCount(otherRepeated & ~repeated),
+    lengthDifference,
+  );
+}
+
 const BUCKET_SHIFT = 16;
 const BUCKETS = 2 ** (32 - BUCKET_SHIFT);
 
@@ -93,10 +108,18 @@ export class FuzzyKeyIndex {
   private readonly idsByLength: Int32Array[];
   /**
    * Letters of each key, and those it holds twice or more (name-similarity.ts letterMask and
-   * repeatedLetterMask), to rule out most candidates cheaply.
+   * repeatedLetterMask), to rule out most candidates cheaply; and its length, so that a key's
+   * string is read only for those that pass.
    */
   private readonly letters: Int32Array;
   private readonly repeated: Int32Array;
+  private readonly lengths: Uint16Array;
+  /**
+   * The same masks beside idsByLength: a scan reads them in order, where reading them by id would
+   * miss the processor's caches once per key (scans run over tens of thousands of keys).
+   */
+  private readonly lettersByLength: Int32Array[];
+  private readonly repeatedByLength: Int32Array[];
   /** Per key, whether its edits all cost 1 (name-similarity.ts unitCost). */
   private readonly unitCosts: Uint8Array;
   private readonly seen: Uint32Array;
@@ -143,6 +166,9 @@ export class FuzzyKeyIndex {
     this.idsByLength = Array.from(byLength, (ids) => Int32Array.from(ids ?? []));
     this.letters = Int32Array.from(keys, letterMask);
     this.repeated = Int32Array.from(keys, repeatedLetterMask);
+    this.lengths = Uint16Array.from(keys, (key) => key.length);
+    this.lettersByLength = this.idsByLength.map((ids) => ids.map((id) => this.letters[id]));
+    this.repeatedByLength = this.idsByLength.map((ids) => ids.map((id) => this.repeated[id]));
     this.unitCosts = Uint8Array.from(keys, (key) => (unitCost(key) ? 1 : 0));
     this.seen = new Uint32Array(keys.length);
     if (neighbourSimilarity < minSimilarity)
@@ -208,20 +234,34 @@ export class FuzzyKeyIndex {
     const letters = letterMask(probe);
     const repeated = repeatedLetterMask(probe);
     const pattern = new PatternSimilarity(probe);
+    // Short deletion variants collide with many keys, and scans read every key of a length: most
+    // fail on their letters alone (see name-similarity.ts similarityCeiling).
+    const mightReach = (length: number, keyLetters: number, keyRepeated: number) =>
+      1 -
+        editsAtLeast(letters, repeated, keyLetters, keyRepeated, Math.abs(length - probe.length)) /
+          Math.max(length, probe.length) >=
+      similarity;
+    const compare = (id: number) => {
+      const value = pattern.similarity(this.keys[id], this.unitCosts[id] === 1, similarity);
+      if (value >= similarity) visit(id, value);
+    };
     const check = (id: number) => {
       if (id <= above || this.seen[id] === stamp) return;
       this.seen[id] = stamp;
-      // Short deletion variants collide with many keys: most fail on their letters alone (see
-      // name-similarity.ts similarityCeiling).
-      const key = this.keys[id];
-      const edits = Math.max(
-        bitCount(letters & ~this.letters[id]) + bitCount(repeated & ~this.repeated[id]),
-        bitCount(this.letters[id] & ~letters) + bitCount(this.repeated[id] & ~repeated),
-        Math.abs(key.length - probe.length),
-      );
-      if (1 - edits / Math.max(key.length, probe.length) < similarity) return;
-      const value = pattern.similarity(key, this.unitCosts[id] === 1, similarity);
-      if (value >= similarity) visit(id, value);
+      if (mightReach(this.lengths[id], this.letters[id], this.repeated[id])) compare(id);
+    };
+    const scan = (length: number) => {
+      const ids = this.idsByLength[length];
+      if (ids === undefined) return;
+      const keyLetters = this.lettersByLength[length];
+      const keyRepeated = this.repeatedByLength[length];
+      for (let k = 0; k < ids.length; k++) {
+        if (!mightReach(length, keyLetters[k], keyRepeated[k])) continue;
+        const id = ids[k];
+        if (id <= above || this.seen[id] === stamp) continue;
+        this.seen[id] = stamp;
+        compare(id);
+      }
     };
     const { shortest, longest } = this.lengthRange(probe.length, similarity);
     const depth = deletionsNeeded(probe.length, similarity);
@@ -231,8 +271,7 @@ export class FuzzyKeyIndex {
     ) {
       // A long probe far from its keys has too many deletion variants, and few keys are long:
       // scan its length range.
-      for (let length = shortest; length <= longest; length++)
-        for (const id of this.idsByLength[length] ?? []) check(id);
+      for (let length = shortest; length <= longest; length++) scan(length);
       return;
     }
     const hashes: number[] = [];
@@ -246,7 +285,7 @@ export class FuzzyKeyIndex {
     // enough: scan those lengths.
     for (let length = shortest; length <= longest; length++) {
       if (deletionsNeeded(Math.max(length, probe.length), similarity) <= MAX_DEPTH) continue;
-      for (const id of this.idsByLength[length] ?? []) check(id);
+      scan(length);
     }
   }
 
