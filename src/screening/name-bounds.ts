@@ -8,7 +8,7 @@
  * costs one memory access.
  */
 import { MAX_TOKENS, type NameToken } from './name-normalise';
-import { SCORING, boundingKeys, isSignificant, matchValue, tokenWeight } from './name-score';
+import { SCORING, boundingKeys, isSignificant, matchValue, tokenSimilarity, tokenWeight } from './name-score';
 import { bitCount, keySet, letterMask } from './name-similarity';
 
 // Read once: these run for every candidate of every search, and imported bindings are property
@@ -75,6 +75,8 @@ const CLASS_WEIGHTS = new Float64Array(CLASSES);
 PAIRING_CLASS.forEach((c, kind) => (CLASS_WEIGHTS[c] = Math.max(CLASS_WEIGHTS[c], KIND_WEIGHTS[kind])));
 
 const STRIDE = 5;
+/** Fields per list token row in CandidateBound.slotOf. */
+const SLOT_FIELDS = 3;
 
 /** ShapeTable.wordLengths's bit for a name with an initial. */
 const HAS_INITIAL = 1 << 16;
@@ -100,6 +102,8 @@ export class ShapeTable {
   readonly rows: Int32Array;
   readonly exact: string[] = [];
   readonly family: string[] = [];
+  /** The tokens, by row: CandidateBound compares some word pairs in full. */
+  readonly tokens: NameToken[] = [];
 
   constructor(capacity: number) {
     this.rows = new Int32Array(capacity * STRIDE);
@@ -126,6 +130,7 @@ export class ShapeTable {
     this.rows[at + 4] = firstLetters(token.keys);
     this.exact[row] = token.keys[0];
     this.family[row] = token.legalFamily ?? '';
+    this.tokens[row] = token;
     return row;
   }
 
@@ -403,10 +408,14 @@ export class CandidateBound {
   /** The found similarities of the list token that slotOfRow works on, per query token. */
   private readonly found = new Float64Array(MAX_TOKENS);
   /**
-   * Per list token row r: at 2r the stamp of the last search that gave it a slot, at 2r + 1 that
-   * slot; side by side, as rows are reached in no particular order.
+   * Per list token row r, at SLOT_FIELDS × r: the stamp of the last search that gave it a slot,
+   * that slot, and the query words whose pairs with it refine() has yet to work out; side by side,
+   * as rows are reached in no particular order.
    */
   private readonly slotOf: Int32Array;
+  /** The loaded name's token rows: loadedRows[loadedFrom, loadedFrom + count). */
+  private loadedRows: Int32Array = new Int32Array(0);
+  private loadedFrom = 0;
   private stamp = 0;
   private slots = 0;
   private pairValues = new Float64Array(0);
@@ -427,7 +436,7 @@ export class CandidateBound {
     private readonly keyStart: Int32Array,
     private readonly keyIds: Int32Array,
   ) {
-    this.slotOf = new Int32Array(2 * list.size);
+    this.slotOf = new Int32Array(SLOT_FIELDS * list.size);
   }
 
   /**
@@ -649,6 +658,8 @@ export class CandidateBound {
     const n = this.query.size;
     const count = to - from;
     this.count = count;
+    this.loadedRows = rows;
+    this.loadedFrom = from;
     this.queryMask = queryMask;
     this.candidateMask = candidateMask;
     for (let j = 0; j < count; j++) {
@@ -666,11 +677,11 @@ export class CandidateBound {
    * search, as list names share most of their tokens.
    */
   private slotOfRow(row: number): number {
-    if (this.slotOf[2 * row] === this.stamp) return this.slotOf[2 * row + 1];
+    if (this.slotOf[SLOT_FIELDS * row] === this.stamp) return this.slotOf[SLOT_FIELDS * row + 1];
     const stride = this.query.size + 1;
     const slot = this.slots++;
-    this.slotOf[2 * row] = this.stamp;
-    this.slotOf[2 * row + 1] = slot;
+    this.slotOf[SLOT_FIELDS * row] = this.stamp;
+    this.slotOf[SLOT_FIELDS * row + 1] = slot;
     const at = slot * stride;
     if (at + stride > this.pairValues.length || slot >= this.listWeights.length) this.grow(slot + 1, stride);
     this.listWeights[slot] = this.list.weight(row);
@@ -696,6 +707,7 @@ export class CandidateBound {
       }
     }
     let best = 0;
+    let refinable = 0;
     for (let i = 0; i < size; i++) {
       let similarity: number;
       let cap = 1;
@@ -704,6 +716,7 @@ export class CandidateBound {
         if (similarity === 0) {
           similarity = similarityBound(query, i, list, row);
           cap = unfoundValues[i];
+          if (similarity >= minSimilarity) refinable |= 1 << i;
         }
       } else {
         similarity = similarityBound(query, i, list, row);
@@ -716,7 +729,52 @@ export class CandidateBound {
       if (value > best) best = value;
     }
     values[at + query.size] = best;
+    this.slotOf[SLOT_FIELDS * row + 2] = refinable;
     return slot;
+  }
+
+  /**
+   * Replaces the loaded name's letter bounds of word pairs below the lookups' level with the
+   * pairs' own match values, once per list token and search: a query word that pairs with no word
+   * of the name is then left unmatched, at the conflict's cost, which its letters alone would not
+   * show (Mohammed, Shami). Costlier than the bounds, so done for the names they let through. True
+   * when a value fell: margin must then be asked again.
+   */
+  refine(): boolean {
+    const n = this.query.size;
+    const values = this.pairValues;
+    const { unfoundValues } = this.lookups;
+    let fell = false;
+    for (let j = 0; j < this.count; j++) {
+      const row = this.loadedRows[this.loadedFrom + j];
+      let pending = this.slotOf[SLOT_FIELDS * row + 2];
+      if (pending === 0) continue;
+      this.slotOf[SLOT_FIELDS * row + 2] = 0;
+      const slot = this.slotsOf[j];
+      const at = this.pairsAt[j];
+      const token = this.list.tokens[row];
+      for (; pending !== 0; pending &= pending - 1) {
+        const i = 31 - Math.clz32(pending & -pending);
+        const similarity = tokenSimilarity(this.query.tokens[i], token);
+        const value =
+          similarity < minSimilarity
+            ? 0
+            : Math.min((similarity - similarityFloor) / (1 - similarityFloor), unfoundValues[i]);
+        if (value < values[at + i]) {
+          values[at + i] = value;
+          fell = true;
+        }
+      }
+      let best = 0;
+      for (let i = 0; i < n; i++) if (values[at + i] > best) best = values[at + i];
+      values[at + n] = best;
+      this.gainTargets[slot] = NaN;
+    }
+    if (fell) {
+      for (let j = 0; j < this.count; j++)
+        if (!(this.candidateMask & (1 << j))) this.candidateBest[j] = values[this.pairsAt[j] + n];
+    }
+    return fell;
   }
 
   /** Makes room for `slots` slots of `stride` values each. */

@@ -419,6 +419,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       if (quick < 0) continue;
       bound.load(rows, from, to, joinedQueryMasks[t], joinedCandidateMasks[t]);
       margins[t] = bound.margin(target);
+      if (margins[t] >= 0 && bound.refine()) margins[t] = bound.margin(target);
       if (margins[t] >= 0) survivors.push(t);
     }
     // Likeliest first, so that once `limit` matches are held the rest can be cut off.
