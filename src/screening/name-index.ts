@@ -31,6 +31,7 @@ import {
 } from './name-bounds';
 import {
   MatchCollector,
+  compareEntryIds,
   indexedNames,
   scanAll,
   schemaOf,
@@ -446,8 +447,13 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       if (margins[t] >= 0 && bound.refine()) margins[t] = bound.margin(target);
       if (margins[t] >= 0) survivors.push(t);
     }
-    // Likeliest first, so that once `limit` matches are held the rest can be cut off.
-    survivors.sort((a, b) => margins[b] - margins[a]);
+    // Likeliest first, so that once `limit` matches are held the rest can be cut off; equal
+    // margins (names alike but for their entry) in the results' order of entry ids, so that ties
+    // at the limit come winners first and the rest need no alignment (tieMightWin).
+    survivors.sort(
+      (a, b) =>
+        margins[b] - margins[a] || compareEntryIds(names[touched[a]].entry.id, names[touched[b]].entry.id),
+    );
     const collector = new MatchCollector(query, searchOptions);
     for (const t of survivors) {
       const n = touched[t];

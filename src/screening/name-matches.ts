@@ -147,7 +147,7 @@ export class MatchCollector {
   tieMightWin(entry: NameEntry): boolean {
     if (this.top.length < this.limit || this.best.has(entry)) return true;
     const cutoff = this.tieCutoff();
-    return cutoff === null || compare(entry.id, cutoff) < 0;
+    return cutoff === null || compareEntryIds(entry.id, cutoff) < 0;
   }
 
   /** The entry id a tie at floor() must come before to be returned; null when any would be. */
@@ -160,7 +160,7 @@ export class MatchCollector {
       if (score > floor) above++;
       else if (score === floor) tied.push(name.entry.id);
     }
-    tied.sort(compare);
+    tied.sort(compareEntryIds);
     const room = this.limit - above;
     this.cutoff = room > 0 && room <= tied.length ? tied[room - 1] : null;
     return this.cutoff;
@@ -178,7 +178,7 @@ export class MatchCollector {
   /** Best entries first, ties in entry id order; explanations only for what is returned. */
   results(): NameMatch[] {
     return [...this.best.values()]
-      .sort((a, b) => b.score - a.score || compare(a.name.entry.id, b.name.entry.id))
+      .sort((a, b) => b.score - a.score || compareEntryIds(a.name.entry.id, b.name.entry.id))
       .slice(0, this.limit)
       .map(({ name, schema }) => {
         const explained = this.scorer.explain(name.prepared, schema);
@@ -198,7 +198,8 @@ export class MatchCollector {
   }
 }
 
-function compare(a: string, b: string): number {
+/** The order of entry ids that breaks ties between equal scores in the results. */
+export function compareEntryIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
