@@ -355,73 +355,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       stamp = 1;
     }
     bound.begin(shapes, caps, wordCaps, skipped, target, lookups);
-    let touchedCount = 0;
     const querySize = query.tokens.length;
-    // The deferred words' postings last, and only for the names other tokens reached.
-    for (let pass = 0; pass < (deferred === 0 ? 1 : 2); pass++) {
-      const deferring = pass === 1;
-      const reading = deferring ? deferred : ~(skipped | deferred);
-      for (let p = 0; p < probes.length; p++) {
-        const probe = probes[p];
-        const own = probe.token;
-        if (own < 0 ? deferring : !(reading & (1 << own))) continue;
-        const { postings, key, queryMask, value } = probe;
-        const joined = own < 0;
-        // The gains of a first retrieved value, which most are: computed once per probe.
-        const ownGain = joined ? 0 : bound.queryGain(own, 0, value);
-        for (let kind = 0; kind < KIND_COUNT; kind++) firstGains[kind] = bound.candidateGain(kind, 0, value);
-        const end = postings.start(key) + postings.length(key);
-        for (let at = postings.start(key); at < end; at++) {
-          const n = postings.nameAt(at);
-          if (deferring && !(touchedBits[n >>> 5] & (1 << (n & 31)))) continue;
-          const record = n * RECORD_WORDS;
-          let t = nameInts[record + TOUCH];
-          if (nameInts[record + STAMP] !== stamp) {
-            t = touchedCount++;
-            nameInts[record + STAMP] = stamp;
-            nameInts[record + TOUCH] = t;
-            const count = nameInts[record + TOKEN_COUNT];
-            const from = candidateAt[t];
-            candidateAt[t + 1] = from + count;
-            if (from + count > candidateValues.length || touchedCount * querySize > queryValues.length)
-              growValues(from + count, touchedCount * querySize);
-            for (let i = t * querySize; i < touchedCount * querySize; i++) queryValues[i] = 0;
-            for (let j = from; j < from + count; j++) candidateValues[j] = 0;
-            joinedQueryMasks[t] = 0;
-            joinedCandidateMasks[t] = 0;
-            quickBounds[t] = bound.startMargin(nameInts[record + START_KEY], nameFloats[record / 2]);
-            touched[t] = n;
-            touchedBits[n >>> 5] |= 1 << (n & 31);
-          }
-          const candidateMask = postings.maskAt(at);
-          if (joined) {
-            joinedQueryMasks[t] |= queryMask;
-            joinedCandidateMasks[t] |= candidateMask;
-          }
-          const queryAt = t * querySize;
-          for (let bits = queryMask; bits !== 0; bits &= bits - 1) {
-            const i = 31 - Math.clz32(bits & -bits);
-            const from = queryValues[queryAt + i];
-            if (from >= value) continue;
-            quickBounds[t] += from === 0 && i === own ? ownGain : bound.queryGain(i, from, value);
-            queryValues[queryAt + i] = value;
-          }
-          const valuesAt = candidateAt[t];
-          for (let bits = candidateMask; bits !== 0; bits &= bits - 1) {
-            const j = 31 - Math.clz32(bits & -bits);
-            const from = candidateValues[valuesAt + j];
-            if (from >= value) continue;
-            const kind =
-              j < PACKED_KINDS
-                ? (nameInts[record + KINDS] >>> (KIND_BITS * j)) & KIND_MASK
-                : kinds[nameInts[record + FIRST_ROW] + j];
-            quickBounds[t] += from === 0 ? firstGains[kind] : bound.candidateGain(kind, from, value);
-            candidateValues[valuesAt + j] = value;
-          }
-        }
-      }
-    }
-    for (let t = 0; t < touchedCount; t++) touchedBits[touched[t] >>> 5] = 0;
+    const touchedCount = readPostings(probes, skipped, deferred, querySize);
 
     const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
@@ -468,6 +403,86 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       collector.offer(names[n]);
     }
     return collector.results();
+  }
+
+  /**
+   * Reads the probes' postings (those of the deferred tokens last, for the names the others
+   * touched), filling the touched names' retrieved values and quick bounds; answers how many
+   * names it touched. A function of its own so that V8 inlines the gains it calls into it, which
+   * search, larger, has no room left for (each call would box its numbers).
+   */
+  function readPostings(probes: Probe[], skipped: number, deferred: number, querySize: number): number {
+    let touchedCount = 0;
+    // The deferred words' postings last, and only for the names other tokens reached.
+    for (let pass = 0; pass < (deferred === 0 ? 1 : 2); pass++) {
+      const deferring = pass === 1;
+      const reading = deferring ? deferred : ~(skipped | deferred);
+      for (let p = 0; p < probes.length; p++) {
+        const probe = probes[p];
+        const own = probe.token;
+        if (own < 0 ? deferring : !(reading & (1 << own))) continue;
+        const { postings, key, queryMask, value } = probe;
+        const joined = own < 0;
+        // The gains of a first retrieved value, which most are: computed once per probe.
+        const ownGain = joined ? 0 : bound.queryGain(own, 0, value);
+        for (let kind = 0; kind < KIND_COUNT; kind++) firstGains[kind] = bound.candidateGain(kind, 0, value);
+        const end = postings.start(key) + postings.length(key);
+        for (let at = postings.start(key); at < end; at++) {
+          const n = postings.nameAt(at);
+          if (deferring && !(touchedBits[n >>> 5] & (1 << (n & 31)))) continue;
+          const record = n * RECORD_WORDS;
+          let t = nameInts[record + TOUCH];
+          if (nameInts[record + STAMP] !== stamp) {
+            t = touchedCount++;
+            nameInts[record + STAMP] = stamp;
+            nameInts[record + TOUCH] = t;
+            const count = nameInts[record + TOKEN_COUNT];
+            const from = candidateAt[t];
+            candidateAt[t + 1] = from + count;
+            if (from + count > candidateValues.length || touchedCount * querySize > queryValues.length)
+              growValues(from + count, touchedCount * querySize);
+            for (let i = t * querySize; i < touchedCount * querySize; i++) queryValues[i] = 0;
+            for (let j = from; j < from + count; j++) candidateValues[j] = 0;
+            joinedQueryMasks[t] = 0;
+            joinedCandidateMasks[t] = 0;
+            quickBounds[t] = bound.startMargin(nameInts[record + START_KEY], nameFloats[record / 2]);
+            touched[t] = n;
+            touchedBits[n >>> 5] |= 1 << (n & 31);
+          }
+          const candidateMask = postings.maskAt(at);
+          if (joined) {
+            joinedQueryMasks[t] |= queryMask;
+            joinedCandidateMasks[t] |= candidateMask;
+          }
+          const queryAt = t * querySize;
+          for (let bits = queryMask; bits !== 0; bits &= bits - 1) {
+            const i = 31 - Math.clz32(bits & -bits);
+            const from = queryValues[queryAt + i];
+            if (from >= value) continue;
+            // Two statements, not one conditional: V8 would box the gains it joins (an allocation
+            // per posting).
+            if (from === 0 && i === own) quickBounds[t] += ownGain;
+            else quickBounds[t] += bound.queryGain(i, from, value);
+            queryValues[queryAt + i] = value;
+          }
+          const valuesAt = candidateAt[t];
+          for (let bits = candidateMask; bits !== 0; bits &= bits - 1) {
+            const j = 31 - Math.clz32(bits & -bits);
+            const from = candidateValues[valuesAt + j];
+            if (from >= value) continue;
+            const kind =
+              j < PACKED_KINDS
+                ? (nameInts[record + KINDS] >>> (KIND_BITS * j)) & KIND_MASK
+                : kinds[nameInts[record + FIRST_ROW] + j];
+            if (from === 0) quickBounds[t] += firstGains[kind];
+            else quickBounds[t] += bound.candidateGain(kind, from, value);
+            candidateValues[valuesAt + j] = value;
+          }
+        }
+      }
+    }
+    for (let t = 0; t < touchedCount; t++) touchedBits[touched[t] >>> 5] = 0;
+    return touchedCount;
   }
 
   /**
