@@ -633,13 +633,12 @@ export class CandidateBound {
       if (count === 0) continue;
       const start = c * maxTokens;
       sortDescending(classWeights, start, start + count);
-      if (c === WORD_CLASS) {
-        const paired = Math.min(count, wordGainCount);
-        for (let k = 0; k < paired; k++) total += classWeights[start + k] * wordGains[k];
-      } else {
-        const paired = Math.min(count, this.classGainCounts[c]);
-        for (let k = start; k < start + paired; k++) total += classWeights[k] * this.classGains[k];
-      }
+      // Words pair with this name's word gains (length-bounded), other classes with the search's.
+      const words = c === WORD_CLASS;
+      const gains = words ? wordGains : this.classGains;
+      const gainsAt = words ? 0 : start;
+      const paired = Math.min(count, words ? wordGainCount : this.classGainCounts[c]);
+      for (let k = 0; k < paired; k++) total += classWeights[start + k] * gains[gainsAt + k];
     }
     const wordOrInitial = Math.max(this.classHeaviest[WORD_CLASS], this.classHeaviest[INITIAL_CLASS]);
     for (let k = 0; k < this.skippedCount; k++) {
@@ -756,10 +755,7 @@ export class CandidateBound {
       for (; pending !== 0; pending &= pending - 1) {
         const i = 31 - Math.clz32(pending & -pending);
         const similarity = tokenSimilarity(this.query.tokens[i], token);
-        const value =
-          similarity < minSimilarity
-            ? 0
-            : Math.min((similarity - similarityFloor) / (1 - similarityFloor), unfoundValues[i]);
+        const value = Math.min(matchValueOf(similarity), unfoundValues[i]);
         if (value < values[at + i]) {
           values[at + i] = value;
           fell = true;

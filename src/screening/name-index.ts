@@ -100,7 +100,6 @@ export function bruteForceSearch(
   return scanAll(names, name, options);
 }
 
-/** Exact keys of a token: numbers, particles, legal forms and their families, initials. */
 /**
  * The names reordered so that those sharing their commonest tokens sit side by side: a search
  * walks the postings of common words (Muhammad, Ali) name by name, and neighbouring names share
@@ -125,6 +124,7 @@ function clusteredByCommonTokens(names: IndexedName[]): IndexedName[] {
   return order.map((n) => names[n]);
 }
 
+/** Exact keys of a token: numbers, particles, legal forms and their families, initials. */
 function exactKeys(token: NameToken): string[] {
   switch (token.kind) {
     case 'number':
@@ -408,8 +408,7 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   /**
    * Reads the probes' postings (those of the deferred tokens last, for the names the others
    * touched), filling the touched names' retrieved values and quick bounds; answers how many
-   * names it touched. A function of its own so that V8 inlines the gains it calls into it, which
-   * search, larger, has no room left for (each call would box its numbers).
+   * names it touched.
    */
   function readPostings(probes: Probe[], skipped: number, deferred: number, querySize: number): number {
     let touchedCount = 0;
