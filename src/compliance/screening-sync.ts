@@ -1,5 +1,5 @@
 import type { Redis, Cluster } from 'ioredis';
-import { buildListIndex } from '../screening/list-index';
+import { indexLists, type ListVersion } from '../screening/list-index';
 import type { ListIndex } from '../screening/screen-instruction';
 import type { KeySpace } from '../store/keys';
 import type { ListStore } from '../store/list-store';
@@ -49,7 +49,7 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
     const names = await lists.listNames();
     const versions = await Promise.all(names.map((name) => lists.currentVersion(name)));
     const byName = new Map(indexes.map((index) => [index.list, index]));
-    const next: ListIndex[] = [];
+    const next: (ListIndex | ListVersion)[] = [];
     const loaded: { list: string; version: number }[] = [];
     let changed = names.length !== indexes.length;
     for (let i = 0; i < names.length; i++) {
@@ -66,12 +66,16 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
       }
       const started = now();
       const entries = await lists.loadEntries(list, version);
-      next.push(buildListIndex(list, version, entries));
+      next.push({ list, version, entries });
       loaded.push({ list, version });
       changed = true;
       log.info({ list, version, entries: entries.length, ms: now() - started }, 'screening list loaded');
     }
-    if (changed) indexes = next;
+    if (changed) {
+      const started = now();
+      indexes = indexLists(next);
+      if (loaded.length > 0) log.info({ lists: loaded, ms: now() - started }, 'screening lists indexed');
+    }
     confirmedAtMs = now();
     if (loaded.length > 0) options.onChange?.(loaded, indexes);
   }

@@ -64,6 +64,23 @@ export interface NameIndex {
   search(name: string | PreparedName, options: NameSearchOptions): NameMatch[];
 }
 
+/**
+ * One index over the names of several lists, which a search reads once for all of them: what a
+ * search costs whatever the list's size (planning the lookups, the postings of common words) is
+ * then paid once rather than once per list.
+ */
+export interface SharedNameIndex {
+  /** Indexed names of all the lists: primaries and aliases. */
+  readonly size: number;
+  /** How many lists it holds. */
+  readonly lists: number;
+  /**
+   * Per list, in the order the index was built with, what a NameIndex of that list alone would
+   * answer (options.limit applies to each list).
+   */
+  search(name: string | PreparedName, options: NameSearchOptions): NameMatch[][];
+}
+
 export interface NameIndexOptions {
   /**
    * Lowest threshold the index serves; a search below it scores every name instead. Lower
@@ -94,10 +111,10 @@ export function bruteForceSearch(
 ): NameMatch[] {
   let names = preparedLists.get(entries);
   if (!names) {
-    names = indexedNames(entries);
+    names = indexedNames([entries]);
     preparedLists.set(entries, names);
   }
-  return scanAll(names, name, options);
+  return scanAll(names, name, options, 1)[0];
 }
 
 /**
@@ -199,10 +216,23 @@ const KIND_BITS = 3;
 const KIND_MASK = (1 << KIND_BITS) - 1;
 const PACKED_KINDS = Math.floor(32 / KIND_BITS);
 
-export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions = {}): NameIndex {
+export function buildNameIndex(entries: readonly NameEntry[], options: NameIndexOptions = {}): NameIndex {
+  const shared = buildSharedNameIndex([entries], options);
+  return {
+    size: shared.size,
+    search: (name, searchOptions) => shared.search(name, searchOptions)[0],
+  };
+}
+
+export function buildSharedNameIndex(
+  lists: readonly (readonly NameEntry[])[],
+  options: NameIndexOptions = {},
+): SharedNameIndex {
   const minThreshold = options.minThreshold ?? DEFAULT_MIN_THRESHOLD;
   const unknownWordsKept = options.unknownWordsKept ?? UNKNOWN_WORDS_KEPT;
-  const names = clusteredByCommonTokens(indexedNames(entries));
+  const names = clusteredByCommonTokens(indexedNames(lists));
+  const groups = lists.length;
+  const nothing = (): NameMatch[][] => lists.map(() => []);
   const words = new Postings();
   const exact = new Postings();
   /** List initials under each of their keys, for the query words those keys start (initialSimilarity). */
@@ -330,20 +360,20 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   const foundKeys: number[] = [];
   let foundSimilarities = new Float64Array(256 * MAX_TOKENS);
 
-  function search(name: string | PreparedName, searchOptions: NameSearchOptions): NameMatch[] {
+  function search(name: string | PreparedName, searchOptions: NameSearchOptions): NameMatch[][] {
     const threshold = searchOptions.threshold;
     const query = typeof name === 'string' ? prepareName(name) : name;
-    if (threshold < minThreshold) return scanAll(names, query, searchOptions);
-    if (query.tokens.length === 0) return [];
+    if (threshold < minThreshold) return scanAll(names, query, searchOptions, groups);
+    if (query.tokens.length === 0) return nothing();
     const shapes = ShapeTable.of(query.tokens);
     // With nothing significant to match, every score is scaled down below any useful threshold.
-    if (!query.tokens.some(isSignificant) && SCORING.insignificantFactor < threshold) return [];
+    if (!query.tokens.some(isSignificant) && SCORING.insignificantFactor < threshold) return nothing();
     // Scores are rounded: a raw score just below the threshold still counts.
     const target = threshold - SCORE_ROUNDING;
     const anchor = anchorSimilarity(target);
     const plan = planRetrieval(query, shapes, anchor, target);
     // Cannot happen above the minimum threshold (see anchorSimilarity); kept as a safety net.
-    if (!plan) return scanAll(names, query, searchOptions);
+    if (!plan) return scanAll(names, query, searchOptions, groups);
     const { probes, caps, wordCaps, skipped, deferred, initials, lookups } = plan;
     // Under the entity schema an initial and a word never match (name-score.ts initialSimilarity).
     const initialPairs =
@@ -389,16 +419,16 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
       (a, b) =>
         margins[b] - margins[a] || compareEntryIds(names[touched[a]].entry.id, names[touched[b]].entry.id),
     );
-    const collector = new MatchCollector(query, searchOptions);
+    const collector = new MatchCollector(query, searchOptions, groups);
     for (const t of survivors) {
       const n = touched[t];
-      const held = collector.floor();
+      const held = collector.floor(names[n].group);
       const floor = held - SCORE_ROUNDING;
       if (floor > target) {
         bound.load(rows, rowStart[n], rowStart[n + 1], joinedQueryMasks[t], joinedCandidateMasks[t]);
         if (bound.margin(floor) < 0) continue;
         // A name that can at best tie with the lowest score kept is aligned only if it might win the tie.
-        if (bound.margin(held + TIE_MARGIN) < 0 && !collector.tieMightWin(names[n].entry)) continue;
+        if (bound.margin(held + TIE_MARGIN) < 0 && !collector.tieMightWin(names[n])) continue;
       }
       collector.offer(names[n]);
     }
@@ -836,9 +866,8 @@ export function buildNameIndex(entries: NameEntry[], options: NameIndexOptions =
   }
 
   return {
-    get size() {
-      return names.length;
-    },
+    size: names.length,
+    lists: groups,
     search,
   };
 }

@@ -1,7 +1,8 @@
 /**
  * From list entries to explained matches: every primary name and alias as an indexed name, and
  * the collector that scores candidates and keeps each entry's best name. Shared by the index
- * and the full scan, so that both return exactly the same results.
+ * and the full scan, so that both return exactly the same results. Names may come from several
+ * lists (groups) searched at once: each list then gets the results it would get alone.
  */
 import type { AliasKind, NameEntry, PartyType } from './list-entry';
 import type { NameToken } from './name-normalise';
@@ -37,6 +38,8 @@ const MAX_TRACKED_LIMIT = 100;
 export interface IndexedName {
   /** Position in the list of indexed names: breaks ties between equally scored names. */
   position: number;
+  /** Which of the lists indexed together the name's entry is on (its place in their order). */
+  group: number;
   entry: NameEntry;
   raw: string;
   kind: 'primary' | AliasKind;
@@ -44,10 +47,11 @@ export interface IndexedName {
 }
 
 /**
- * Primary name and aliases of every entry, each normalised once, duplicates within an entry
- * dropped, and equal tokens shared between names (memory, and the scorer's similarity cache).
+ * Primary name and aliases of every entry of every list, each normalised once, duplicates within
+ * an entry dropped, and equal tokens shared between names (memory, and the scorer's similarity
+ * cache), across the lists too.
  */
-export function indexedNames(entries: readonly NameEntry[]): IndexedName[] {
+export function indexedNames(lists: readonly (readonly NameEntry[])[]): IndexedName[] {
   const tokens = new Map<string, { token: NameToken; keySet: KeySet }>();
   const intern = (token: NameToken, keySet: KeySet) => {
     const key = `${token.kind}|${token.text}|${token.keys.join(',')}|${token.legalFamily ?? ''}`;
@@ -59,7 +63,12 @@ export function indexedNames(entries: readonly NameEntry[]): IndexedName[] {
     return known;
   };
   const names: IndexedName[] = [];
-  for (const entry of entries) {
+  lists.forEach((entries, group) => {
+    for (const entry of entries) addEntry(entry, group);
+  });
+  return names;
+
+  function addEntry(entry: NameEntry, group: number): void {
     const seen = new Set<string>();
     const all: { raw: string; kind: 'primary' | AliasKind }[] = [
       { raw: entry.name, kind: 'primary' },
@@ -73,10 +82,9 @@ export function indexedNames(entries: readonly NameEntry[]): IndexedName[] {
       const interned = prepared.tokens.map((token, i) => intern(token, prepared.keySets[i]));
       prepared.tokens = interned.map((t) => t.token);
       prepared.keySets = interned.map((t) => t.keySet);
-      names.push({ position: names.length, entry, raw, kind, prepared });
+      names.push({ position: names.length, group, entry, raw, kind, prepared });
     }
   }
-  return names;
 }
 
 export function typeAllowed(entry: NameEntry, type: PartyType | undefined): boolean {
@@ -94,30 +102,38 @@ interface Best {
   schema: SchemaHint | undefined;
 }
 
-/** Scores candidates in any order and keeps the best-scoring name per entry. */
+/**
+ * Scores candidates in any order and keeps the best-scoring name per entry, and the `limit` best
+ * entries of each of `groups` lists.
+ */
 export class MatchCollector {
   private readonly scorer: QueryScorer;
   private readonly best = new Map<NameEntry, Best>();
   private readonly limit: number;
-  /** The `limit` best entry scores so far, best first, when `limit` is small enough to track. */
-  private readonly top: { entry: NameEntry; score: number }[] = [];
-  /** tieCutoff's answer until `best` changes; undefined when it must be worked out again. */
-  private cutoff: string | null | undefined = null;
+  /** Per list, its `limit` best entry scores so far, best first, when `limit` is small enough to track. */
+  private readonly top: { entry: NameEntry; score: number }[][];
+  /** Per list, tieCutoff's answer until its entries change; undefined when it must be worked out again. */
+  private readonly cutoffs: (string | null | undefined)[];
 
   constructor(
     query: PreparedName,
     private readonly options: NameSearchOptions,
+    private readonly groups = 1,
   ) {
     this.scorer = new QueryScorer(query);
     this.limit = options.limit ?? DEFAULT_LIMIT;
+    this.top = Array.from({ length: groups }, () => []);
+    this.cutoffs = new Array<undefined>(groups);
   }
 
   /**
-   * The score a candidate must reach to change the results: the threshold, or once `limit`
-   * entries are held, the lowest of them (a tie may still win on entry id, so equal is enough).
+   * The score a candidate of list `group` must reach to change the results: the threshold, or
+   * once `limit` of its entries are held, the lowest of them (a tie may still win on entry id, so
+   * equal is enough).
    */
-  floor(): number {
-    return this.top.length >= this.limit ? this.top[this.top.length - 1].score : this.options.threshold;
+  floor(group: number): number {
+    const top = this.top[group];
+    return top.length >= this.limit ? top[top.length - 1].score : this.options.threshold;
   }
 
   offer(name: IndexedName): void {
@@ -133,68 +149,80 @@ export class MatchCollector {
       return;
     }
     this.best.set(name.entry, { name, score, schema });
-    this.cutoff = undefined;
-    if (this.limit <= MAX_TRACKED_LIMIT) this.track(name.entry, score);
+    this.cutoffs[name.group] = undefined;
+    if (this.limit <= MAX_TRACKED_LIMIT) this.track(name, score);
   }
 
   /**
-   * Whether a name of `entry` scoring no more than floor() might still change the results: once
-   * `limit` entries are held it would only tie with the lowest of them, which it beats on entry id
-   * alone (results()), and it may replace the name shown for its own entry. Names scoring as the
-   * floor often come by the dozen (a given name alone against "SURNAME, Given" names), each of which
-   * would otherwise be aligned only to lose the tie.
+   * Whether `name` scoring no more than floor() might still change the results: once `limit`
+   * entries of its list are held it would only tie with the lowest of them, which it beats on
+   * entry id alone (results()), and it may replace the name shown for its own entry. Names scoring
+   * as the floor often come by the dozen (a given name alone against "SURNAME, Given" names), each
+   * of which would otherwise be aligned only to lose the tie.
    */
-  tieMightWin(entry: NameEntry): boolean {
-    if (this.top.length < this.limit || this.best.has(entry)) return true;
-    const cutoff = this.tieCutoff();
-    return cutoff === null || compareEntryIds(entry.id, cutoff) < 0;
+  tieMightWin(name: IndexedName): boolean {
+    if (this.top[name.group].length < this.limit || this.best.has(name.entry)) return true;
+    const cutoff = this.tieCutoff(name.group);
+    return cutoff === null || compareEntryIds(name.entry.id, cutoff) < 0;
   }
 
-  /** The entry id a tie at floor() must come before to be returned; null when any would be. */
-  private tieCutoff(): string | null {
-    if (this.cutoff !== undefined) return this.cutoff;
-    const floor = this.floor();
+  /** The entry id a tie at floor(group) must come before to be returned; null when any would be. */
+  private tieCutoff(group: number): string | null {
+    const known = this.cutoffs[group];
+    if (known !== undefined) return known;
+    const floor = this.floor(group);
     let above = 0;
     const tied: string[] = [];
     for (const { name, score } of this.best.values()) {
+      if (name.group !== group) continue;
       if (score > floor) above++;
       else if (score === floor) tied.push(name.entry.id);
     }
     tied.sort(compareEntryIds);
     const room = this.limit - above;
-    this.cutoff = room > 0 && room <= tied.length ? tied[room - 1] : null;
-    return this.cutoff;
+    const cutoff = room > 0 && room <= tied.length ? tied[room - 1] : null;
+    this.cutoffs[group] = cutoff;
+    return cutoff;
   }
 
-  private track(entry: NameEntry, score: number): void {
-    const at = this.top.findIndex((t) => t.entry === entry);
-    if (at >= 0) this.top[at].score = score;
-    else if (this.top.length < this.limit) this.top.push({ entry, score });
-    else if (score > this.top[this.top.length - 1].score) this.top[this.top.length - 1] = { entry, score };
+  private track(name: IndexedName, score: number): void {
+    const top = this.top[name.group];
+    const entry = name.entry;
+    const at = top.findIndex((t) => t.entry === entry);
+    if (at >= 0) top[at].score = score;
+    else if (top.length < this.limit) top.push({ entry, score });
+    else if (score > top[top.length - 1].score) top[top.length - 1] = { entry, score };
     else return;
-    this.top.sort((a, b) => b.score - a.score);
+    top.sort((a, b) => b.score - a.score);
   }
 
-  /** Best entries first, ties in entry id order; explanations only for what is returned. */
-  results(): NameMatch[] {
-    return [...this.best.values()]
-      .sort((a, b) => b.score - a.score || compareEntryIds(a.name.entry.id, b.name.entry.id))
-      .slice(0, this.limit)
-      .map(({ name, schema }) => {
-        const explained = this.scorer.explain(name.prepared, schema);
-        return {
-          entryId: name.entry.id,
-          ref: name.entry.ref,
-          subject: name.entry.subject,
-          matchedName: name.raw,
-          nameKind: name.kind,
-          score: explained.score,
-          pairs: explained.pairs,
-          unmatchedQuery: explained.unmatchedQuery,
-          unmatchedCandidate: explained.unmatchedCandidate,
-          programs: name.entry.programs,
-        };
-      });
+  /**
+   * Per list, its best entries first, ties in entry id order; explanations only for what is
+   * returned.
+   */
+  results(): NameMatch[][] {
+    const byGroup: Best[][] = Array.from({ length: this.groups }, () => []);
+    for (const best of this.best.values()) byGroup[best.name.group].push(best);
+    return byGroup.map((bests) =>
+      bests
+        .sort((a, b) => b.score - a.score || compareEntryIds(a.name.entry.id, b.name.entry.id))
+        .slice(0, this.limit)
+        .map(({ name, schema }) => {
+          const explained = this.scorer.explain(name.prepared, schema);
+          return {
+            entryId: name.entry.id,
+            ref: name.entry.ref,
+            subject: name.entry.subject,
+            matchedName: name.raw,
+            nameKind: name.kind,
+            score: explained.score,
+            pairs: explained.pairs,
+            unmatchedQuery: explained.unmatchedQuery,
+            unmatchedCandidate: explained.unmatchedCandidate,
+            programs: name.entry.programs,
+          };
+        }),
+    );
   }
 }
 
@@ -203,15 +231,16 @@ export function compareEntryIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Scores every name: the reference the index must agree with, and its fallback. */
+/** Scores every name of `groups` lists: the reference the index must agree with, and its fallback. */
 export function scanAll(
   names: readonly IndexedName[],
   name: string | PreparedName,
   options: NameSearchOptions,
-): NameMatch[] {
+  groups: number,
+): NameMatch[][] {
   const query = typeof name === 'string' ? prepareName(name) : name;
-  if (query.tokens.length === 0) return [];
-  const collector = new MatchCollector(query, options);
+  const collector = new MatchCollector(query, options, groups);
+  if (query.tokens.length === 0) return collector.results();
   for (const candidate of names) if (typeAllowed(candidate.entry, options.type)) collector.offer(candidate);
   return collector.results();
 }

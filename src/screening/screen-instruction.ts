@@ -6,15 +6,22 @@ import {
   type SettlementInstruction,
 } from '../gen/caravan/settlement/v1/instruction';
 import type { IdentifierIndex } from './identifier-index';
-import type { ListEntry, ListEntryKind, NationalIdEntry } from './list-entry';
-import type { NameIndex } from './name-index';
+import type { ListEntry, ListEntryKind, NameEntry, NationalIdEntry } from './list-entry';
+import type { NameMatch, NameSearchOptions, SharedNameIndex } from './name-index';
 import { prepareName, type PreparedName } from './name-score';
 
-/** One list version, indexed for screening. */
+/** One list version, indexed for screening (list-index.ts). */
 export interface ListIndex {
   list: string;
   version: number;
-  names: NameIndex;
+  /** Its names: an index of its own, or its place in one shared with other lists. */
+  names: {
+    index: SharedNameIndex;
+    /** The list's place among the index's lists. */
+    group: number;
+    /** Its name entries, for building a shared index again when another list of it changes. */
+    entries: readonly NameEntry[];
+  };
   identifiers: IdentifierIndex;
 }
 
@@ -100,12 +107,11 @@ function exactHit(index: ListIndex, entry: ListEntry, field: string, matched: st
 const cardSchemeName = (scheme: CardScheme): string =>
   (CardScheme[scheme] as string | undefined)?.replace('CARD_SCHEME_', '') ?? '';
 
-/** `name` is the party's name as prepareName left it, null when it has none. */
+/** `nameMatches`: what the list holds like the party's name. */
 function screenOne(
   index: ListIndex,
   target: PartyToScreen,
-  name: PreparedName | null,
-  options: ScreeningOptions,
+  nameMatches: readonly NameMatch[],
 ): ScreeningHit[] {
   const hits: ScreeningHit[] = [];
   const ids = index.identifiers;
@@ -120,26 +126,24 @@ function screenOne(
     checkCountry(bic.slice(4, 6), bicField);
   }
   if (party) {
-    if (name !== null) {
-      for (const m of index.names.search(name, { threshold: options.reviewThreshold })) {
-        hits.push({
-          list: index.list,
-          listVersion: index.version,
-          entryId: m.entryId,
-          kind: 'name',
-          ref: m.ref,
-          subject: m.subject,
-          programs: m.programs,
-          field: `${field}.name`,
-          matched: m.matchedName,
-          nameKind: m.nameKind,
-          score: m.score,
-          pairs: m.pairs,
-          unmatchedQuery: m.unmatchedQuery,
-          unmatchedCandidate: m.unmatchedCandidate,
-          effect: 'review',
-        });
-      }
+    for (const m of nameMatches) {
+      hits.push({
+        list: index.list,
+        listVersion: index.version,
+        entryId: m.entryId,
+        kind: 'name',
+        ref: m.ref,
+        subject: m.subject,
+        programs: m.programs,
+        field: `${field}.name`,
+        matched: m.matchedName,
+        nameKind: m.nameKind,
+        score: m.score,
+        pairs: m.pairs,
+        unmatchedQuery: m.unmatchedQuery,
+        unmatchedCandidate: m.unmatchedCandidate,
+        effect: 'review',
+      });
     }
     checkCountry(party.country, `${field}.country`);
     const account = party.account?.kind;
@@ -171,6 +175,26 @@ function screenOne(
   return hits;
 }
 
+/**
+ * Per list, in their order, its matches of one name: each index searched once, however many of
+ * the lists share it.
+ */
+export function searchNames(
+  lists: readonly ListIndex[],
+  name: PreparedName,
+  options: NameSearchOptions,
+): NameMatch[][] {
+  const searched = new Map<SharedNameIndex, NameMatch[][]>();
+  return lists.map(({ names }) => {
+    let found = searched.get(names.index);
+    if (found === undefined) {
+      found = names.index.search(name, options);
+      searched.set(names.index, found);
+    }
+    return found[names.group];
+  });
+}
+
 /** Screens parties, agents and a card against every list; identifier hits block, name hits review. */
 export function screenTargets(
   targets: readonly PartyToScreen[],
@@ -179,11 +203,13 @@ export function screenTargets(
 ): ScreeningResult {
   // Each name is normalised once for every list rather than once per list, and not at all when no
   // list holds a name.
-  const anyNames = lists.some((index) => index.names.size > 0);
-  const names = targets.map((t) =>
-    anyNames && t.party && t.party.name !== '' ? prepareName(t.party.name) : null,
+  const anyNames = lists.some((index) => index.names.index.size > 0);
+  const matches = targets.map((t) =>
+    anyNames && t.party && t.party.name !== ''
+      ? searchNames(lists, prepareName(t.party.name), { threshold: options.reviewThreshold })
+      : lists.map(() => []),
   );
-  const hits = lists.flatMap((index) => targets.flatMap((t, i) => screenOne(index, t, names[i], options)));
+  const hits = lists.flatMap((index, l) => targets.flatMap((t, i) => screenOne(index, t, matches[i][l])));
   hits.sort((a, b) => (a.effect === b.effect ? b.score - a.score : a.effect === 'block' ? -1 : 1));
   const decision = hits.some((h) => h.effect === 'block') ? 'block' : hits.length > 0 ? 'review' : 'clear';
   return { decision, hits, versions: lists.map((l) => ({ list: l.list, version: l.version })) };

@@ -6,16 +6,15 @@ import {
   IdentifierType,
   type SettlementInstruction,
 } from '../../src/gen/caravan/settlement/v1/instruction';
-import { buildIdentifierIndex } from '../../src/screening/identifier-index';
 import type { ListEntry, WalletEntry } from '../../src/screening/list-entry';
-import { buildNameIndex } from '../../src/screening/name-index';
+import { buildListIndex } from '../../src/screening/list-index';
 import { screenInstruction, type ListIndex } from '../../src/screening/screen-instruction';
 import { validInstruction } from '../support/instructions';
 
 const CRYPTO = path.join(__dirname, '..', 'fixtures', 'sanctions', 'ofac_crypto_addresses_2024-09-27');
 
 function index(list: string, entries: ListEntry[]): ListIndex {
-  return { list, version: 1, names: buildNameIndex([]), identifiers: buildIdentifierIndex(entries) };
+  return buildListIndex(list, 1, entries);
 }
 
 const base = { ref: 'r', subject: 'listed party', programs: ['TEST'] };

@@ -5,8 +5,10 @@ import {
   DEFAULT_MIN_THRESHOLD,
   bruteForceSearch,
   buildNameIndex,
+  buildSharedNameIndex,
   type NameIndex,
   type NameMatch,
+  type NameSearchOptions,
 } from '../../src/screening/name-index';
 import { DEFAULT_REVIEW_THRESHOLD as T } from '../../src/screening/name-score';
 import { readCsvRecords } from '../support/screening-csv';
@@ -312,6 +314,47 @@ describe('name index', () => {
           assert.deepEqual(evicting.search(query, { threshold, limit: Infinity }), expected, query);
         }
       }
+    });
+
+    it("answers, shared by the three lists, what each list's own index answers", () => {
+      const bySource = new Map<string, NameEntry[]>();
+      for (const e of entries) {
+        const source = e.id.slice(0, e.id.indexOf(':'));
+        bySource.set(source, [...(bySource.get(source) ?? []), e]);
+      }
+      const lists = [...bySource.values()];
+      assert.equal(lists.length, 3);
+      const shared = buildSharedNameIndex(lists);
+      assert.equal(shared.size, index.size);
+      assert.equal(shared.lists, 3);
+      const own = lists.map((list) => buildNameIndex(list));
+      // Common words and ties at the limit (Ali, Mohammad) on every list, names on one list only,
+      // and the scan below the index's minimum threshold.
+      const queries = [
+        ...perturbedQueries(entries, 60, 21),
+        ...randomNames(20, 22),
+        'Ali',
+        'Mohammad',
+        'ABU ADAM',
+        'DE S.A. DE C.V.',
+        '',
+        '!!!',
+      ];
+      const settings: NameSearchOptions[] = [
+        { threshold: T },
+        { threshold: T, limit: 1 },
+        { threshold: DEFAULT_MIN_THRESHOLD, limit: 3, type: 'person' },
+      ];
+      let matched = 0;
+      queries.forEach((query, q) => {
+        // A scan of every name, for a few.
+        for (const options of q % 10 === 0 ? [...settings, { threshold: 0.5, limit: 2 }] : settings) {
+          const expected = own.map((list) => list.search(query, options));
+          assert.deepEqual(shared.search(query, options), expected, `${query}, ${JSON.stringify(options)}`);
+          matched += expected.filter((found) => found.length > 0).length;
+        }
+      });
+      assert.ok(matched >= 100, `only ${matched} searches found anything`);
     });
 
     it('matches Kazakh and Russian Cyrillic queries against the Latin listings', () => {
