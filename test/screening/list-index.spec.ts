@@ -3,21 +3,14 @@ import type { NameEntry } from '../../src/screening/list-entry';
 import { SHARED_INDEX_MIN_NAMES, indexLists, type ListVersion } from '../../src/screening/list-index';
 import { DEFAULT_REVIEW_THRESHOLD as T } from '../../src/screening/name-score';
 import { screenTargets, type ListIndex } from '../../src/screening/screen-instruction';
+import { nameEntry } from '../support/name-entries';
 import { randomNames } from '../support/screening-queries';
 
 /** `count` entries of random names, their ids prefixed with the list's name. */
 function namesList(list: string, count: number, seed: number, extra: string[] = []): NameEntry[] {
-  return [...extra, ...randomNames(count - extra.length, seed)].map((name, i) => ({
-    kind: 'name',
-    id: `${list}:${i}`,
-    ref: String(i),
-    subject: name,
-    programs: ['TEST'],
-    name,
-    aliases: [],
-    type: 'entity',
-    countries: [],
-  }));
+  return [...extra, ...randomNames(count - extra.length, seed)].map((name, i) =>
+    nameEntry(`${list}:${i}`, name),
+  );
 }
 
 const LARGE = SHARED_INDEX_MIN_NAMES;

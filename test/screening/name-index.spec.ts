@@ -12,38 +12,24 @@ import {
 } from '../../src/screening/name-index';
 import { DEFAULT_REVIEW_THRESHOLD as T } from '../../src/screening/name-score';
 import { readCsvRecords } from '../support/screening-csv';
+import { nameEntry } from '../support/name-entries';
 import { loadAllLists } from '../support/screening-lists';
 import { perturbedQueries, randomNames } from '../support/screening-queries';
-
-function entry(id: string, name: string, extra: Partial<NameEntry> = {}): NameEntry {
-  return {
-    kind: 'name',
-    id,
-    ref: id,
-    subject: name,
-    programs: ['TEST'],
-    name,
-    aliases: [],
-    type: 'entity',
-    countries: [],
-    ...extra,
-  };
-}
 
 describe('name index', () => {
   describe('on a small list', () => {
     const entries = [
-      entry('1', 'SBER VOSTOK LLP', { aliases: [{ name: 'ТОО Сбер Восток', kind: 'original-script' }] }),
-      entry('2', '11420 CORP.'),
-      entry('3', 'ACME CORP.'),
-      entry('4', 'LUKASHENKA, Alyaksandr Ryhorovich', {
+      nameEntry('1', 'SBER VOSTOK LLP', { aliases: [{ name: 'ТОО Сбер Восток', kind: 'original-script' }] }),
+      nameEntry('2', '11420 CORP.'),
+      nameEntry('3', 'ACME CORP.'),
+      nameEntry('4', 'LUKASHENKA, Alyaksandr Ryhorovich', {
         type: 'person',
         aliases: [{ name: 'LUKASHENKO, Aleksandr Grigorevich', kind: 'aka' }],
         programs: ['BELARUS'],
       }),
-      entry('5', 'VLADIMIROV, Vladimir', { type: 'person' }),
-      entry('6', 'ALHOSSEIN SHIPPING'),
-      entry('7', 'ABDUL RAHMAN HOLDOR'),
+      nameEntry('5', 'VLADIMIROV, Vladimir', { type: 'person' }),
+      nameEntry('6', 'ALHOSSEIN SHIPPING'),
+      nameEntry('7', 'ABDUL RAHMAN HOLDOR'),
     ];
     const index = buildNameIndex(entries);
 
@@ -116,9 +102,9 @@ describe('name index', () => {
       // "MOHAMAD S. A." reached through nothing but its initials: the query's commonest word is
       // read only for names its other words reach, and those reach it only through the initials.
       const people = [
-        entry('m1', 'MOHAMAD S. A.', { type: 'person' }),
+        nameEntry('m1', 'MOHAMAD S. A.', { type: 'person' }),
         ...['KARIMI', 'RAHIMI', 'TEHRANI', 'NASSER', 'HADDAD', 'JABER'].map((surname, i) =>
-          entry(`f${i}`, `MOHAMAD ${surname}`, { type: 'person' }),
+          nameEntry(`f${i}`, `MOHAMAD ${surname}`, { type: 'person' }),
         ),
       ];
       const small = buildNameIndex(people);
