@@ -359,6 +359,8 @@ export function buildSharedNameIndex(
   const foundRowOf = new Int32Array(words.keys.length);
   const foundKeys: number[] = [];
   let foundSimilarities = new Float64Array(256 * MAX_TOKENS);
+  /** skippedTokens' order of the query tokens. */
+  const tokenOrder = new Int32Array(MAX_TOKENS);
 
   function search(name: string | PreparedName, searchOptions: NameSearchOptions): NameMatch[][] {
     const threshold = searchOptions.threshold;
@@ -614,7 +616,7 @@ export function buildSharedNameIndex(
       found[position] = keys;
       own[position] = [];
       volume[position] = 0;
-      for (const [key, similarity] of keys) {
+      keys.forEach((similarity, key) => {
         own[position].push({
           postings: words,
           key,
@@ -623,7 +625,7 @@ export function buildSharedNameIndex(
           value: matchValue(similarity),
         });
         volume[position] += words.length(key);
-      }
+      });
       caps[position] = unretrievedMatchValue(shapes, position, level);
       unfoundCaps[position] = unfoundWordValue(shapes, position, level);
     };
@@ -815,7 +817,7 @@ export function buildSharedNameIndex(
     let looked = 0;
     found.forEach((keys, position) => {
       looked |= 1 << position;
-      for (const [key, similarity] of keys) {
+      keys.forEach((similarity, key) => {
         if (foundRowOf[key] === 0) {
           foundKeys.push(key);
           foundRowOf[key] = foundKeys.length;
@@ -824,7 +826,7 @@ export function buildSharedNameIndex(
           foundSimilarities.fill(0, end - size, end);
         }
         foundSimilarities[(foundRowOf[key] - 1) * size + position] = similarity;
-      }
+      });
     });
     return { rowOf: foundRowOf, similarities: foundSimilarities, looked, unfoundValues };
   }
@@ -845,10 +847,18 @@ export function buildSharedNameIndex(
     shapes: ShapeTable,
     target: number,
   ): { skipped: number; deferred: number } {
-    const order = Array.from(volume.keys()).sort((a, b) => volume[b] - volume[a]);
+    // The most voluminous first, equal volumes in query order: an insertion sort in scratch, as
+    // sorting an array allocates on each of the few calls per search.
+    const size = volume.length;
+    for (let k = 0; k < size; k++) {
+      let at = k;
+      for (; at > 0 && volume[tokenOrder[at - 1]] < volume[k]; at--) tokenOrder[at] = tokenOrder[at - 1];
+      tokenOrder[at] = k;
+    }
     let skipped = 0;
     let deferred = 0;
-    for (const i of order) {
+    for (let k = 0; k < size; k++) {
+      const i = tokenOrder[k];
       if (volume[i] === 0) break;
       if (unreachedMightMatch(shapes, skipped | deferred | (1 << i), caps, unfoundCaps, target)) continue;
       if (shapes.isWord(i)) deferred |= 1 << i;

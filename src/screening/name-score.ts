@@ -266,8 +266,11 @@ export class QueryScorer {
     let usedQ = 0;
     let usedC = 0;
     const chosen: Unit[] = [];
-    for (const unit of units) {
-      const [similarity, qm, cm] = unit;
+    for (let u = 0; u < units.length; u++) {
+      const unit = units[u];
+      const similarity = unit[0];
+      const qm = unit[1];
+      const cm = unit[2];
       if (qm & usedQ || cm & usedC) continue;
       usedQ |= qm;
       usedC |= cm;
