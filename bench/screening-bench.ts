@@ -93,8 +93,9 @@ export type ScreeningBenchResult = {
   indexQuickest: LatencySummary;
   /**
    * The same, screened as the gateway does: the lists indexed by list-index.ts (these three
-   * share one name index), the name prepared once.
+   * share one name index), the name prepared once: each query's first timed pass and its quickest.
    */
+  gateway: LatencySummary;
   gatewayQuickest: LatencySummary;
   /** The same against one index per list, as the gateway screened before they shared one. */
   perListQuickest: LatencySummary;
@@ -199,7 +200,7 @@ export async function runScreeningBench(
     lists.map((entries, i) => ({ list: `list-${i}`, version: 1, entries })),
     { unknownWordsKept: 0 },
   );
-  const [, gatewayQuickest] = timeQueries(queries, (query) =>
+  const [gateway, gatewayQuickest] = timeQueries(queries, (query) =>
     searchNames(gatewayLists, prepareName(query), { threshold }),
   );
   await nextTurn();
@@ -251,6 +252,7 @@ export async function runScreeningBench(
     queries: { list: listQueries.length, bench: benchNames.length, random: randomQueries.length },
     index: latencies.summary(),
     indexQuickest: quickestSamples.summary(),
+    gateway: gateway.summary(),
     gatewayQuickest: gatewayQuickest.summary(),
     perListQuickest: perListQuickest.summary(),
     scan: scanSummary,
@@ -306,14 +308,16 @@ function print(report: SectionReport, result: ScreeningBenchResult): void {
     [
       row('index, all queries', result.index),
       row(`index, all queries, quickest of ${PASSES} passes`, result.indexQuickest),
-      row(`as the gateway screens (lists share an index), quickest of ${PASSES}`, result.gatewayQuickest),
+      row('as the gateway screens (lists share an index)', result.gateway),
+      row(`as the gateway screens, quickest of ${PASSES}`, result.gatewayQuickest),
       row(`one index per list (the gateway before), quickest of ${PASSES}`, result.perListQuickest),
       row('index, scanned sample', result.indexOnScanned),
       row('full scan, same sample', result.scan),
     ],
   );
   report.note(
-    `index p99 ${fixed(result.index.p99, 3)} ms, ${fixed(result.indexQuickest.p99, 3)} ms over each query's quickest pass ` +
+    `index p99 ${fixed(result.index.p99, 3)} ms, ${fixed(result.indexQuickest.p99, 3)} ms over each query's quickest pass; ` +
+      `as the gateway screens ${fixed(result.gateway.p99, 3)} / ${fixed(result.gatewayQuickest.p99, 3)} ms ` +
       `(target ≤ ${TARGET_P99_MS}; compiled code from dist/, as the gateway runs it); speed-up over the scan: ` +
       `${fixed(result.speedup.p50, 0)}× at p50, ${fixed(result.speedup.mean, 0)}× in total (target ≥ ${TARGET_SPEEDUP}×)`,
   );
@@ -328,6 +332,7 @@ function toJson(result: ScreeningBenchResult): Json {
     ...result,
     index: { ...result.index },
     indexQuickest: { ...result.indexQuickest },
+    gateway: { ...result.gateway },
     gatewayQuickest: { ...result.gatewayQuickest },
     perListQuickest: { ...result.perListQuickest },
     scan: { ...result.scan },
