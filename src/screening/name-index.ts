@@ -13,7 +13,8 @@
  * out the rest (or leaves them a tie they would lose on entry id). When names reached through some query tokens alone cannot reach T (often the case
  * for legal forms and particles, and for common given names beside rarer words), the postings of
  * those tokens are not read at all (light kinds) or read only for the names other tokens reached
- * (words). Query words may also retrieve their pairs with list initials, which then no longer
+ * (words); so are the postings of a word's loosest neighbours, where the names they alone reach
+ * pair it too loosely to reach T. Query words may also retrieve their pairs with list initials, which then no longer
  * hold their caps up: a query of common words alone can defer the commonest.
  */
 import type { NameEntry } from './list-entry';
@@ -359,7 +360,7 @@ export function buildSharedNameIndex(
   const foundRowOf = new Int32Array(words.keys.length);
   const foundKeys: number[] = [];
   let foundSimilarities = new Float64Array(256 * MAX_TOKENS);
-  /** skippedTokens' order of the query tokens. */
+  /** byVolume's order of the query tokens. */
   const tokenOrder = new Int32Array(MAX_TOKENS);
 
   function search(name: string | PreparedName, searchOptions: NameSearchOptions): NameMatch[][] {
@@ -376,7 +377,7 @@ export function buildSharedNameIndex(
     const plan = planRetrieval(query, shapes, anchor, target);
     // Cannot happen above the minimum threshold (see anchorSimilarity); kept as a safety net.
     if (!plan) return scanAll(names, query, searchOptions, groups);
-    const { probes, caps, wordCaps, skipped, deferred, initials, lookups } = plan;
+    const { probes, caps, wordCaps, skipped, deferred, lateUpTo, initials, lookups } = plan;
     // Under the entity schema an initial and a word never match (name-score.ts initialSimilarity).
     const initialPairs =
       searchOptions.type === undefined || schemaOf(searchOptions.type) !== 'entity' ? initials : 0;
@@ -388,7 +389,7 @@ export function buildSharedNameIndex(
     }
     bound.begin(shapes, caps, wordCaps, skipped, target, lookups);
     const querySize = query.tokens.length;
-    const touchedCount = readPostings(probes, skipped, deferred, querySize);
+    const touchedCount = readPostings(probes, skipped, deferred, lateUpTo, querySize);
 
     const survivors: number[] = [];
     for (let t = 0; t < touchedCount; t++) {
@@ -438,21 +439,27 @@ export function buildSharedNameIndex(
   }
 
   /**
-   * Reads the probes' postings (those of the deferred tokens last, for the names the others
-   * touched), filling the touched names' retrieved values and quick bounds; answers how many
-   * names it touched.
+   * Reads the probes' postings (those of the deferred tokens, and those up to each token's
+   * lateUpTo value, last, for the names the others touched), filling the touched names' retrieved
+   * values and quick bounds; answers how many names it touched.
    */
-  function readPostings(probes: Probe[], skipped: number, deferred: number, querySize: number): number {
+  function readPostings(
+    probes: Probe[],
+    skipped: number,
+    deferred: number,
+    lateUpTo: Float64Array,
+    querySize: number,
+  ): number {
     let touchedCount = 0;
-    // The deferred words' postings last, and only for the names other tokens reached.
-    for (let pass = 0; pass < (deferred === 0 ? 1 : 2); pass++) {
+    const passes = deferred === 0 && lateUpTo.every((value) => value === 0) ? 1 : 2;
+    for (let pass = 0; pass < passes; pass++) {
       const deferring = pass === 1;
-      const reading = deferring ? deferred : ~(skipped | deferred);
       for (let p = 0; p < probes.length; p++) {
         const probe = probes[p];
         const own = probe.token;
-        if (own < 0 ? deferring : !(reading & (1 << own))) continue;
         const { postings, key, queryMask, value } = probe;
+        if (own < 0 ? deferring : skipped & (1 << own)) continue;
+        if (own >= 0 && deferring !== ((deferred & (1 << own)) !== 0 || value <= lateUpTo[own])) continue;
         const joined = own < 0;
         // The gains of a first retrieved value, which most are: computed once per probe.
         const ownGain = joined ? 0 : bound.queryGain(own, 0, value);
@@ -585,6 +592,7 @@ export function buildSharedNameIndex(
     wordCaps: Float64Array;
     skipped: number;
     deferred: number;
+    lateUpTo: Float64Array;
     /** The query initials, whose pairs with list words pairInitials records. */
     initials: number;
     lookups: WordLookups;
@@ -716,6 +724,7 @@ export function buildSharedNameIndex(
       ({ skipped, deferred } = tight);
       for (const probe of initialProbes) own[probe.token].push(probe);
     }
+    const lateUpTo = lateProbeValues(own, volume, skipped | deferred, caps, unfoundCaps, shapes, target);
     // Initials are read last, for the names other tokens reached, rather than not at all: a name
     // reached through skipped and deferred tokens alone cannot reach the target either way.
     // Their pairs with list initials are then retrieved exactly (their exact keys) and with list
@@ -759,9 +768,54 @@ export function buildSharedNameIndex(
       wordCaps,
       skipped,
       deferred,
+      lateUpTo,
       initials,
       lookups: wordLookups(shapes, found, unfoundCaps),
     };
+  }
+
+  /**
+   * Per query token, the match value up to which its probes are read late, as a deferred token's
+   * are (readPostings), 0 for none: a word's loosest neighbours (MOHAMED's at similarity 0.7)
+   * often hold more postings than its close ones, while a name that they alone reach, with the
+   * skipped and deferred tokens (`reached`), pairs the word at their value at best, often too
+   * little for the target. Tried from the lowest value up, the tokens with the most postings
+   * first, each value kept while names reached that way alone still cannot reach the target.
+   */
+  function lateProbeValues(
+    own: Probe[][],
+    volume: Float64Array,
+    reached: number,
+    caps: Float64Array,
+    unfoundCaps: Float64Array,
+    shapes: ShapeTable,
+    target: number,
+  ): Float64Array {
+    const lateUpTo = new Float64Array(shapes.size);
+    const lateCaps = caps.slice();
+    const lateUnfound = unfoundCaps.slice();
+    const order = byVolume(volume);
+    for (let k = 0; k < volume.length; k++) {
+      const i = order[k];
+      if (reached & (1 << i)) continue;
+      for (;;) {
+        // The next lowest value of its probes.
+        let value = 1;
+        for (const probe of own[i]) if (probe.value > lateUpTo[i] && probe.value < value) value = probe.value;
+        if (value >= 1) break;
+        const cap = lateCaps[i];
+        const unfound = lateUnfound[i];
+        lateCaps[i] = Math.max(cap, value);
+        lateUnfound[i] = Math.max(unfound, value);
+        if (unreachedMightMatch(shapes, reached, lateCaps, lateUnfound, target)) {
+          lateCaps[i] = cap;
+          lateUnfound[i] = unfound;
+          break;
+        }
+        lateUpTo[i] = value;
+      }
+    }
+    return lateUpTo;
   }
 
   /**
@@ -847,24 +901,31 @@ export function buildSharedNameIndex(
     shapes: ShapeTable,
     target: number,
   ): { skipped: number; deferred: number } {
-    // The most voluminous first, equal volumes in query order: an insertion sort in scratch, as
-    // sorting an array allocates on each of the few calls per search.
-    const size = volume.length;
-    for (let k = 0; k < size; k++) {
-      let at = k;
-      for (; at > 0 && volume[tokenOrder[at - 1]] < volume[k]; at--) tokenOrder[at] = tokenOrder[at - 1];
-      tokenOrder[at] = k;
-    }
+    const order = byVolume(volume);
     let skipped = 0;
     let deferred = 0;
-    for (let k = 0; k < size; k++) {
-      const i = tokenOrder[k];
+    for (let k = 0; k < volume.length; k++) {
+      const i = order[k];
       if (volume[i] === 0) break;
       if (unreachedMightMatch(shapes, skipped | deferred | (1 << i), caps, unfoundCaps, target)) continue;
       if (shapes.isWord(i)) deferred |= 1 << i;
       else skipped |= 1 << i;
     }
     return { skipped, deferred };
+  }
+
+  /**
+   * The query tokens, the most voluminous first, equal volumes in query order: an insertion sort
+   * in scratch (tokenOrder, valid until the next call), as sorting an array allocates on each of
+   * the few calls per search.
+   */
+  function byVolume(volume: Float64Array): Int32Array {
+    for (let k = 0; k < volume.length; k++) {
+      let at = k;
+      for (; at > 0 && volume[tokenOrder[at - 1]] < volume[k]; at--) tokenOrder[at] = tokenOrder[at - 1];
+      tokenOrder[at] = k;
+    }
+    return tokenOrder;
   }
 
   function unskippedVolume(volume: Float64Array, skipped: number): number {
