@@ -7,8 +7,8 @@ import type { ListIndex } from './screen-instruction';
  * Lists with at least this many names (primaries and aliases) share one name index. A search
  * costs about 0.03 ms per index whatever its size (planning, and the postings of common words),
  * which the official lists (thousands of names each) pay once together; a change to any of them
- * rebuilds the shared index (3 s for OFAC SDN, OFAC consolidated and UN together, against 2.4 s
- * for SDN alone), which their imports can afford. Smaller lists, such as the internal ones
+ * rebuilds the shared index (2.4 s for OFAC SDN, OFAC consolidated and UN together, about what
+ * SDN alone takes, but against 0.2 s for UN alone), which their imports can afford. Smaller lists, such as the internal ones
  * officers edit an entry at a time, keep their own index, so that such a change takes effect in
  * milliseconds.
  */
