@@ -145,10 +145,57 @@ const matchC = new Float64Array(MAX_TOKENS);
  */
 type Unit = [number, number, number, number];
 
-interface Alignment {
-  score: number;
-  units: Unit[];
+/**
+ * Scratch for one alignment's units (see Unit), a typed array per field, as an array per unit
+ * was most of what scoring allocated; `order` is their order once sorted. Sized by `reserve`.
+ */
+let unitSimilarities = new Float64Array(256);
+let unitQueryMasks = new Int32Array(256);
+let unitCandidateMasks = new Int32Array(256);
+let unitSpans = new Int32Array(256);
+let unitOrder = new Int32Array(256);
+
+function reserveUnits(count: number): void {
+  if (count <= unitSpans.length) return;
+  const size = Math.max(count, 2 * unitSpans.length);
+  unitSimilarities = new Float64Array(size);
+  unitQueryMasks = new Int32Array(size);
+  unitCandidateMasks = new Int32Array(size);
+  unitSpans = new Int32Array(size);
+  unitOrder = new Int32Array(size);
 }
+
+/**
+ * Orders the first `count` units best first, on a tie the one covering more tokens (a join over
+ * two singles), then as added: an insertion sort, in place, but for many units, where it would
+ * take quadratic time (the longest names, hostile ones included).
+ */
+function sortUnits(count: number): void {
+  if (count > 64) {
+    const sorted = Array.from({ length: count }, (_, u) => u).sort(
+      (a, b) => unitSimilarities[b] - unitSimilarities[a] || unitSpans[b] - unitSpans[a] || a - b,
+    );
+    unitOrder.set(sorted);
+    return;
+  }
+  for (let u = 0; u < count; u++) {
+    const similarity = unitSimilarities[u];
+    const span = unitSpans[u];
+    let at = u;
+    for (; at > 0; at--) {
+      const previous = unitOrder[at - 1];
+      const before =
+        similarity > unitSimilarities[previous] ||
+        (similarity === unitSimilarities[previous] && span > unitSpans[previous]);
+      if (!before) break;
+      unitOrder[at] = previous;
+    }
+    unitOrder[at] = u;
+  }
+}
+
+/** align's scratch: each candidate token's cached similarity row. */
+const candidateRows: Float64Array[] = [];
 
 /**
  * One query scored against many candidates (a brute-force scan, or the index's survivors).
@@ -168,16 +215,17 @@ export class QueryScorer {
   }
 
   score(candidate: PreparedName, schema?: SchemaHint): number {
-    return this.align(candidate, schema).score;
+    return this.align(candidate, schema, null);
   }
 
   explain(candidate: PreparedName, schema?: SchemaHint): NameScore {
     const q = this.query.tokens;
     const c = candidate.tokens;
-    const { score, units } = this.align(candidate, schema);
+    const chosen: Unit[] = [];
+    const score = this.align(candidate, schema, chosen);
     let usedQ = 0;
     let usedC = 0;
-    const pairs = units.map(([similarity, qm, cm]) => {
+    const pairs = chosen.map(([similarity, qm, cm]) => {
       usedQ |= qm;
       usedC |= cm;
       return {
@@ -234,16 +282,24 @@ export class QueryScorer {
     return similarity;
   }
 
-  private align(candidate: PreparedName, schema: SchemaHint | undefined): Alignment {
+  /** The score, and with `chosen`, the units chosen in it added there (for explain). */
+  private align(candidate: PreparedName, schema: SchemaHint | undefined, chosen: Unit[] | null): number {
     const q = this.query.tokens;
     const c = candidate.tokens;
-    if (q.length === 0 || c.length === 0) return { score: 0, units: [] };
-    const units: Unit[] = [];
-    const cached = c.map((token) => this.cached(token));
+    if (q.length === 0 || c.length === 0) return 0;
+    reserveUnits((q.length + this.query.joins.length) * c.length + candidate.joins.length * q.length);
+    let count = 0;
+    const add = (similarity: number, queryMask: number, candidateMask: number, span: number) => {
+      unitSimilarities[count] = similarity;
+      unitQueryMasks[count] = queryMask;
+      unitCandidateMasks[count] = candidateMask;
+      unitSpans[count++] = span;
+    };
+    for (let j = 0; j < c.length; j++) candidateRows[j] = this.cached(c[j]);
     for (let i = 0; i < q.length; i++) {
       for (let j = 0; j < c.length; j++) {
-        const similarity = this.similarity(i, candidate, j, schema, cached[j]);
-        if (similarity >= SCORING.minSimilarity) units.push([similarity, 1 << i, 1 << j, 2]);
+        const similarity = this.similarity(i, candidate, j, schema, candidateRows[j]);
+        if (similarity >= SCORING.minSimilarity) add(similarity, 1 << i, 1 << j, 2);
       }
     }
     // A join matches only a word-like token with its key among its keys (joinSimilarity): most
@@ -251,30 +307,28 @@ export class QueryScorer {
     if (c.some((token) => isWordLike(token) && token.keys.some((key) => this.joinKeys.has(key)))) {
       for (const join of this.query.joins) {
         for (let j = 0; j < c.length; j++)
-          if (joinSimilarity(join.key, c[j]) > 0) units.push([1, joinMask(join), 1 << j, join.length + 1]);
+          if (joinSimilarity(join.key, c[j]) > 0) add(1, joinMask(join), 1 << j, join.length + 1);
       }
     }
     for (const join of candidate.joins) {
       if (!this.wordKeys.has(join.key)) continue;
       for (let i = 0; i < q.length; i++)
-        if (joinSimilarity(join.key, q[i]) > 0) units.push([1, 1 << i, joinMask(join), join.length + 1]);
+        if (joinSimilarity(join.key, q[i]) > 0) add(1, 1 << i, joinMask(join), join.length + 1);
     }
-    // Best pairs first; on a tie the unit covering more tokens wins (a join over two singles).
-    units.sort((a, b) => b[0] - a[0] || b[3] - a[3]);
+    sortUnits(count);
     matchQ.fill(-1, 0, q.length);
     matchC.fill(-1, 0, c.length);
     let usedQ = 0;
     let usedC = 0;
-    const chosen: Unit[] = [];
-    for (let u = 0; u < units.length; u++) {
-      const unit = units[u];
-      const similarity = unit[0];
-      const qm = unit[1];
-      const cm = unit[2];
+    for (let k = 0; k < count; k++) {
+      const u = unitOrder[k];
+      const similarity = unitSimilarities[u];
+      const qm = unitQueryMasks[u];
+      const cm = unitCandidateMasks[u];
       if (qm & usedQ || cm & usedC) continue;
       usedQ |= qm;
       usedC |= cm;
-      chosen.push(unit);
+      chosen?.push([similarity, qm, cm, unitSpans[u]]);
       const value = matchValue(similarity);
       for (let i = 0; i < q.length; i++) if (qm & (1 << i)) matchQ[i] = value;
       for (let j = 0; j < c.length; j++) if (cm & (1 << j)) matchC[j] = value;
@@ -289,7 +343,7 @@ export class QueryScorer {
     let score = matched > 0 ? matched / (matched + cost) : 0;
     // Legal forms, particles and generic words alone never make a match ("CORP" vs "11420 CORP.").
     if (!sq.significant) score *= SCORING.insignificantFactor;
-    return { score: Math.round(score * 10000) / 10000, units: chosen };
+    return Math.round(score * 10000) / 10000;
   }
 }
 
