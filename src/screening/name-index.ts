@@ -10,12 +10,14 @@
  * as its postings are read, then from each word pair's similarity as the query word's lookup found
  * it (or below the lookup's level, within what the letters allow, where it did not find it). Only
  * names whose bound reaches T are aligned, likeliest first, until the limit-th best score rules
- * out the rest (or leaves them a tie they would lose on entry id). When names reached through some query tokens alone cannot reach T (often the case
- * for legal forms and particles, and for common given names beside rarer words), the postings of
- * those tokens are not read at all (light kinds) or read only for the names other tokens reached
- * (words); so are the postings of a word's loosest neighbours, where the names they alone reach
- * pair it too loosely to reach T. Query words may also retrieve their pairs with list initials, which then no longer
- * hold their caps up: a query of common words alone can defer the commonest.
+ * out the rest (or leaves them a tie they would lose on entry id). When names reached through
+ * some query tokens alone cannot reach T (often the case for legal forms and particles, and for
+ * common given names beside rarer words), the postings of those tokens are not read at all (light
+ * kinds) or read only for the names other tokens reached (words); so are the postings of a word's
+ * loosest neighbours, where the names they alone reach pair it too loosely to reach T. Query
+ * words may also retrieve their pairs with list initials, which then no longer hold their caps
+ * up: a query of common words alone can defer the commonest. One index may hold several lists
+ * (buildSharedNameIndex), each answered as its own index would.
  */
 import type { NameEntry } from './list-entry';
 import { FuzzyKeyIndex, MAX_DEPTH, deletionsNeeded } from './fuzzy-keys';

@@ -19,7 +19,7 @@ export interface ListIndex {
     index: SharedNameIndex;
     /** The list's place among the index's lists. */
     group: number;
-    /** Its name entries, for building a shared index again when another list of it changes. */
+    /** Its name entries, to build a shared index again when another list sharing it changes. */
     entries: readonly NameEntry[];
   };
   identifiers: IdentifierIndex;
