@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { credentials, type Metadata, type ServiceError } from '@grpc/grpc-js';
 import { OperationsClient } from '../../src/gen/caravan/operations/v1/operations';
@@ -10,14 +11,40 @@ import { createLogger } from '../../src/telemetry/logger';
 import { getInstruction } from './gateway';
 import { TEST_REDIS_URL } from './redis';
 
-/** A loopback port nothing listens on: a counterparty that is down. */
-export async function closedPort(): Promise<number> {
+/**
+ * The lowest port the kernel hands out to servers that bind port 0 (Linux's default when it
+ * cannot be read).
+ */
+function ephemeralPortsFrom(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function listensOn(port: number): Promise<boolean> {
   const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(true));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(false)));
+  });
+}
+
+/**
+ * A loopback port nothing listens on: a counterparty that is down. Chosen below the ports the
+ * kernel gives servers that bind port 0, so that no server a test starts afterwards can take it
+ * (it did once: the "dead" counterparty answered as the gateway, UNIMPLEMENTED).
+ */
+export async function closedPort(): Promise<number> {
+  const below = ephemeralPortsFrom();
+  const from = Math.max(1024, below - 10_000);
+  for (let tries = 0; tries < 100 && from < below; tries++) {
+    const port = from + Math.floor(Math.random() * (below - from));
+    if (!(await listensOn(port))) return port;
+  }
+  throw new Error(`no free port between ${from} and ${below}`);
 }
 
 export interface TestReceiver {
