@@ -74,7 +74,7 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
     if (changed) {
       const started = now();
       indexes = indexLists(next);
-      if (loaded.length > 0) log.info({ lists: loaded, ms: now() - started }, 'screening lists indexed');
+      log.info({ loaded, lists: indexes.length, ms: now() - started }, 'screening lists indexed');
     }
     confirmedAtMs = now();
     if (loaded.length > 0) options.onChange?.(loaded, indexes);

@@ -8,9 +8,9 @@ import type { ListIndex } from './screen-instruction';
  * costs about 0.03 ms per index whatever its size (planning, and the postings of common words),
  * which the official lists (thousands of names each) pay once together; a change to any of them
  * rebuilds the shared index (2.4 s for OFAC SDN, OFAC consolidated and UN together, about what
- * SDN alone takes, but against 0.2 s for UN alone), which their imports can afford. Smaller lists, such as the internal ones
- * officers edit an entry at a time, keep their own index, so that such a change takes effect in
- * milliseconds.
+ * SDN alone takes, but against 0.2 s for UN alone), which their imports can afford. Smaller
+ * lists, such as the internal ones officers edit an entry at a time, keep their own index, so
+ * that such a change takes effect in milliseconds.
  */
 export const SHARED_INDEX_MIN_NAMES = 1000;
 
@@ -73,9 +73,4 @@ export function indexLists(
         : (p.before ?? { index: buildSharedNameIndex([p.entries], options), group: 0, entries: p.entries });
     return { list: p.list, version: p.version, names, identifiers: p.identifiers };
   });
-}
-
-/** Indexes one list version for screening on its own. */
-export function buildListIndex(list: string, version: number, entries: readonly ListEntry[]): ListIndex {
-  return indexLists([{ list, version, entries }])[0];
 }

@@ -460,8 +460,9 @@ export function buildSharedNameIndex(
         const probe = probes[p];
         const own = probe.token;
         const { postings, key, queryMask, value } = probe;
-        if (own < 0 ? deferring : skipped & (1 << own)) continue;
-        if (own >= 0 && deferring !== ((deferred & (1 << own)) !== 0 || value <= lateUpTo[own])) continue;
+        // Joins are read first; a token's probes last when it is deferred or up to its lateUpTo.
+        const late = own >= 0 && ((deferred & (1 << own)) !== 0 || value <= lateUpTo[own]);
+        if ((own >= 0 && skipped & (1 << own)) || late !== deferring) continue;
         const joined = own < 0;
         // The gains of a first retrieved value, which most are: computed once per probe.
         const ownGain = joined ? 0 : bound.queryGain(own, 0, value);

@@ -147,7 +147,7 @@ type Unit = [number, number, number, number];
 
 /**
  * Scratch for one alignment's units (see Unit), a typed array per field, as an array per unit
- * was most of what scoring allocated; `order` is their order once sorted. Sized by `reserve`.
+ * was most of what scoring allocated; unitOrder is their order once sorted. Sized by reserveUnits.
  */
 let unitSimilarities = new Float64Array(256);
 let unitQueryMasks = new Int32Array(256);

@@ -7,14 +7,14 @@ import {
   type SettlementInstruction,
 } from '../../src/gen/caravan/settlement/v1/instruction';
 import type { ListEntry, WalletEntry } from '../../src/screening/list-entry';
-import { buildListIndex } from '../../src/screening/list-index';
+import { indexLists } from '../../src/screening/list-index';
 import { screenInstruction, type ListIndex } from '../../src/screening/screen-instruction';
 import { validInstruction } from '../support/instructions';
 
 const CRYPTO = path.join(__dirname, '..', 'fixtures', 'sanctions', 'ofac_crypto_addresses_2024-09-27');
 
 function index(list: string, entries: ListEntry[]): ListIndex {
-  return buildListIndex(list, 1, entries);
+  return indexLists([{ list, version: 1, entries }])[0];
 }
 
 const base = { ref: 'r', subject: 'listed party', programs: ['TEST'] };

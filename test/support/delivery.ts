@@ -24,7 +24,8 @@ function ephemeralPortsFrom(): number {
   }
 }
 
-function listensOn(port: number): Promise<boolean> {
+/** Whether something holds this loopback port (it cannot be listened on). */
+function portTaken(port: number): Promise<boolean> {
   const server = createServer();
   return new Promise((resolve) => {
     server.once('error', () => resolve(true));
@@ -42,7 +43,7 @@ export async function closedPort(): Promise<number> {
   const from = Math.max(1024, below - 10_000);
   for (let tries = 0; tries < 100 && from < below; tries++) {
     const port = from + Math.floor(Math.random() * (below - from));
-    if (!(await listensOn(port))) return port;
+    if (!(await portTaken(port))) return port;
   }
   throw new Error(`no free port between ${from} and ${below}`);
 }
