@@ -110,17 +110,22 @@ export interface ListMaintenance {
 export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenance {
   const { lists, audit, now } = deps;
 
+  /**
+   * `built`: the version was written by this change (an import or an entry change), and is refused
+   * if it cannot be made current. A rollback's target is an activated version that stays kept.
+   */
   async function activateAudited(
     list: string,
     meta: ListVersionMeta,
     expected: number,
+    built: boolean,
     actor: string,
     action: string,
     details: Record<string, unknown>,
   ): Promise<ListVersionMeta | SettlementError> {
     const flipped = await lists.activate(list, meta.version, expected);
     if (flipped.kind !== 'ok') {
-      await lists.refuse(list, meta.version);
+      if (built) await lists.refuse(list, meta.version);
       return {
         kind: 'failed-precondition',
         message:
@@ -195,12 +200,20 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
       await lists.refuse(request.list, meta.version);
       return cancelled;
     }
-    const activated = await activateAudited(request.list, meta, previous, request.actor, 'list.import', {
-      format: request.format,
-      files,
-      force: request.force,
-      note: request.note,
-    });
+    const activated = await activateAudited(
+      request.list,
+      meta,
+      previous,
+      true,
+      request.actor,
+      'list.import',
+      {
+        format: request.format,
+        files,
+        force: request.force,
+        note: request.note,
+      },
+    );
     if ('kind' in activated) return refused(activated.message, { ...meta, status: 'refused' });
     return { ...refused(''), version: activated, activated: true };
   }
@@ -224,7 +237,7 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
       meta = await lists.deriveVersion(list, previous, change, origin);
     }
     if (meta === 'absent') return { kind: 'not-found', message: `list ${list} has no entry ${id}` };
-    return activateAudited(list, meta, previous, actor, `list.${change.op}`, {
+    return activateAudited(list, meta, previous, true, actor, `list.${change.op}`, {
       entryId: id,
       note,
       ...(change.op === 'upsert' ? { entry: change.entry } : {}),
@@ -271,7 +284,10 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
           message: `version ${target.version} of ${list} is too old: its entries were pruned (only the last ${deps.keepVersions} versions are kept)`,
         };
       }
-      return activateAudited(list, target, current, actor, 'list.rollback', { to: target.version, note });
+      return activateAudited(list, target, current, false, actor, 'list.rollback', {
+        to: target.version,
+        note,
+      });
     },
 
     async summaries(): Promise<{ list: string; current: ListVersionMeta | null }[]> {

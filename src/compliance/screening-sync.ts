@@ -5,8 +5,13 @@ import type { KeySpace } from '../store/keys';
 import type { ListStore } from '../store/list-store';
 import type { Logger } from '../telemetry/logger';
 
+/**
+ * `generation` counts the swaps of this process's indexes: a decision taken on one generation and
+ * recorded after the next began must be re-screened (screening-in-flight.ts).
+ */
 export type ScreeningSnapshot =
-  { kind: 'current'; lists: readonly ListIndex[] } | { kind: 'stale'; confirmedAgoMs: number };
+  | { kind: 'current'; lists: readonly ListIndex[]; generation: number }
+  | { kind: 'stale'; confirmedAgoMs: number };
 
 export interface ScreeningSync {
   /** The indexes to screen with, or 'stale' when the current versions cannot be confirmed. */
@@ -27,7 +32,11 @@ export interface ScreeningSyncOptions {
   /** How often the pointers are re-read even without a notification. */
   pollMs: number;
   /** Called after the indexes changed, with the list versions that are new. */
-  onChange?: (changed: { list: string; version: number }[], lists: readonly ListIndex[]) => void;
+  onChange?: (
+    changed: { list: string; version: number }[],
+    lists: readonly ListIndex[],
+    generation: number,
+  ) => void;
 }
 
 /**
@@ -40,12 +49,15 @@ export interface ScreeningSyncOptions {
 export async function createScreeningSync(options: ScreeningSyncOptions): Promise<ScreeningSync> {
   const { lists, log, now } = options;
   let indexes: readonly ListIndex[] = [];
+  let generation = 0;
   let confirmedAtMs = 0;
   let running: Promise<void> | null = null;
   let again = false;
   let closed = false;
 
   async function reload(): Promise<void> {
+    // What is confirmed is the pointers as read now, however long loading the lists then takes.
+    const readAtMs = now();
     const names = await lists.listNames();
     const versions = await Promise.all(names.map((name) => lists.currentVersion(name)));
     const byName = new Map(indexes.map((index) => [index.list, index]));
@@ -65,7 +77,19 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
         continue;
       }
       const started = now();
-      const entries = await lists.loadEntries(list, version);
+      const [entries, meta] = await Promise.all([
+        lists.loadEntries(list, version),
+        lists.meta(list, version),
+      ]);
+      if (entries.length !== meta?.entryCount) {
+        // Screening against part of a list would pass what it should stop: keep the indexes as
+        // they are (they turn stale after the bound, and intake then refuses to decide).
+        log.error(
+          { list, version, entries: entries.length, expected: meta?.entryCount ?? null },
+          'screening list version is incomplete in Redis: not loaded',
+        );
+        throw new Error(`version ${version} of list ${list} is incomplete in Redis`);
+      }
       next.push({ list, version, entries });
       loaded.push({ list, version });
       changed = true;
@@ -74,10 +98,11 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
     if (changed) {
       const started = now();
       indexes = indexLists(next);
+      generation++;
       log.info({ loaded, lists: indexes.length, ms: now() - started }, 'screening lists indexed');
     }
-    confirmedAtMs = now();
-    if (loaded.length > 0) options.onChange?.(loaded, indexes);
+    confirmedAtMs = readAtMs;
+    if (loaded.length > 0) options.onChange?.(loaded, indexes, generation);
   }
 
   function refresh(): Promise<void> {
@@ -120,7 +145,7 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
       const ago = now() - confirmedAtMs;
       return ago > options.stalenessMs
         ? { kind: 'stale', confirmedAgoMs: ago }
-        : { kind: 'current', lists: indexes };
+        : { kind: 'current', lists: indexes, generation };
     },
     refresh,
     async close() {

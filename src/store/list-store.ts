@@ -35,7 +35,7 @@ export interface ListStore {
   ): Promise<ListVersionMeta | 'absent'>;
   /** Makes `version` current if the current version is still `expected` (0 for none). */
   activate(list: string, version: number, expected: number): Promise<ActivateResult>;
-  /** Marks a built version refused and frees its entries. */
+  /** Marks a built version refused and frees its entries; an activated one is kept. */
   refuse(list: string, version: number): Promise<void>;
   loadEntries(list: string, version: number): Promise<ListEntry[]>;
   entriesPage(
@@ -44,7 +44,10 @@ export interface ListStore {
     cursor: string,
     count: number,
   ): Promise<{ entries: ListEntry[]; cursor: string }>;
-  /** Frees the entries of activated versions older than the newest `keep` (never the current one). */
+  /**
+   * Frees the entries of activated versions older than the newest `keep` (never the current one,
+   * even when a rollback makes one of them current meanwhile); answers how many it freed.
+   */
   prune(list: string, keep: number): Promise<number>;
 }
 
@@ -69,6 +72,8 @@ type ListScriptClient = (Redis | Cluster) & {
   activateListVersion(...args: (string | number)[]): Promise<(string | number)[]>;
   deriveListVersion(...args: (string | number)[]): Promise<(string | number)[]>;
   stageHash(...args: (string | number)[]): Promise<number>;
+  refuseListVersion(...args: (string | number)[]): Promise<string>;
+  pruneListVersions(...args: (string | number)[]): Promise<number>;
 };
 
 function parseMeta(list: string, version: number, hash: Record<string, string>): ListVersionMeta | null {
@@ -96,6 +101,8 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
   redis.defineCommand('activateListVersion', { numberOfKeys: 4, lua: lua('activate-list-version') });
   redis.defineCommand('deriveListVersion', { numberOfKeys: 2, lua: lua('derive-list-version') });
   redis.defineCommand('stageHash', { numberOfKeys: 1, lua: lua('stage-hash') });
+  redis.defineCommand('refuseListVersion', { numberOfKeys: 3, lua: lua('refuse-list-version') });
+  redis.defineCommand('pruneListVersions', { lua: lua('prune-list-versions') });
   const scripts = redis as ListScriptClient;
 
   async function newVersion(list: string): Promise<number> {
@@ -208,19 +215,20 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
 
     async refuse(list, version) {
       const k = keys.list(list);
-      await redis.hset(k.meta(version), 'status', 'refused');
-      await redis.unlink(k.entries(version));
+      await scripts.refuseListVersion(k.current, k.meta(version), k.entries(version), version);
     },
 
     async loadEntries(list, version) {
-      const entries: ListEntry[] = [];
+      // HSCAN may return an entry twice (while Redis resizes the hash): keyed by field, once each.
+      const entries = new Map<string, ListEntry>();
+      const key = keys.list(list).entries(version);
       let cursor = '0';
       do {
-        const page = await store.entriesPage(list, version, cursor, 2000);
-        entries.push(...page.entries);
-        cursor = page.cursor;
+        const [next, flat] = await redis.hscan(key, cursor, 'COUNT', 2000);
+        for (let i = 0; i < flat.length; i += 2) entries.set(flat[i], JSON.parse(flat[i + 1]) as ListEntry);
+        cursor = next;
       } while (cursor !== '0');
-      return entries;
+      return [...entries.values()];
     },
 
     async entriesPage(list, version, cursor, count) {
@@ -230,10 +238,9 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
 
     async prune(list, keep) {
       const k = keys.list(list);
-      const current = await store.currentVersion(list);
-      const old = (await redis.zrevrange(k.versions, keep, -1)).map(Number).filter((v) => v !== current);
-      if (old.length > 0) await redis.unlink(...old.map((v) => k.entries(v)));
-      return old.length;
+      const old = (await redis.zrevrange(k.versions, keep, -1)).map(Number);
+      if (old.length === 0) return 0;
+      return scripts.pruneListVersions(1 + old.length, k.current, ...old.map((v) => k.entries(v)), ...old);
     },
   };
   return store;
