@@ -2,7 +2,7 @@ import type { Config } from './config/config';
 import type { SettlementInstruction } from './gen/caravan/settlement/v1/instruction';
 import { createHoldReview } from './compliance/hold-review';
 import { createListMaintenance, type ParseList } from './compliance/list-maintenance';
-import { createRescreen } from './compliance/rescreen';
+import { createRescreen, type Rescreen } from './compliance/rescreen';
 import { createScreeningSync, type ScreeningSync } from './compliance/screening-sync';
 import { ComplianceService } from './gen/caravan/compliance/v1/compliance';
 import { SettlementGatewayService } from './gen/caravan/settlement/v1/gateway';
@@ -12,6 +12,7 @@ import { settlementGatewayHandlers } from './grpc/settlement-gateway-service';
 import { rawRequests, startServer, type ServiceRegistration } from './grpc/server';
 import { createInstructionReader } from './settlement/read-instruction';
 import { acceptWithoutScreening, type ScreenInstruction } from './settlement/screening-seam';
+import { createScreeningInFlight } from './settlement/screening-in-flight';
 import { createScreeningStep } from './settlement/screening-step';
 import { createSubmitInstruction } from './settlement/submit-instruction';
 import { createAuditLog } from './store/audit-log';
@@ -62,6 +63,8 @@ export interface GatewayOptions {
 }
 
 const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+/** A re-screening pass that failed (Redis away) runs again after this pause. */
+const RESCREEN_RETRY_MS = 2_000;
 
 /**
  * The composition root of the gateway process: Redis connections, the screening indexes, the
@@ -90,6 +93,8 @@ export async function startGateway({
   }
   const closeAll = () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
   let sync: ScreeningSync | null = null;
+  let rescreen: Rescreen | null = null;
+  const inFlight = createScreeningInFlight();
   let routes: RouteTable | null = null;
   let listAges: Observation | null = null;
   try {
@@ -157,7 +162,16 @@ export async function startGateway({
 
     if (config.screening.enabled) {
       listAges = observeListAges(lists, now);
-      const rescreen = createRescreen({ redis, keys, store, log, now, options: screeningOptions });
+      const passes = createRescreen({
+        store,
+        partitions: keys.partitions,
+        log,
+        now,
+        options: screeningOptions,
+        inFlight,
+        retryMs: RESCREEN_RETRY_MS,
+      });
+      rescreen = passes;
       sync = await createScreeningSync({
         lists,
         keys,
@@ -166,9 +180,7 @@ export async function startGateway({
         now,
         stalenessMs: config.screening.stalenessMs,
         pollMs: config.screening.pollMs,
-        onChange: (changed, indexes) => {
-          rescreen.run(changed, indexes).catch((err: unknown) => log.error({ err }, 're-screening failed'));
-        },
+        onChange: (changed, indexes, generation) => passes.changed(changed, indexes, generation),
       });
       services.push({
         name: 'caravan.compliance.v1.Compliance',
@@ -206,7 +218,7 @@ export async function startGateway({
     const screen =
       override ??
       (screeningSync
-        ? createScreeningStep(() => screeningSync.snapshot(), screeningOptions)
+        ? createScreeningStep(() => screeningSync.snapshot(), screeningOptions, inFlight)
         : acceptWithoutScreening);
 
     services.push({
@@ -266,6 +278,7 @@ export async function startGateway({
         observation?.stop();
         await routeTable.close();
         await screeningSync?.close();
+        await rescreen?.close();
         await feed.close();
         await closeAll();
       },
@@ -274,6 +287,7 @@ export async function startGateway({
     listAges?.stop();
     await routes?.close();
     await sync?.close();
+    await rescreen?.close();
     await closeAll();
     throw err;
   }

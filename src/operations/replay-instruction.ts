@@ -45,6 +45,7 @@ export async function replayInstruction(
   const decision = await deps.screen(record.instruction);
   if (isSettlementError(decision)) return decision;
   if (decision.state !== 'REJECTED' && !deps.hasRoute(record.instruction)) {
+    decision.settled?.();
     return {
       kind: 'failed-precondition',
       message: `no route takes ${request.uetr} (creditor agent ${record.instruction.creditorAgent?.bic ?? ''}); put a route first`,
@@ -54,16 +55,18 @@ export async function replayInstruction(
     decision.state === 'ACCEPTED'
       ? { code: '', description: 'delivery replayed by Caravan operations' }
       : decision.reason;
-  const moved = await deps.store.transition({
-    uetr: request.uetr,
-    from: ['FAILED'],
-    to: decision.state,
-    reason,
-    traceId: request.traceId,
-    traceparent: request.traceparent,
-    nowMs: deps.now(),
-    screening: decision.evidence,
-  });
+  const moved = await deps.store
+    .transition({
+      uetr: request.uetr,
+      from: ['FAILED'],
+      to: decision.state,
+      reason,
+      traceId: request.traceId,
+      traceparent: request.traceparent,
+      nowMs: deps.now(),
+      screening: decision.evidence,
+    })
+    .finally(() => decision.settled?.());
   if (moved.kind !== 'ok') return raced(request.uetr, moved);
   await deps.audit.append(
     {

@@ -8,6 +8,11 @@ export interface IntakeDecision {
   reason: Reason;
   /** The decision's evidence (list versions, hits, scores) as JSON, stored on the record. */
   evidence: string;
+  /**
+   * To call once the decision is recorded, or will not be: until then, re-screening after a list
+   * change waits for it (screening-in-flight.ts). Absent where nothing waits.
+   */
+  settled?: () => void;
 }
 
 /**

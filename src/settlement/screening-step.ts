@@ -6,10 +6,12 @@ import {
   type ScreeningOptions,
 } from '../screening/screen-instruction';
 import type { Reason } from '../store/instruction-record';
+import type { ScreeningInFlight } from './screening-in-flight';
 import type { IntakeDecision, ScreenInstruction } from './screening-seam';
 
 export type SnapshotSource = () =>
-  { kind: 'current'; lists: readonly ListIndex[] } | { kind: 'stale'; confirmedAgoMs: number };
+  | { kind: 'current'; lists: readonly ListIndex[]; generation: number }
+  | { kind: 'stale'; confirmedAgoMs: number };
 
 /** The evidence stored on the instruction record: versions used and every hit. */
 export interface ScreeningEvidence {
@@ -47,9 +49,14 @@ function blockReason(hits: ScreeningHit[]): Reason {
 /**
  * The screening step of intake: screens the instruction against the current list versions and
  * decides. It refuses to decide (UNAVAILABLE) when the lists cannot be confirmed current, so no
- * instruction is accepted on stale lists beyond the configured bound.
+ * instruction is accepted on stale lists beyond the configured bound. Each decision counts as
+ * under way in `inFlight` until its caller settles it.
  */
-export function createScreeningStep(source: SnapshotSource, options: ScreeningOptions): ScreenInstruction {
+export function createScreeningStep(
+  source: SnapshotSource,
+  options: ScreeningOptions,
+  inFlight: ScreeningInFlight,
+): ScreenInstruction {
   return (instruction: SettlementInstruction) => {
     const snapshot = source();
     if (snapshot.kind === 'stale') {
@@ -60,17 +67,23 @@ export function createScreeningStep(source: SnapshotSource, options: ScreeningOp
       });
     }
     const result = screenInstruction(instruction, snapshot.lists, options);
-    const evidence: ScreeningEvidence = { screened: true, versions: result.versions, hits: result.hits };
+    const evidence = JSON.stringify({
+      screened: true,
+      versions: result.versions,
+      hits: result.hits,
+    } satisfies ScreeningEvidence);
+    const settled = inFlight.begin(snapshot.generation);
     const decision: IntakeDecision =
       result.decision === 'block'
-        ? { state: 'REJECTED', reason: blockReason(result.hits), evidence: JSON.stringify(evidence) }
+        ? { state: 'REJECTED', reason: blockReason(result.hits), evidence, settled }
         : result.decision === 'review'
           ? {
               state: 'HELD_FOR_REVIEW',
               reason: { code: '', description: 'held for compliance review' },
-              evidence: JSON.stringify(evidence),
+              evidence,
+              settled,
             }
-          : { state: 'ACCEPTED', reason: { code: '', description: '' }, evidence: JSON.stringify(evidence) };
+          : { state: 'ACCEPTED', reason: { code: '', description: '' }, evidence, settled };
     return Promise.resolve(decision);
   };
 }

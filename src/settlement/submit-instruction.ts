@@ -5,7 +5,7 @@ import { inSpan } from '../telemetry/tracing';
 import { canonicalBodyHash } from './canonical-body';
 import { invalidArgument, isSettlementError, type SettlementError } from './errors';
 import { mayInstructAs } from './participant';
-import type { ScreenInstruction } from './screening-seam';
+import type { IntakeDecision, ScreenInstruction } from './screening-seam';
 import { validateInstruction } from './validate-instruction';
 
 export interface SubmitContext {
@@ -45,7 +45,7 @@ export type SubmitInstruction = (
  * absent; a client that timed out may always retry with the same UETR.
  */
 export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
-  return async (ctx, instruction) => {
+  return async (ctx, instruction): Promise<SubmitOutcome | SettlementError> => {
     const violations = await inSpan('caravan.validate', {}, (span) => {
       const found = validateInstruction(instruction);
       span.setAttribute('caravan.violations', found.length);
@@ -70,6 +70,18 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
       return result;
     });
     if (isSettlementError(decision)) return decision;
+    try {
+      return await recordDecision(ctx, instruction, decision);
+    } finally {
+      decision.settled?.();
+    }
+  };
+
+  async function recordDecision(
+    ctx: SubmitContext,
+    instruction: SettlementInstruction,
+    decision: IntakeDecision,
+  ): Promise<SubmitOutcome | SettlementError> {
     // Checked after screening so that a sanctions hit is what a listed party's instruction is
     // rejected for, and before recording so nothing is acknowledged that could never be delivered.
     const outcome =
@@ -129,7 +141,7 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
           message: `an instruction with UETR ${instruction.uetr} was already submitted with different content; a UETR identifies one instruction`,
         };
     }
-  };
+  }
 }
 
 /** Replicas that fell behind usually catch up within their next acknowledgement (every second). */

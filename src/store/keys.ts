@@ -58,8 +58,6 @@ export interface KeySpace {
   routesReplicated(): string;
   /** Pub/sub channel announcing a new route table version (message: the version). */
   routesChannel(): string;
-  /** Taken by the one replica that re-screens open instructions after a list change. */
-  rescreenLock(list: string, version: number): string;
   list(name: string): ListKeys;
   /** Set of list names. */
   listNames(): string;
@@ -112,7 +110,6 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
     routesVersion: () => `${prefix}:{routes}:version`,
     routesReplicated: () => `${prefix}:{routes}:replicated`,
     routesChannel: () => `${prefix}:routes:changed`,
-    rescreenLock: (list, version) => `${prefix}:{L:${list}}:rescreen:${version}`,
     list(name) {
       const base = `${prefix}:{L:${name}}`;
       return {
