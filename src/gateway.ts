@@ -172,7 +172,7 @@ export async function startGateway({
         retryMs: RESCREEN_RETRY_MS,
       });
       rescreen = passes;
-      sync = await createScreeningSync({
+      const currentSync = await createScreeningSync({
         lists,
         keys,
         subscriber,
@@ -182,6 +182,7 @@ export async function startGateway({
         pollMs: config.screening.pollMs,
         onChange: (changed, indexes, generation) => passes.changed(changed, indexes, generation),
       });
+      sync = currentSync;
       services.push({
         name: 'caravan.compliance.v1.Compliance',
         definition: rawRequests(ComplianceService),
@@ -202,6 +203,7 @@ export async function startGateway({
             now,
             releasesRequired: config.screening.releasesRequired,
             replication: decisionReplication,
+            screening: { snapshot: () => currentSync.snapshot(), options: screeningOptions, inFlight },
           }),
           audit,
           sync,

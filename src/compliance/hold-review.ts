@@ -3,8 +3,12 @@ import type { SettlementError } from '../settlement/errors';
 import { parseEvidence } from '../settlement/screening-step';
 import { checkNote } from './list-maintenance';
 import type { AuditLog } from '../store/audit-log';
-import type { State } from '../store/instruction-record';
-import type { InstructionStore } from '../store/instruction-store';
+import type { Reason, State } from '../store/instruction-record';
+import type { InstructionStore, TransitionResult } from '../store/instruction-store';
+import type { ScreeningOptions } from '../screening/screen-instruction';
+import type { ScreeningInFlight } from '../settlement/screening-in-flight';
+import type { SnapshotSource } from '../settlement/screening-step';
+import { newHits, type NewHits } from './rescreen';
 import { raced } from '../settlement/transition-conflict';
 import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
 
@@ -41,6 +45,8 @@ export interface HoldReviewDeps {
   /** Distinct officers whose release is needed (2 = four-eyes). */
   releasesRequired: number;
   replication?: DecisionReplication;
+  /** The current lists, on which a release screens the instruction again (rescreen.ts newHits). */
+  screening: { snapshot: SnapshotSource; options: ScreeningOptions; inFlight: ScreeningInFlight };
 }
 
 const REASON_CODE = /^[A-Z0-9]{4}$/;
@@ -48,7 +54,10 @@ const REASON_CODE = /^[A-Z0-9]{4}$/;
 /**
  * Held instructions and officers' decisions on them. A rejection takes one officer (it is the safe
  * direction); a release takes `releasesRequired` different officers, each recorded, and the last
- * one moves the instruction to ACCEPTED and onto the outbox in one atomic step.
+ * one moves the instruction to ACCEPTED and onto the outbox in one atomic step. Before that step the
+ * instruction is screened on the current lists: a list changed since the hold could otherwise send
+ * it to delivery before this replica's re-screening pass reaches it. A new hit then holds it again
+ * (or rejects it) instead, and the release is refused.
  */
 export interface HoldReview {
   list(limit: number): Promise<HeldInstruction[]>;
@@ -127,7 +136,7 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         message: `instruction ${request.uetr} is not held; it is ${record.state}`,
       };
     }
-    const move = (to: State, reason: { code: string; description: string }) =>
+    const move = (to: State, reason: { code: string; description: string }, screening?: string) =>
       store.transition({
         uetr: request.uetr,
         from: ['HELD_FOR_REVIEW'],
@@ -136,6 +145,7 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         traceId: request.traceId,
         traceparent: request.traceparent,
         nowMs: now(),
+        screening,
       });
     const details = { comment: request.comment, participant: record.participant };
 
@@ -177,7 +187,23 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         releasesNeeded: needed,
       });
     }
-    const moved = await move('ACCEPTED', { code: '', description: 'released by compliance review' });
+    const current = deps.screening.snapshot();
+    if (current.kind === 'stale') {
+      return {
+        kind: 'unavailable',
+        message: `screening lists could not be confirmed current for ${Math.round(current.confirmedAgoMs / 1000)} s; the release is kept and takes effect when it is asked again`,
+        retryAfterMs: 2000,
+      };
+    }
+    const settled = deps.screening.inFlight.begin(current.generation);
+    let moved: Awaited<ReturnType<typeof move>>;
+    try {
+      const found = newHits(record, current.lists, deps.screening.options);
+      if (found !== null) return await stopRelease(found, move, request, details);
+      moved = await move('ACCEPTED', { code: '', description: 'released by compliance review' });
+    } finally {
+      settled();
+    }
     if (moved.kind === 'stale' && moved.state === 'ACCEPTED') {
       // Two officers' releases raced; the other one moved it. The outcome is the same.
       return { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 };
@@ -193,6 +219,33 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       now(),
     );
     return confirmed(request.uetr, { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 });
+  }
+
+  /** The release refused: the instruction held again (its releases void) or rejected on new hits. */
+  async function stopRelease(
+    found: NewHits,
+    move: (to: State, reason: Reason, screening?: string) => Promise<TransitionResult>,
+    request: HoldDecisionRequest,
+    details: Record<string, unknown>,
+  ): Promise<SettlementError> {
+    const moved = await move(found.to, found.reason, found.evidence);
+    if (moved.kind !== 'ok') return raced(request.uetr, moved);
+    await audit.append(
+      {
+        actor: request.officer,
+        action: 'hold.release-stopped',
+        subject: request.uetr,
+        details: { ...details, state: found.to, reason: found.reason.code },
+      },
+      now(),
+    );
+    return {
+      kind: 'failed-precondition',
+      message:
+        found.to === 'REJECTED'
+          ? `instruction ${request.uetr} was not released: screened on the current lists it is blocked (${found.reason.description}), so it is REJECTED`
+          : `instruction ${request.uetr} was not released: screened on the current lists it has new hits, so it is held again and its releases are void; review the new evidence`,
+    };
   }
 
   return { list, decide };

@@ -7,7 +7,7 @@ import {
 } from '../screening/screen-instruction';
 import type { ScreeningInFlight } from '../settlement/screening-in-flight';
 import { parseEvidence, type ScreeningEvidence } from '../settlement/screening-step';
-import type { InstructionRecord } from '../store/instruction-record';
+import type { InstructionRecord, Reason } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
 import type { Logger } from '../telemetry/logger';
 
@@ -66,40 +66,64 @@ function screenedOn(evidence: ScreeningEvidence, lists: readonly ListIndex[]): b
   return lists.every((l) => versions.get(l.list) === l.version);
 }
 
+/** What screening an open instruction again decides, when it finds hits its evidence lacks. */
+export interface NewHits {
+  to: 'REJECTED' | 'HELD_FOR_REVIEW';
+  reason: Reason;
+  /** The stored hits and the new ones, with the versions screened now (JSON). */
+  evidence: string;
+  /** The first new hit that blocks, if any. */
+  block: ScreeningHit | undefined;
+}
+
+/**
+ * Screens an open instruction again on `lists`; null when it was decided on exactly these versions
+ * or nothing new matches. A new identifier hit rejects it, a new name hit holds it (again).
+ */
+export function newHits(
+  record: InstructionRecord,
+  lists: readonly ListIndex[],
+  options: ScreeningOptions,
+): NewHits | null {
+  const before = parseEvidence(record.screening);
+  if (screenedOn(before, lists)) return null;
+  const known = new Set(before.hits.map(hitKey));
+  const result = screenInstruction(record.instruction, lists, options);
+  const fresh = result.hits.filter((h) => !known.has(hitKey(h)));
+  if (fresh.length === 0) return null;
+  const block = fresh.find((h) => h.effect === 'block');
+  const evidence: ScreeningEvidence = {
+    screened: true,
+    versions: result.versions,
+    hits: [...before.hits, ...fresh],
+  };
+  const reason = block
+    ? {
+        code: block.kind === 'card-scheme' ? 'AG01' : 'RR04',
+        description: `re-screened: ${block.field} is listed on ${block.list} (ref ${block.ref})`,
+      }
+    : {
+        code: '',
+        description:
+          record.state === 'HELD_FOR_REVIEW'
+            ? 're-screened: new hits, held for compliance review again'
+            : 're-screened: held for compliance review',
+      };
+  return { to: block ? 'REJECTED' : 'HELD_FOR_REVIEW', reason, evidence: JSON.stringify(evidence), block };
+}
+
 export function createRescreen(deps: RescreenDeps): Rescreen {
   const { store, log } = deps;
 
-  /** Decides one instruction again; false when its state kept changing under the pass. */
+  /** Decides one instruction again; 'changed' when its state changed under the pass. */
   async function rescreenRecord(
     record: InstructionRecord,
     lists: readonly ListIndex[],
     report: RescreenReport,
   ): Promise<'done' | 'changed'> {
-    const before = parseEvidence(record.screening);
-    if (screenedOn(before, lists)) return 'done';
-    const known = new Set(before.hits.map(hitKey));
-    const result = screenInstruction(record.instruction, lists, deps.options);
-    const fresh = result.hits.filter((h) => !known.has(hitKey(h)));
-    if (fresh.length === 0) return 'done';
-    const block = fresh.find((h) => h.effect === 'block');
-    const evidence: ScreeningEvidence = {
-      screened: true,
-      versions: result.versions,
-      hits: [...before.hits, ...fresh],
-    };
-    const to = block ? 'REJECTED' : 'HELD_FOR_REVIEW';
-    const reason = block
-      ? {
-          code: block.kind === 'card-scheme' ? 'AG01' : 'RR04',
-          description: `re-screened: ${block.field} is listed on ${block.list} (ref ${block.ref})`,
-        }
-      : {
-          code: '',
-          description:
-            record.state === 'HELD_FOR_REVIEW'
-              ? 're-screened: new hits, held for compliance review again'
-              : 're-screened: held for compliance review',
-        };
+    const found = newHits(record, lists, deps.options);
+    if (found === null) return 'done';
+    const { to, reason, block } = found;
     const moved = await store.transition({
       uetr: record.uetr,
       from: [record.state],
@@ -108,7 +132,7 @@ export function createRescreen(deps: RescreenDeps): Rescreen {
       traceId: record.traceId,
       traceparent: '',
       nowMs: deps.now(),
-      screening: JSON.stringify(evidence),
+      screening: found.evidence,
       unlessDelivering: true,
     });
     switch (moved.kind) {

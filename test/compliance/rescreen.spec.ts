@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import type Redis from 'ioredis';
+import { createHoldReview, type HoldReview } from '../../src/compliance/hold-review';
 import { createRescreen, type Rescreen } from '../../src/compliance/rescreen';
 import { indexLists } from '../../src/screening/list-index';
 import type { ListEntry } from '../../src/screening/list-entry';
@@ -7,6 +8,7 @@ import type { ListIndex } from '../../src/screening/screen-instruction';
 import { createScreeningInFlight, type ScreeningInFlight } from '../../src/settlement/screening-in-flight';
 import { createScreeningStep, parseEvidence } from '../../src/settlement/screening-step';
 import type { IntakeDecision } from '../../src/settlement/screening-seam';
+import { createAuditLog } from '../../src/store/audit-log';
 import { createInstructionStore, type InstructionStore } from '../../src/store/instruction-store';
 import { createKeySpace } from '../../src/store/keys';
 import { createLogger } from '../../src/telemetry/logger';
@@ -221,6 +223,78 @@ describe('re-screening open instructions after a list change', function () {
     await passes.settled();
     assert.ok(failures > 1);
     assert.equal(await stateOf(uetr), 'REJECTED');
+  });
+
+  describe('a release, screened on the current lists first', () => {
+    const listA = { list: 'list-a', version: 1, entries: [nameEntry('n1', 'OOO Volga Test Supplies')] };
+    const release = (holds: HoldReview, uetr: string, officer: string) =>
+      holds.decide({
+        uetr,
+        decision: 'release',
+        reasonCode: '',
+        comment: 'checked',
+        officer,
+        traceId: 't',
+        traceparent: '',
+      });
+    const reviewOn = (lists: readonly ListIndex[], generation: number) =>
+      createHoldReview({
+        store,
+        audit: createAuditLog(redis, createKeySpace(prefix, 4)),
+        now: Date.now,
+        releasesRequired: 2,
+        screening: {
+          snapshot: () => ({ kind: 'current', lists, generation }),
+          options: OPTIONS,
+          inFlight,
+        },
+      });
+
+    beforeEach(() => start());
+
+    it('goes through on the lists it was held on', async () => {
+      const lists = indexesOf([listA]);
+      const uetr = await submitOn(lists, 1);
+      const holds = reviewOn(lists, 1);
+      await release(holds, uetr, 'alice');
+      assert.deepEqual(await release(holds, uetr, 'bob'), {
+        state: 'ACCEPTED',
+        releasedBy: ['alice', 'bob'],
+        releasesNeeded: 0,
+      });
+      assert.equal(await stateOf(uetr), 'ACCEPTED');
+    });
+
+    /** Held on list-a; released by alice, then by bob once `added` is current too. */
+    async function releasedAfter(added: { list: string; version: number; entries: ListEntry[] }) {
+      const uetr = await submitOn(indexesOf([listA]), 1);
+      const holds = reviewOn(indexesOf([listA, added]), 2);
+      await release(holds, uetr, 'alice');
+      const answer = await release(holds, uetr, 'bob');
+      return { uetr, refused: 'kind' in answer && answer.kind };
+    }
+
+    it('is refused, and the instruction held again, on a new name hit', async () => {
+      const { uetr, refused } = await releasedAfter({
+        list: 'list-b',
+        version: 1,
+        entries: [nameEntry('n2', 'Caravan Test Trading')],
+      });
+      assert.equal(refused, 'failed-precondition');
+      assert.equal(await stateOf(uetr), 'HELD_FOR_REVIEW');
+      assert.deepEqual(await store.releasesOf(uetr), []);
+      assert.equal(parseEvidence((await store.get(uetr))!.screening).hits.length, 2);
+    });
+
+    it('is refused, and the instruction rejected, on a new identifier hit', async () => {
+      const { uetr, refused } = await releasedAfter({
+        list: 'internal',
+        version: 1,
+        entries: [bicEntry('b1', 'KSNVKZKA')],
+      });
+      assert.equal(refused, 'failed-precondition');
+      assert.equal(await stateOf(uetr), 'REJECTED');
+    });
   });
 
   it('leaves alone what was screened on the same versions, and what has no new hit', async () => {
