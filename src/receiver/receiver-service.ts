@@ -7,7 +7,7 @@ import { unary } from '../grpc/handlers';
 import { MAX_INSTRUCTION_REQUEST_BYTES } from '../grpc/request-limits';
 import { isSettlementError, type SettlementError } from '../settlement/errors';
 import { loggableUetr } from '../settlement/read-instruction';
-import { StoreDataError } from '../store/instruction-store';
+import { StoreDataError } from '../store/store-data';
 import type { Logger } from '../telemetry/logger';
 import { countRedisError } from '../telemetry/metrics';
 import { checkDeliveryRequest } from './delivery-request';

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import { defineReceiverScripts } from '../store/lua-scripts';
-import { StoreDataError } from '../store/instruction-store';
+import { StoreDataError } from '../store/store-data';
 import type { ReceiverKeys } from './receiver-keys';
 
 /** What the receiver answers for one UETR: the DeliverInstructionResponse, as stored. */

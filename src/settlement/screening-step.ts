@@ -6,6 +6,7 @@ import {
   type ScreeningOptions,
 } from '../screening/screen-instruction';
 import type { Reason } from '../store/instruction-record';
+import { parseStoredJson } from '../store/store-data';
 import type { ScreeningInFlight } from './screening-in-flight';
 import type { IntakeDecision, ScreenInstruction } from './screening-seam';
 
@@ -23,7 +24,7 @@ export interface ScreeningEvidence {
 /** The evidence stored on a record; instructions recorded before screening existed have none. */
 export function parseEvidence(json: string): ScreeningEvidence {
   if (json === '') return { screened: false, versions: [], hits: [] };
-  return JSON.parse(json) as ScreeningEvidence;
+  return parseStoredJson(json, 'screening evidence') as ScreeningEvidence;
 }
 
 /**

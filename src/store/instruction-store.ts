@@ -4,6 +4,7 @@ import { SettlementInstruction } from '../gen/caravan/settlement/v1/instruction'
 import type { KeySpace } from './keys';
 import { defineInstructionScripts, recordInstructionScript, type ScriptReply } from './lua-scripts';
 import type { ReplicaConfirmation } from './replica-confirmation';
+import { StoreDataError, parseStoredJson } from './store-data';
 import {
   ISO_STATUS_OF,
   isIsoStatus,
@@ -169,13 +170,6 @@ export const RECENT_PER_PARTITION = 20_000;
 /** States whose entry puts the instruction on its partition's outbox for delivery. */
 const ENQUEUED_STATES: ReadonlySet<State> = new Set<State>(['ACCEPTED']);
 
-export class StoreDataError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StoreDataError';
-  }
-}
-
 function str(value: string | number | null | undefined, what: string): string {
   if (value === null || value === undefined) throw new StoreDataError(`missing ${what} in Redis reply`);
   return String(value);
@@ -230,7 +224,9 @@ function recordOf(
   const iso = hash.iso ?? '';
   return {
     uetr,
-    instruction: SettlementInstruction.fromJSON(JSON.parse(str(hash.body, 'body'))),
+    instruction: SettlementInstruction.fromJSON(
+      parseStoredJson(str(hash.body, 'body'), 'an instruction body'),
+    ),
     participant: str(hash.participant, 'participant'),
     state,
     isoStatus: isIsoStatus(iso) ? iso : ISO_STATUS_OF[state],

@@ -2,6 +2,7 @@ import type { Redis, Cluster } from 'ioredis';
 import type { ListEntry } from '../screening/list-entry';
 import type { KeySpace } from './keys';
 import { lua } from './lua-scripts';
+import { parseStoredJson } from './store-data';
 
 /** What is kept about each list version beside its entries. */
 export interface ListVersionMeta {
@@ -93,7 +94,8 @@ function parseMeta(list: string, version: number, hash: Record<string, string>):
 
 function parseEntries(flat: string[]): ListEntry[] {
   const entries: ListEntry[] = [];
-  for (let i = 1; i < flat.length; i += 2) entries.push(JSON.parse(flat[i]) as ListEntry);
+  for (let i = 1; i < flat.length; i += 2)
+    entries.push(parseStoredJson(flat[i], 'a list entry') as ListEntry);
   return entries;
 }
 
@@ -225,7 +227,8 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
       let cursor = '0';
       do {
         const [next, flat] = await redis.hscan(key, cursor, 'COUNT', 2000);
-        for (let i = 0; i < flat.length; i += 2) entries.set(flat[i], JSON.parse(flat[i + 1]) as ListEntry);
+        for (let i = 0; i < flat.length; i += 2)
+          entries.set(flat[i], parseStoredJson(flat[i + 1], 'a list entry') as ListEntry);
         cursor = next;
       } while (cursor !== '0');
       return [...entries.values()];

@@ -1,7 +1,7 @@
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RouteRule } from '../routing/route-rule';
-import { StoreDataError } from './instruction-store';
+import { StoreDataError } from './store-data';
 import type { KeySpace } from './keys';
 import { lua } from './lua-scripts';
 

@@ -13,6 +13,7 @@ import { createInstructionStore, type InstructionStore } from '../../src/store/i
 import { createKeySpace } from '../../src/store/keys';
 import { createLogger } from '../../src/telemetry/logger';
 import { validInstruction } from '../support/instructions';
+import { recordDirectly } from '../support/records';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 
 const OPTIONS = { reviewThreshold: 0.77 };
@@ -92,15 +93,9 @@ describe('re-screening open instructions after a list change', function () {
     const decision = (await screen(instruction)) as IntakeDecision;
     try {
       await recordedAfter;
-      await store.record({
-        uetr: instruction.uetr,
-        instruction,
-        bodyHash: 'h',
-        participant: 'HSBKKZKX',
-        traceId: 't',
-        traceparent: '',
-        nowMs: Date.now(),
-        outcome: { state: decision.state, reason: decision.reason },
+      await recordDirectly(store, instruction, {
+        state: decision.state,
+        reason: decision.reason,
         screening: decision.evidence,
       });
     } finally {

@@ -43,6 +43,7 @@ import {
   type TestGateway,
 } from '../support/gateway';
 import { validInstruction } from '../support/instructions';
+import { recordDirectly } from '../support/records';
 import { rawUnary } from '../support/raw-grpc';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 
@@ -388,17 +389,7 @@ describe('Operations: explain, find by trace id, list by filter', function () {
 
     async function accepted(at: number): Promise<string> {
       const instruction = validInstruction();
-      await store.record({
-        uetr: instruction.uetr,
-        instruction,
-        bodyHash: 'h',
-        participant: 'HSBKKZKX',
-        traceId: newTraceId(),
-        traceparent: '',
-        nowMs: at,
-        outcome: { state: 'ACCEPTED', reason: { code: '', description: '' } },
-        screening: EVIDENCE,
-      });
+      await recordDirectly(store, instruction, { nowMs: at, traceId: newTraceId(), screening: EVIDENCE });
       return instruction.uetr;
     }
 

@@ -4,6 +4,7 @@ import { createInstructionStore, type InstructionStore } from '../../src/store/i
 import { createKeySpace, type KeySpace } from '../../src/store/keys';
 import { DISPATCH_GROUP, createOutbox } from '../../src/store/outbox';
 import { validInstruction } from '../support/instructions';
+import { recordDirectly } from '../support/records';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 
 describe('store: delivery attempts, dead letters and the outbox queue', () => {
@@ -25,17 +26,7 @@ describe('store: delivery attempts, dead letters and the outbox queue', () => {
 
   async function accepted(): Promise<string> {
     const instruction = validInstruction();
-    await store.record({
-      uetr: instruction.uetr,
-      instruction,
-      bodyHash: 'h',
-      participant: 'HSBKKZKX',
-      traceId: 't',
-      traceparent: '',
-      nowMs: 1_000,
-      outcome: { state: 'ACCEPTED', reason: { code: '', description: '' } },
-      screening: '{}',
-    });
+    await recordDirectly(store, instruction, { nowMs: 1_000, screening: '{}' });
     return instruction.uetr;
   }
   const move = (
