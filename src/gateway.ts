@@ -65,6 +65,8 @@ export interface GatewayOptions {
 const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
 /** A re-screening pass that failed (Redis away) runs again after this pause. */
 const RESCREEN_RETRY_MS = 2_000;
+/** A submission's record step ends within its timeouts, seconds at most: this is a bug's bound. */
+const RESCREEN_DRAIN_BOUND_MS = 60_000;
 
 /**
  * The composition root of the gateway process: Redis connections, the screening indexes, the
@@ -170,6 +172,7 @@ export async function startGateway({
         options: screeningOptions,
         inFlight,
         retryMs: RESCREEN_RETRY_MS,
+        drainBoundMs: RESCREEN_DRAIN_BOUND_MS,
       });
       rescreen = passes;
       const currentSync = await createScreeningSync({

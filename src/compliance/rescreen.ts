@@ -21,6 +21,8 @@ export interface RescreenDeps {
   inFlight: ScreeningInFlight;
   /** Pause before a failed pass is tried again. */
   retryMs: number;
+  /** Longest wait for the decisions on older lists to be recorded (see drainedOrLate). */
+  drainBoundMs: number;
 }
 
 export interface RescreenReport {
@@ -193,13 +195,35 @@ export function createRescreen(deps: RescreenDeps): Rescreen {
   const merged = (job: Job, newer: Job | null): Job =>
     newer === null ? job : { ...newer, changed: new Map([...job.changed, ...newer.changed]) };
 
+  /**
+   * Waits for the decisions taken on older lists to be recorded. Each is bounded by the record
+   * step's timeouts, so a wait beyond DRAIN_BOUND_MS means one was never settled (a bug): the pass
+   * then goes ahead rather than never run, and says so.
+   */
+  async function drainedOrLate(generation: number, lists: ListVersions): Promise<void> {
+    const late = Symbol('late');
+    const waiting = new AbortController();
+    const waited = await Promise.race([
+      deps.inFlight.drained(generation),
+      delay(deps.drainBoundMs, late, { signal: AbortSignal.any([stop.signal, waiting.signal]) }).catch(
+        () => undefined,
+      ),
+    ]).finally(() => waiting.abort());
+    if (waited === late) {
+      log.error(
+        { lists, waitedMs: deps.drainBoundMs },
+        're-screening: decisions taken on the older lists are still unrecorded; screening without waiting for them',
+      );
+    }
+  }
+
   async function work(): Promise<void> {
     while (wanted !== null && !stop.signal.aborted) {
       const job = wanted;
       wanted = null;
       const lists = [...job.changed].map(([list, version]) => ({ list, version }));
       try {
-        await deps.inFlight.drained(job.generation);
+        await drainedOrLate(job.generation, lists);
         const report = await pass(job.lists);
         log.info(
           { ...report, lists },

@@ -73,6 +73,7 @@ describe('re-screening open instructions after a list change', function () {
       options: OPTIONS,
       inFlight,
       retryMs: 20,
+      drainBoundMs: 10_000,
       ...over,
     });
     return passes;
@@ -200,6 +201,21 @@ describe('re-screening open instructions after a list change', function () {
     await passes.settled();
     assert.equal(released, true);
     assert.equal(await stateOf(uetr), 'REJECTED');
+  });
+
+  it('goes ahead after its bound when a decision on the old lists is never settled', async () => {
+    const before = indexesOf([{ list: 'internal', version: 1, entries: [] }]);
+    const lost = inFlight.begin(1);
+    const uetr = await submitOn(before, 1);
+    start({ drainBoundMs: 100 });
+    passes.changed(
+      [{ list: 'internal', version: 2 }],
+      indexesOf([{ list: 'internal', version: 2, entries: [bicEntry('b1', 'KSNVKZKA')] }]),
+      2,
+    );
+    await passes.settled();
+    assert.equal(await stateOf(uetr), 'REJECTED');
+    lost();
   });
 
   it('runs a failed pass again', async () => {
