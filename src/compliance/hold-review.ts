@@ -136,6 +136,8 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         message: `instruction ${request.uetr} is not held; it is ${record.state}`,
       };
     }
+    // A release is decided on the evidence read here: re-screening may replace it (a new hit on a
+    // held instruction) without changing its state, and that must void the release.
     const move = (to: State, reason: { code: string; description: string }, screening?: string) =>
       store.transition({
         uetr: request.uetr,
@@ -146,6 +148,7 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         traceparent: request.traceparent,
         nowMs: now(),
         screening,
+        ifScreening: record.screening,
       });
     const details = { comment: request.comment, participant: record.participant };
 

@@ -135,6 +135,7 @@ export function createRescreen(deps: RescreenDeps): Rescreen {
       traceparent: '',
       nowMs: deps.now(),
       screening: found.evidence,
+      ifScreening: record.screening,
       unlessDelivering: true,
     });
     switch (moved.kind) {

@@ -55,6 +55,11 @@ export interface Transition {
   ack?: { group: string; entryId: string };
   /** Refuse while a delivery attempt is under way (answers 'in-delivery'). */
   unlessDelivering?: boolean;
+  /**
+   * Refuse (as 'stale') unless the stored screening evidence is still this: the change was decided
+   * on that evidence, which re-screening may have replaced meanwhile without changing the state.
+   */
+  ifScreening?: string;
 }
 
 export type TransitionResult =
@@ -453,6 +458,8 @@ export function createInstructionStore(
           input.unlessDelivering ? '1' : '0',
           recentPerPartition,
           indexableTrace(input.traceId),
+          input.ifScreening === undefined ? '0' : '1',
+          input.ifScreening ?? '',
         ],
       );
       switch (reply[0]) {

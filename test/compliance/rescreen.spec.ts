@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type Redis from 'ioredis';
-import { createHoldReview, type HoldReview } from '../../src/compliance/hold-review';
+import { createHoldReview, type HoldReview, type HoldReviewDeps } from '../../src/compliance/hold-review';
 import { createRescreen, type Rescreen } from '../../src/compliance/rescreen';
 import { indexLists } from '../../src/screening/list-index';
 import type { ListEntry } from '../../src/screening/list-entry';
@@ -248,12 +248,13 @@ describe('re-screening open instructions after a list change', function () {
         traceId: 't',
         traceparent: '',
       });
-    const reviewOn = (lists: readonly ListIndex[], generation: number) =>
+    const reviewOn = (lists: readonly ListIndex[], generation: number, over: Partial<HoldReviewDeps> = {}) =>
       createHoldReview({
         store,
         audit: createAuditLog(redis, createKeySpace(prefix, 4)),
         now: Date.now,
         releasesRequired: 2,
+        ...over,
         screening: {
           snapshot: () => ({ kind: 'current', lists, generation }),
           options: OPTIONS,
@@ -295,6 +296,33 @@ describe('re-screening open instructions after a list change', function () {
       assert.equal(await stateOf(uetr), 'HELD_FOR_REVIEW');
       assert.deepEqual(await store.releasesOf(uetr), []);
       assert.equal(parseEvidence((await store.get(uetr))!.screening).hits.length, 2);
+    });
+
+    it('is refused when re-screening replaced the evidence it was decided on', async () => {
+      const lists = indexesOf([listA]);
+      const uetr = await submitOn(lists, 1);
+      // Another replica's pass holds it again, with a new hit, between the officer's read and release.
+      const racing: InstructionStore = {
+        ...store,
+        addRelease: async (id, officer) => {
+          const approval = await store.addRelease(id, officer);
+          await store.transition({
+            uetr: id,
+            from: ['HELD_FOR_REVIEW'],
+            to: 'HELD_FOR_REVIEW',
+            reason: NO_REASON,
+            traceId: 't',
+            traceparent: '',
+            nowMs: Date.now(),
+            screening: JSON.stringify({ screened: true, versions: [], hits: [] }),
+          });
+          return approval;
+        },
+      };
+      const holds = reviewOn(lists, 1, { store: racing, releasesRequired: 1 });
+      const answer = await release(holds, uetr, 'alice');
+      assert.equal('kind' in answer && answer.kind, 'failed-precondition');
+      assert.equal(await stateOf(uetr), 'HELD_FOR_REVIEW');
     });
 
     it('is refused, and the instruction rejected, on a new identifier hit', async () => {

@@ -20,6 +20,8 @@
 --          transfer the counterparty may already hold)
 -- ARGV[16] how many instructions the recency index keeps (the oldest changes are trimmed)
 -- ARGV[17] the trace id to index, or '' when it is not a valid one
+-- ARGV[18] '1' to refuse unless the stored screening evidence is still ARGV[19] (a decision taken
+--          on the evidence read must not land after re-screening replaced it)
 --
 -- Returns {'ok', seq} | {'missing'} | {'stale', current state} | {'in-delivery'}
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -31,6 +33,9 @@ for s in string.gmatch(ARGV[1], '[^,]+') do
   if s == state then allowed = true end
 end
 if not allowed then
+  return {'stale', state}
+end
+if ARGV[18] == '1' and (redis.call('HGET', KEYS[1], 'screening') or '') ~= ARGV[19] then
   return {'stale', state}
 end
 if ARGV[15] == '1' and redis.call('HGET', KEYS[1], 'delivering') == '1' then
