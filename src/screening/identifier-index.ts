@@ -11,8 +11,7 @@ import type {
 /**
  * Exact-match lookups for the identifier entries of one list version. Every key is normalised the
  * same way on both sides: BICs on their first 8 characters, IBANs without spaces in upper case,
- * EVM addresses (0x + 40 hex) lower-case, every other wallet address exactly as written (base58 and
- * bech32 are case-significant), national ids as letters and digits only, upper case.
+ * wallet addresses as walletKey says, national ids as letters and digits only, upper case.
  */
 export interface IdentifierIndex {
   readonly size: number;
@@ -25,21 +24,38 @@ export interface IdentifierIndex {
   jurisdiction(country: string): JurisdictionEntry[];
 }
 
-const EVM_ADDRESS = /^0x[0-9a-fA-F]{40}$/;
+const EVM_ADDRESS = /^0x[0-9a-f]{40}$/i;
+/** A payment URI's scheme, as wallets copy addresses: bitcoin:, bitcoincash:, ethereum:. */
+const URI_SCHEME = /^[a-z][a-z0-9+.-]*:/i;
+/** Bech32 (BIP 173: human-readable part, 1, data) and CashAddr payloads: one letter case throughout. */
+const BECH32 = /^[a-z0-9]+1[02-9ac-hj-np-z]{6,}$/i;
+const CASHADDR = /^[qp][02-9ac-hj-np-z]{41}$/i;
 
 export const bicKey = (bic: string): string => bic.trim().toUpperCase().slice(0, 8);
 export const ibanKey = (iban: string): string => iban.replace(/\s+/g, '').toUpperCase();
+/**
+ * A wallet address without a payment URI's scheme; lower case where its format ignores case (EVM
+ * hex, and bech32 and CashAddr, which are written all in one case or the other), exactly as
+ * written otherwise (base58, where case makes another address).
+ */
 export const walletKey = (address: string): string => {
-  const trimmed = address.trim();
-  return EVM_ADDRESS.test(trimmed) ? trimmed.toLowerCase() : trimmed;
+  const bare = address.trim().replace(URI_SCHEME, '');
+  if (EVM_ADDRESS.test(bare)) return bare.toLowerCase();
+  const oneCase = bare === bare.toLowerCase() || bare === bare.toUpperCase();
+  return oneCase && (BECH32.test(bare) || CASHADDR.test(bare)) ? bare.toLowerCase() : bare;
 };
 export const nationalIdKey = (value: string): string => value.toUpperCase().replace(/[^A-Z0-9]+/g, '');
 
-/** Whether the BIN's leading digits fall in the range, compared on the range's prefix length. */
+/**
+ * Whether a card with this BIN can fall in the range, compared on the range's length: a BIN
+ * shorter than the range stands for every number it starts (220100 for 22010000–22019999 against
+ * an 8-digit range), and matches when any of them is in it.
+ */
 export function binInRange(bin: string, range: { from: string; to: string }): boolean {
-  const prefix = bin.slice(0, range.from.length);
-  if (prefix.length < range.from.length) return false;
-  return Number(prefix) >= Number(range.from) && Number(prefix) <= Number(range.to);
+  const length = range.from.length;
+  const lowest = Number(bin.slice(0, length).padEnd(length, '0'));
+  const highest = Number(bin.slice(0, length).padEnd(length, '9'));
+  return highest >= Number(range.from) && lowest <= Number(range.to);
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -5,7 +5,7 @@ import {
   type Party,
   type SettlementInstruction,
 } from '../gen/caravan/settlement/v1/instruction';
-import type { IdentifierIndex } from './identifier-index';
+import { ibanKey, type IdentifierIndex } from './identifier-index';
 import type { ListEntry, ListEntryKind, NameEntry, NationalIdEntry } from './list-entry';
 import type { NameMatch, NameSearchOptions, SharedNameIndex } from './name-index';
 import { prepareName, type PreparedName } from './name-score';
@@ -66,7 +66,11 @@ export interface PartyToScreen {
   card?: Card | undefined;
 }
 
-/** Which list schemes an instruction's identifier type can match; generic schemes match any. */
+/**
+ * Which list schemes an instruction's identifier type can match; generic schemes match any, and a
+ * NATIONAL_ID matches every scheme: what a sender files under it (an internal passport, a tax
+ * number) is the sender's reading, and a listed number is stopped whatever it is called.
+ */
 const SCHEMES_OF: Partial<Record<IdentifierType, readonly string[]>> = {
   [IdentifierType.IDENTIFIER_TYPE_KZ_BIN]: ['kz-bin', 'kz-iin'],
   [IdentifierType.IDENTIFIER_TYPE_KZ_IIN]: ['kz-iin', 'kz-bin'],
@@ -74,15 +78,19 @@ const SCHEMES_OF: Partial<Record<IdentifierType, readonly string[]>> = {
   [IdentifierType.IDENTIFIER_TYPE_RU_OGRN]: ['ru-ogrn'],
   [IdentifierType.IDENTIFIER_TYPE_LEI]: ['lei'],
   [IdentifierType.IDENTIFIER_TYPE_PASSPORT]: ['passport'],
-  [IdentifierType.IDENTIFIER_TYPE_NATIONAL_ID]: ['national-id'],
 };
 const GENERIC_SCHEMES: ReadonlySet<string> = new Set(['registration', 'tax-id', 'national-id', 'other']);
 
 function identifierMatches(entry: NationalIdEntry, type: IdentifierType, issuerCountry: string): boolean {
-  const schemes = SCHEMES_OF[type] ?? [];
-  if (!schemes.includes(entry.scheme) && !GENERIC_SCHEMES.has(entry.scheme)) return false;
+  const schemes = SCHEMES_OF[type];
+  const anyScheme = type === IdentifierType.IDENTIFIER_TYPE_NATIONAL_ID;
+  if (!anyScheme && !(schemes ?? []).includes(entry.scheme) && !GENERIC_SCHEMES.has(entry.scheme))
+    return false;
   return entry.country === '' || issuerCountry === '' || entry.country === issuerCountry;
 }
+
+/** An IBAN's shape: an account number written like one is screened as one (list and country). */
+const IBAN_SHAPED = /^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}$/;
 
 function exactHit(index: ListIndex, entry: ListEntry, field: string, matched: string): ScreeningHit {
   return {
@@ -150,6 +158,13 @@ function screenOne(
     if (account?.$case === 'iban') {
       for (const e of ids.iban(account.value)) hits.push(exactHit(index, e, `${field}.account.iban`, e.iban));
       checkCountry(account.value.slice(0, 2).toUpperCase(), `${field}.account.iban`);
+    } else if (account?.$case === 'accountNumber') {
+      // An IBAN sent as a domestic account number (Iran's, which the IBAN field refuses) must not
+      // pass what the IBAN field would stop.
+      const where = `${field}.account.account_number`;
+      for (const e of ids.iban(account.value)) hits.push(exactHit(index, e, where, e.iban));
+      const key = ibanKey(account.value);
+      if (IBAN_SHAPED.test(key)) checkCountry(key.slice(0, 2), where);
     } else if (account?.$case === 'wallet') {
       for (const e of ids.wallet(account.value.address)) {
         hits.push(exactHit(index, e, `${field}.account.wallet`, `${e.network} ${e.address}`));
@@ -159,8 +174,11 @@ function screenOne(
       const where = `${field}.identifiers[${i}]`;
       if (identifier.type === IdentifierType.IDENTIFIER_TYPE_BIC) {
         for (const e of ids.bic(identifier.value)) hits.push(exactHit(index, e, where, e.bic));
+        checkCountry(identifier.value.slice(4, 6).toUpperCase(), where);
         return;
       }
+      // The issuing country of a passport or id is the holder's, as much as the party's country is.
+      checkCountry(identifier.issuerCountry.toUpperCase(), where);
       for (const e of ids.nationalId(identifier.value)) {
         if (identifierMatches(e, identifier.type, identifier.issuerCountry))
           hits.push(exactHit(index, e, where, e.value));

@@ -75,7 +75,7 @@ describe('identifier screening', function () {
     }
   });
 
-  it('compares base58 and bech32 addresses exactly: a case change is another address', () => {
+  it('compares base58 addresses exactly: a case change is another address', () => {
     const base58 = wallets.filter((w) => w.network === 'XBT' && /^[13]/.test(w.address));
     assert.ok(base58.length > 100);
     for (const w of base58) {
@@ -85,6 +85,108 @@ describe('identifier screening', function () {
       if (flipped === w.address) continue;
       assert.equal(decide(withCreditorWallet('BTC', flipped), lists).decision, 'clear', flipped);
     }
+  });
+
+  it('blocks bech32 and CashAddr addresses in either case, and addresses copied with a payment URI scheme', () => {
+    const listed = [
+      index('l', [
+        {
+          ...base,
+          kind: 'wallet',
+          id: 'btc',
+          network: 'XBT',
+          address: 'bc1qv7k70u2zynvem59u88ctdlaw7hc735d8xep9rq',
+        },
+        {
+          ...base,
+          kind: 'wallet',
+          id: 'bch',
+          network: 'BCH',
+          address: 'qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq',
+        },
+        {
+          ...base,
+          kind: 'wallet',
+          id: 'evm',
+          network: 'USDT',
+          address: '0X098B716B8AAF21512996DC57EB0615E2383E2F96',
+        },
+      ]),
+    ];
+    for (const [network, address] of [
+      ['BTC', 'BC1QV7K70U2ZYNVEM59U88CTDLAW7HC735D8XEP9RQ'],
+      ['BTC', 'bitcoin:bc1qv7k70u2zynvem59u88ctdlaw7hc735d8xep9rq'],
+      ['BCH', 'bitcoincash:qpf2cphc5dkuclkqur7lhj2yuqq9pk3hmukle77vhq'],
+      ['BCH', 'QPF2CPHC5DKUCLKQUR7LHJ2YUQQ9PK3HMUKLE77VHQ'],
+      ['ETH', '0x098b716b8aaf21512996dc57eb0615e2383e2f96'],
+      ['ETH', 'ethereum:0x098B716B8AAF21512996DC57EB0615E2383E2F96'],
+    ]) {
+      assert.equal(decide(withCreditorWallet(network, address), listed).decision, 'block', address);
+    }
+    // A mixed-case string is no bech32 address: it stays as written, and misses.
+    assert.equal(
+      decide(withCreditorWallet('BTC', 'bc1qv7k70u2zynvem59u88ctdlaw7hc735d8xeP9RQ'), listed).decision,
+      'clear',
+    );
+  });
+
+  it('screens an account number against listed IBANs, and an IBAN-shaped one against jurisdictions', () => {
+    const lists = [
+      index('l', [
+        { ...base, kind: 'iban', id: 'ge', iban: 'GE29NB0000000101904917' },
+        { ...base, kind: 'jurisdiction', id: 'ir', country: 'IR' },
+      ]),
+    ];
+    const withAccount = (value: string) => {
+      const ins = validInstruction();
+      ins.creditor!.account = { kind: { $case: 'accountNumber', value } };
+      return ins;
+    };
+    const fields = (value: string) => decide(withAccount(value), lists).hits.map((h) => h.field);
+    assert.deepEqual(fields('ge29 nb00 0000 0101 9049 17'), ['creditor.account.account_number']);
+    assert.deepEqual(fields('IR062960000000100324200001'), ['creditor.account.account_number']);
+    assert.deepEqual(fields('40702810900000012345'), []);
+  });
+
+  it('blocks a card whose BIN is shorter than a listed IIN range it falls in', () => {
+    const lists = [
+      index('card-schemes', [
+        {
+          ...base,
+          kind: 'card-scheme',
+          id: 'r8',
+          scheme: 'LISTED',
+          iinRanges: [{ from: '22000000', to: '22049999' }],
+        },
+      ]),
+    ];
+    const card = (bin: string) =>
+      validInstruction({ card: { scheme: CardScheme.CARD_SCHEME_VISA, bin, last4: '0000' } });
+    for (const bin of ['220100', '22010000', '220499', '2204']) {
+      assert.equal(decide(card(bin), lists).decision, 'block', bin);
+    }
+    for (const bin of ['220500', '22050000', '219999']) {
+      assert.equal(decide(card(bin), lists).decision, 'clear', bin);
+    }
+  });
+
+  it('matches a NATIONAL_ID against a listed number of any scheme', () => {
+    const lists = [
+      index('l', [
+        { ...base, kind: 'national-id', id: 'pp', scheme: 'passport', country: 'RU', value: '4511264874' },
+        { ...base, kind: 'national-id', id: 'inn', scheme: 'ru-inn', country: 'RU', value: '7707083893' },
+      ]),
+    ];
+    const withId = (value: string) => {
+      const ins = validInstruction();
+      ins.creditor!.identifiers = [
+        { type: IdentifierType.IDENTIFIER_TYPE_NATIONAL_ID, value, issuerCountry: 'RU' },
+      ];
+      return ins;
+    };
+    assert.equal(decide(withId('4511-264874'), lists).decision, 'block');
+    assert.equal(decide(withId('7707083893'), lists).decision, 'block');
+    assert.equal(decide(withId('4511264875'), lists).decision, 'clear');
   });
 
   it('matches a BIC on its first 8 characters', () => {
@@ -145,7 +247,7 @@ describe('identifier screening', function () {
     );
   });
 
-  it('blocks parties, agents and IBANs of a blocked jurisdiction', () => {
+  it('blocks parties, agents, IBANs, party BICs and issuing countries of a blocked jurisdiction', () => {
     const kp = [index('l', [{ ...base, kind: 'jurisdiction', id: 'kp', country: 'KP' }])];
     const party = validInstruction();
     party.creditor!.country = 'KP';
@@ -158,5 +260,14 @@ describe('identifier screening', function () {
       ['creditor_agent.bic'],
     );
     assert.equal(decide(validInstruction(), kp).decision, 'clear');
+    const identified = validInstruction();
+    identified.creditor!.identifiers = [
+      { type: IdentifierType.IDENTIFIER_TYPE_BIC, value: 'KOEXKPPY', issuerCountry: '' },
+      { type: IdentifierType.IDENTIFIER_TYPE_PASSPORT, value: '381110042', issuerCountry: 'KP' },
+    ];
+    assert.deepEqual(
+      decide(identified, kp).hits.map((h) => h.field),
+      ['creditor.identifiers[0]', 'creditor.identifiers[1]'],
+    );
   });
 });
