@@ -161,6 +161,8 @@ describe('importOfac', () => {
           'ru-ogrn RU 1027739609391',
           'tax-id RU 7702070139',
           'ru-inn RU 7702070139',
+          // OKPO, which OFAC labels "Government Gazette Number".
+          'registration RU 00032520',
           'lei RU 253400V1H6ART1UQ0N98',
         ],
       );
@@ -171,6 +173,9 @@ describe('importOfac', () => {
       const { byId, names } = index(result);
       assert.ok(byId.has('34796/passport/RU/760508990'));
       assert.ok(byId.has('34796/national-id/RU/4509555545'));
+      // Personal documents under labels of their own.
+      assert.ok(byId.has('7167/national-id/MX/180839'), "Driver's License No.");
+      assert.ok(byId.has('37920/national-id/GB/166730510001'), 'Personal ID Card');
       assert.deepEqual(names.get('34796')?.countries, ['RU']);
       // The README's 2,146 "Passport" mentions include prose ("Passport issued in Sarajevo") and
       // repeats; 2,135 are numbers.
