@@ -46,6 +46,20 @@ export const walletKey = (address: string): string => {
 };
 export const nationalIdKey = (value: string): string => value.toUpperCase().replace(/[^A-Z0-9]+/g, '');
 
+/** Card scheme names as officers and lists also write them, under the names the API uses. */
+const SCHEME_ALIASES: Readonly<Record<string, string>> = {
+  AMERICANEXPRESS: 'AMEX',
+  CHINAUNIONPAY: 'UNIONPAY',
+  CUP: 'UNIONPAY',
+  MASTER: 'MASTERCARD',
+  BELCART: 'BELKART',
+};
+/** A card scheme's name in upper case without separators ("Union Pay", "UNION_PAY": UNIONPAY). */
+export const cardSchemeKey = (scheme: string): string => {
+  const key = scheme.toUpperCase().replace(/[^A-Z0-9]+/g, '');
+  return SCHEME_ALIASES[key] ?? key;
+};
+
 /**
  * Whether a card with this BIN can fall in the range, compared on the range's length: a BIN
  * shorter than the range stands for every number it starts (220100 for 22010000–22019999 against
@@ -106,7 +120,7 @@ export function buildIdentifierIndex(entries: readonly ListEntry[]): IdentifierI
     card: (scheme, bin) =>
       schemes.filter(
         (s) =>
-          (scheme !== '' && s.scheme.toUpperCase() === scheme.toUpperCase()) ||
+          (scheme !== '' && cardSchemeKey(s.scheme) === cardSchemeKey(scheme)) ||
           (bin !== '' && s.iinRanges.some((r) => binInRange(bin, r))),
       ),
     jurisdiction: (country) => countries.get(country.toUpperCase()) ?? [],

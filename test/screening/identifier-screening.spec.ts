@@ -217,6 +217,20 @@ describe('identifier screening', function () {
     assert.equal(decide(card(CardScheme.CARD_SCHEME_MIR, '41111111'), mir).decision, 'block');
   });
 
+  it('matches card schemes listed under the names people write them (UNION_PAY, AMERICAN_EXPRESS)', () => {
+    const card = (scheme: CardScheme, bin: string) =>
+      validInstruction({ card: { scheme, bin, last4: '0000' } });
+    const named = [
+      index('card-schemes', [
+        { ...base, kind: 'card-scheme', id: 'cup', scheme: 'UNION_PAY', iinRanges: [] },
+        { ...base, kind: 'card-scheme', id: 'amex', scheme: 'AMERICAN_EXPRESS', iinRanges: [] },
+      ]),
+    ];
+    assert.equal(decide(card(CardScheme.CARD_SCHEME_UNIONPAY, '62000000'), named).decision, 'block');
+    assert.equal(decide(card(CardScheme.CARD_SCHEME_AMEX, '37000000'), named).decision, 'block');
+    assert.equal(decide(card(CardScheme.CARD_SCHEME_JCB, '35280000'), named).decision, 'clear');
+  });
+
   it('blocks listed national ids only for a compatible scheme and country', () => {
     const ids = [
       index('l', [
