@@ -64,6 +64,8 @@ export interface PartyToScreen {
   party?: Party | undefined;
   bics?: { field: string; bic: string }[];
   card?: Card | undefined;
+  /** Free text (remittance information) searched for listed BICs, IBANs and wallet addresses. */
+  text?: { field: string; value: string };
 }
 
 /**
@@ -92,7 +94,13 @@ function identifierMatches(entry: NationalIdEntry, type: IdentifierType, issuerC
 /** An IBAN's shape: an account number written like one is screened as one (list and country). */
 const IBAN_SHAPED = /^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}$/;
 
-function exactHit(index: ListIndex, entry: ListEntry, field: string, matched: string): ScreeningHit {
+function exactHit(
+  index: ListIndex,
+  entry: ListEntry,
+  field: string,
+  matched: string,
+  effect: HitEffect = 'block',
+): ScreeningHit {
   return {
     list: index.list,
     listVersion: index.version,
@@ -108,8 +116,31 @@ function exactHit(index: ListIndex, entry: ListEntry, field: string, matched: st
     pairs: [],
     unmatchedQuery: [],
     unmatchedCandidate: [],
-    effect: 'block',
+    effect,
   };
+}
+
+const BIC_SHAPED = /^[A-Z]{6}[A-Z0-9]{2}(?:[A-Z0-9]{3})?$/;
+const TEXT_TOKEN = /[A-Za-z0-9]+/g;
+
+/**
+ * Listed identifiers written in free text ("on behalf of ... SWIFT VTBAKZKZ"): each run of letters
+ * and digits looked up as a BIC, an IBAN and a wallet address. What free text says is for an
+ * officer to weigh, so these hold the instruction rather than reject it.
+ */
+function textHits(index: ListIndex, field: string, text: string): ScreeningHit[] {
+  const ids = index.identifiers;
+  const hits: ScreeningHit[] = [];
+  for (const [token] of text.matchAll(TEXT_TOKEN)) {
+    const upper = token.toUpperCase();
+    if (BIC_SHAPED.test(upper))
+      for (const e of ids.bic(upper)) hits.push(exactHit(index, e, field, e.bic, 'review'));
+    if (IBAN_SHAPED.test(upper))
+      for (const e of ids.iban(upper)) hits.push(exactHit(index, e, field, e.iban, 'review'));
+    for (const e of ids.wallet(token))
+      hits.push(exactHit(index, e, field, `${e.network} ${e.address}`, 'review'));
+  }
+  return hits;
 }
 
 const cardSchemeName = (scheme: CardScheme): string =>
@@ -185,6 +216,8 @@ function screenOne(
       }
     });
   }
+  if (target.text && target.text.value !== '')
+    hits.push(...textHits(index, target.text.field, target.text.value));
   if (target.card) {
     for (const e of ids.card(cardSchemeName(target.card.scheme), target.card.bin)) {
       hits.push(exactHit(index, e, `${field === '' ? '' : `${field}.`}card`, e.scheme));
@@ -240,7 +273,8 @@ const AGENT_FIELDS = (['instructingAgent', 'instructedAgent', 'debtorAgent', 'cr
 
 /**
  * Everything of an instruction that can be on a list: both parties (names, countries, accounts,
- * identifiers), the four agents' BICs, and the funding card.
+ * identifiers), the four agents' BICs, the funding card, and identifiers written in the
+ * remittance information.
  */
 export function screenInstruction(
   instruction: SettlementInstruction,
@@ -252,7 +286,12 @@ export function screenInstruction(
     [
       { field: 'debtor', party: instruction.debtor },
       { field: 'creditor', party: instruction.creditor },
-      { field: '', bics: agents, card: instruction.card },
+      {
+        field: '',
+        bics: agents,
+        card: instruction.card,
+        text: { field: 'remittance_information', value: instruction.remittanceInformation },
+      },
     ],
     lists,
     options,

@@ -189,6 +189,37 @@ describe('identifier screening', function () {
     assert.equal(decide(withId('4511264875'), lists).decision, 'clear');
   });
 
+  it('holds an instruction whose remittance information names a listed BIC, IBAN or wallet', () => {
+    const lists = [
+      index('l', [
+        { ...base, kind: 'bic', id: 'b', bic: 'VTBAKZKZ' },
+        { ...base, kind: 'iban', id: 'i', iban: 'GE29NB0000000101904917' },
+        {
+          ...base,
+          kind: 'wallet',
+          id: 'w',
+          network: 'ETH',
+          address: '0x098b716b8aaf21512996dc57eb0615e2383e2f96',
+        },
+      ]),
+    ];
+    const remitted = (remittanceInformation: string) =>
+      decide(validInstruction({ remittanceInformation }), lists);
+    for (const text of [
+      'On behalf of JSC VTB Bank Kazakhstan, SWIFT vtbakzkzxxx',
+      'refund to GE29NB0000000101904917',
+      'fees 0x098B716B8AAF21512996DC57EB0615E2383E2F96',
+    ]) {
+      const result = remitted(text);
+      assert.equal(result.decision, 'review', text);
+      assert.deepEqual(
+        result.hits.map((h) => h.field),
+        ['remittance_information'],
+      );
+    }
+    assert.equal(remitted('INVOICE 2025-0042 SHIPMENT PAYMENTS VTBAKZKA').decision, 'clear');
+  });
+
   it('matches a BIC on its first 8 characters', () => {
     const bics = [index('l', [{ ...base, kind: 'bic', id: 'b', bic: 'VTBAKZKZ' }])];
     for (const bic of ['VTBAKZKZ', 'VTBAKZKZXXX', 'VTBAKZKZALM']) {
