@@ -141,14 +141,25 @@ export function createRescreen(deps: RescreenDeps): Rescreen {
     switch (moved.kind) {
       case 'stale':
         return 'changed';
-      case 'in-delivery':
-        // The counterparty may already hold the transfer: compliance learns of the hit from the
-        // log and the stored evidence is left as it was decided.
+      case 'in-delivery': {
+        // An attempt has started: the counterparty may already hold the transfer, so it cannot be
+        // stopped outright. It is not sent again: the dispatcher's next attempt fails it instead,
+        // for operators to settle with the counterparty. Compliance learns of the hit from the log.
+        const stopped = await store.requestDeliveryStop(record.uetr, {
+          code: block ? reason.code : 'RR04',
+          description: `re-screened during delivery: ${block ? reason.description : 'new name hits'}; not sent again, and an earlier attempt may have reached the counterparty`,
+        });
         log.error(
-          { uetr: record.uetr, participant: record.participant, reason: block ? 'RR04' : 'review' },
-          're-screening found a new hit on an instruction already in delivery',
+          {
+            uetr: record.uetr,
+            participant: record.participant,
+            reason: block ? reason.code : 'review',
+            stopped,
+          },
+          're-screening found a new hit on an instruction already in delivery: no further attempt',
         );
         return 'done';
+      }
       case 'ok':
         if (to === 'REJECTED') report.rejected++;
         else report.held++;

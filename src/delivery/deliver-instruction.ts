@@ -71,6 +71,10 @@ export async function deliverInstruction(deps: DeliveryDeps, input: DeliveryInpu
         return { kind: 'abandoned' };
       }
       const started = await deps.store.startAttempt(input.uetr, counterparty.name, deps.now());
+      if (started.kind === 'stopped') {
+        breaker.release();
+        return { kind: 'failed', reason: started.reason };
+      }
       if (started.kind !== 'ok') {
         breaker.release();
         return { kind: 'not-deliverable', state: started.kind === 'stale' ? started.state : null };

@@ -69,7 +69,11 @@ export type TransitionResult =
   | { kind: 'in-delivery' };
 
 export type AttemptStart =
-  { kind: 'ok'; attempt: number } | { kind: 'missing' } | { kind: 'stale'; state: State };
+  | { kind: 'ok'; attempt: number }
+  | { kind: 'missing' }
+  | { kind: 'stale'; state: State }
+  /** Re-screening asked for no further attempt (requestDeliveryStop), for this reason. */
+  | { kind: 'stopped'; reason: Reason };
 
 /** What list filters look at, read without the body or history. */
 export interface InstructionBrief {
@@ -112,6 +116,11 @@ export interface InstructionStore {
   openPage(partition: number, cursor: string, count: number): Promise<{ uetrs: string[]; cursor: string }>;
   /** Counts a delivery attempt of an accepted instruction and marks its delivery as under way. */
   startAttempt(uetr: string, counterparty: string, nowMs: number): Promise<AttemptStart>;
+  /**
+   * Asks that an accepted instruction in delivery get no further attempt (startAttempt then
+   * answers 'stopped'); false when it is no longer accepted.
+   */
+  requestDeliveryStop(uetr: string, reason: Reason): Promise<boolean>;
   /** Keeps an attempt's outcome for operators (the latest MAX_ATTEMPT_RECORDS per instruction). */
   recordAttempt(uetr: string, attempt: DeliveryAttemptRecord): Promise<void>;
   attemptsOf(uetr: string): Promise<DeliveryAttemptRecord[]>;
@@ -174,6 +183,13 @@ export const RECENT_PER_PARTITION = 20_000;
 
 /** States whose entry puts the instruction on its partition's outbox for delivery. */
 const ENQUEUED_STATES: ReadonlySet<State> = new Set<State>(['ACCEPTED']);
+
+function stopReason(json: string): Reason {
+  const value = parseStoredJson(json, 'a delivery stop request') as Partial<Reason>;
+  if (typeof value.code !== 'string' || typeof value.description !== 'string')
+    throw new StoreDataError('a delivery stop request in Redis is malformed');
+  return { code: value.code, description: value.description };
+}
 
 function str(value: string | number | null | undefined, what: string): string {
   if (value === null || value === undefined) throw new StoreDataError(`missing ${what} in Redis reply`);
@@ -490,11 +506,21 @@ export function createInstructionStore(
           return { kind: 'missing' };
         case 'stale':
           return { kind: 'stale', state: stateOf(str(reply[1], 'state'), 'state') };
+        case 'stopped':
+          return { kind: 'stopped', reason: stopReason(str(reply[1], 'stop reason')) };
         default:
           throw new StoreDataError(
             `unexpected reply ${JSON.stringify(reply[0])} from start-delivery-attempt`,
           );
       }
+    },
+
+    async requestDeliveryStop(uetr, reason) {
+      const asked = await scripts.requestDeliveryStop(
+        [keys.instruction(uetr).record],
+        [JSON.stringify({ code: reason.code, description: reason.description })],
+      );
+      return asked === 1;
     },
 
     async recordAttempt(uetr, a) {

@@ -25,6 +25,7 @@ export interface InstructionScripts {
     args: (string | number)[],
   ): Promise<ScriptReply>;
   startDeliveryAttempt(keys: [string], args: (string | number)[]): Promise<ScriptReply>;
+  requestDeliveryStop(keys: [string], args: (string | number)[]): Promise<number>;
 }
 
 /** The commands defineCommand adds to the client at run time. */
@@ -32,6 +33,7 @@ type ScriptClient = (Redis | Cluster) & {
   recordInstruction(...args: (string | number)[]): Promise<ScriptReply>;
   transitionInstruction(...args: (string | number)[]): Promise<ScriptReply>;
   startDeliveryAttempt(...args: (string | number)[]): Promise<ScriptReply>;
+  requestDeliveryStop(...args: (string | number)[]): Promise<number>;
 };
 
 /**
@@ -42,11 +44,13 @@ export function defineInstructionScripts(redis: Redis | Cluster): InstructionScr
   redis.defineCommand('recordInstruction', recordInstructionScript());
   redis.defineCommand('transitionInstruction', { numberOfKeys: 9, lua: lua('transition-instruction') });
   redis.defineCommand('startDeliveryAttempt', { numberOfKeys: 1, lua: lua('start-delivery-attempt') });
+  redis.defineCommand('requestDeliveryStop', { numberOfKeys: 1, lua: lua('request-delivery-stop') });
   const client = redis as ScriptClient;
   return {
     recordInstruction: (keys, args) => client.recordInstruction(...keys, ...args),
     transitionInstruction: (keys, args) => client.transitionInstruction(...keys, ...args),
     startDeliveryAttempt: (keys, args) => client.startDeliveryAttempt(...keys, ...args),
+    requestDeliveryStop: (keys, args) => client.requestDeliveryStop(...keys, ...args),
   };
 }
 

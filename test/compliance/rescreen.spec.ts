@@ -218,6 +218,19 @@ describe('re-screening open instructions after a list change', function () {
     lost();
   });
 
+  it('asks for no further delivery attempt of an instruction already in delivery', async () => {
+    const uetr = await submitOn(indexesOf([{ list: 'internal', version: 1, entries: [] }]), 1);
+    assert.equal((await store.startAttempt(uetr, 'primary', Date.now())).kind, 'ok');
+    start();
+    const after = indexesOf([{ list: 'internal', version: 2, entries: [bicEntry('b1', 'KSNVKZKA')] }]);
+    passes.changed([{ list: 'internal', version: 2 }], after, 2);
+    await passes.settled();
+    assert.equal(await stateOf(uetr), 'ACCEPTED', 'the counterparty may hold it: not overturned');
+    const next = await store.startAttempt(uetr, 'primary', Date.now());
+    assert.equal(next.kind, 'stopped');
+    assert.equal(next.kind === 'stopped' && next.reason.code, 'RR04');
+  });
+
   it('runs a failed pass again', async () => {
     const uetr = await submitOn(indexesOf([{ list: 'internal', version: 1, entries: [] }]), 1);
     let failures = 0;

@@ -6,6 +6,7 @@ import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
 import { InstructionProblem, type OperationsClient } from '../../src/gen/caravan/operations/v1/operations';
 import { createReceiverLog } from '../../src/receiver';
 import type { RouteRule } from '../../src/routing/route-rule';
+import { createInstructionStore } from '../../src/store/instruction-store';
 import { createKeySpace } from '../../src/store/keys';
 import { DISPATCH_GROUP } from '../../src/store/outbox';
 import { asOfficer, ROLE_TOKENS_ENV } from '../support/compliance';
@@ -180,6 +181,41 @@ describe('delivery: dispatcher, routes and replay', function () {
       { n: 1, cp: 'flaky', outcome: 'accepted', code: '' },
     ]);
     assert.equal(breaker(), 'closed');
+  });
+
+  it('fails an instruction that re-screening stopped while it waited out a backoff, without sending it again', async () => {
+    const down = await closedPort();
+    const t = await setup(
+      'stopped',
+      () => [route('ru', [counterparty('dead', `127.0.0.1:${down}`)])],
+      undefined,
+      {
+        CARAVAN_DELIVERY_ATTEMPTS: '8',
+        CARAVAN_RETRY_BASE_MS: '300',
+        CARAVAN_RETRY_MAX_MS: '300',
+        CARAVAN_BREAKER_FAILURES: '100',
+      },
+    );
+    const instruction = validInstruction();
+    await submit(t.client, instruction, HALYK);
+    const store = createInstructionStore(redis, t.keys);
+    for (let i = 0; i < 100 && (await attemptsOf(t.keys, instruction.uetr)).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    assert.equal(
+      await store.requestDeliveryStop(instruction.uetr, {
+        code: 'RR04',
+        description: 're-screened during delivery',
+      }),
+      true,
+    );
+    const failed = await waitForState(
+      t.client,
+      instruction.uetr,
+      HALYK,
+      InstructionState.INSTRUCTION_STATE_FAILED,
+    );
+    assert.equal(failed.reason?.code, 'RR04');
+    assert.ok((await attemptsOf(t.keys, instruction.uetr)).length < 8);
   });
 
   it('retries with backoff, then fails with AB06, dead-letters it, and an operator replays it after fixing the route', async () => {

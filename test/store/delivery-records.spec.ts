@@ -73,6 +73,18 @@ describe('store: delivery attempts, dead letters and the outbox queue', () => {
     );
   });
 
+  it('makes no further attempt once re-screening asks it to stop, until a state change clears the request', async () => {
+    const uetr = await accepted();
+    await store.startAttempt(uetr, 'primary', 1_500);
+    const reason = { code: 'RR04', description: 're-screened during delivery' };
+    assert.equal(await store.requestDeliveryStop(uetr, reason), true);
+    assert.deepEqual(await store.startAttempt(uetr, 'primary', 1_600), { kind: 'stopped', reason });
+    assert.equal((await move(uetr, 'ACCEPTED', 'FAILED')).kind, 'ok');
+    assert.equal(await store.requestDeliveryStop(uetr, reason), false, 'no longer accepted');
+    assert.equal((await move(uetr, 'FAILED', 'ACCEPTED')).kind, 'ok');
+    assert.equal((await store.startAttempt(uetr, 'primary', 2_500)).kind, 'ok');
+  });
+
   it('keeps each attempt for operators', async () => {
     const uetr = await accepted();
     await store.recordAttempt(uetr, {

@@ -44,7 +44,7 @@ end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 redis.call('HSET', KEYS[1], 'state', ARGV[2], 'iso', ARGV[3], 'code', ARGV[4], 'desc', ARGV[5],
   'updated_at', ARGV[6])
-redis.call('HDEL', KEYS[1], 'delivering')
+redis.call('HDEL', KEYS[1], 'delivering', 'stop_requested')
 if ARGV[12] ~= '' then
   redis.call('HSET', KEYS[1], 'screening', ARGV[12], 'screened_seq', seq)
 end
