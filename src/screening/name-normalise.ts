@@ -62,7 +62,7 @@ const FORMAT_CONTROLS = /\p{Cf}/gu;
  * because several of them are combining characters).
  */
 const BLANKS: ReadonlySet<string> = new Set(
-  [0x034f, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180b, 0x180c, 0x180d, 0x180e, 0x180f, 0x3164, 0xffa0]
+  [0x034f, 0x115f, 0x1160, 0x17b4, 0x17b5, 0x180b, 0x180c, 0x180d, 0x180e, 0x180f, 0x2800, 0x3164, 0xffa0]
     .concat(Array.from({ length: 16 }, (_, i) => 0xfe00 + i))
     .concat(Array.from({ length: 240 }, (_, i) => 0xe0100 + i))
     .map((code) => String.fromCodePoint(code)),
@@ -78,8 +78,56 @@ function removeInvisible(text: string): string {
 const APOSTROPHES = /['’‘‛ʼʻʽʹʾʿ`´′]/g;
 const WORD = /[\p{L}\p{N}\p{M}]+/gu;
 
+/**
+ * Letters that NFKC leaves alone but that read as Latin ones: small capitals (ꜱʙᴇʀʙᴀɴᴋ) and the
+ * Lisu letters shaped like Latin capitals (ꓢꓰꓚꓧꓲꓠ), as UTS #39's confusables table pairs them.
+ */
+const LETTERLIKE_FROM = 'ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘꞯʀꜱᴛᴜᴠᴡʏᴢ' + 'ꓐꓑꓓꓔꓖꓗꓙꓚꓜꓝꓟꓠꓡꓢꓣꓦꓧꓪꓫꓬꓮꓰꓲꓳꓴ';
+const LETTERLIKE_TO = 'abcdefghijklmnopqrstuvwyz' + 'bpdtgkjczfmnlsrvhwxyaeiou';
+const LETTERLIKE_TO_LATIN = new Map<string, string>(
+  [...LETTERLIKE_FROM].map((ch, i) => [ch, LETTERLIKE_TO[i]]),
+);
+const LETTERLIKE = new RegExp(`[${LETTERLIKE_FROM}]`, 'gu');
+/** Greek capitals shaped like Latin ones; read as Latin in a word that has Latin letters (VΤB). */
+const GREEK_CAPITAL_TO_LATIN: Readonly<Record<string, string>> = {
+  Α: 'A',
+  Β: 'B',
+  Ε: 'E',
+  Ζ: 'Z',
+  Η: 'H',
+  Ι: 'I',
+  Κ: 'K',
+  Μ: 'M',
+  Ν: 'N',
+  Ο: 'O',
+  Ρ: 'P',
+  Τ: 'T',
+  Υ: 'Y',
+  Χ: 'X',
+};
+const GREEK_LOOKALIKE_CAPITAL = /[ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ]/u;
+const GREEK_LOOKALIKE_CAPITALS = /[ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ]/gu;
+const LETTERS_AND_DIGITS = /[\p{L}\p{N}]+/gu;
+/**
+ * Symbols written for letters inside a word (RO$NEFT, SBERB@NK, V|TOL): read as the digits they
+ * stand for in leetspeak, which deleetVariants then reads as letters.
+ */
+const SYMBOL_DIGITS: Readonly<Record<string, string>> = { '@': '4', $: '5', '!': '1', '|': '1' };
+const SYMBOL_IN_WORD = /(?<=[\p{L}\p{N}])[@$!|](?=[\p{L}\p{N}])|(?<![\p{L}\p{N}])[@$](?=\p{L}{2})/gu;
+
+function readLookalikes(text: string): string {
+  return text
+    .replace(LETTERLIKE, (ch) => LETTERLIKE_TO_LATIN.get(ch) ?? ch)
+    .replace(LETTERS_AND_DIGITS, (word) =>
+      GREEK_LOOKALIKE_CAPITAL.test(word) && /[A-Za-z]/.test(word)
+        ? word.replace(GREEK_LOOKALIKE_CAPITALS, (ch) => GREEK_CAPITAL_TO_LATIN[ch])
+        : word,
+    )
+    .replace(SYMBOL_IN_WORD, (ch) => SYMBOL_DIGITS[ch]);
+}
+
 export function normaliseName(raw: string): NormalisedName {
-  const text = removeInvisible(raw.slice(0, MAX_INPUT_CHARS).normalize('NFKC'))
+  const text = readLookalikes(removeInvisible(raw.slice(0, MAX_INPUT_CHARS).normalize('NFKC')))
     .replace(APOSTROPHES, '')
     .replace(/&/g, ' and ')
     .toLowerCase();
@@ -89,13 +137,19 @@ export function normaliseName(raw: string): NormalisedName {
   return { tokens: classify(combineNumberWords(romanised)).slice(0, MAX_TOKENS) };
 }
 
+/** Single letters spaced out in a row at least this long spell one word ("S B E R B A N K"). */
+const SPACED_OUT = 4;
+
 /**
  * Words of the name. Single letters joined only by dots, hyphens or slashes ("A.B.C.", "o.O.O.",
  * "J.-C.", "A/S") are one abbreviation; with spaces between them ("A. B. Smith", "Partners V L.P.")
- * they stay separate initials.
+ * they stay separate initials, unless SPACED_OUT or more of them stand separated by spaces alone:
+ * no name has that many initials in a row, and a word spelled out is how a listed one is hidden.
  */
 function splitWords(text: string): string[] {
   const words: string[] = [];
+  /** The run of single letters separated by spaces alone that ends the words so far. */
+  let spaced = 0;
   let previousEnd = -1;
   let previousSingle = false;
   for (const match of text.matchAll(WORD)) {
@@ -104,9 +158,13 @@ function splitWords(text: string): string[] {
     const gap = previousEnd < 0 ? ' ' : text.slice(previousEnd, match.index);
     if (single && previousSingle && /^[./-]+$/.test(gap)) {
       words[words.length - 1] += word;
+      spaced = 0;
     } else {
+      spaced = single && previousSingle && /^\s+$/.test(gap) ? spaced + 1 : single ? 1 : 0;
       words.push(word);
     }
+    if (spaced === SPACED_OUT) words.splice(-SPACED_OUT, SPACED_OUT, words.slice(-SPACED_OUT).join(''));
+    else if (spaced > SPACED_OUT) words[words.length - 2] += words.pop();
     previousEnd = match.index + match[0].length;
     previousSingle = single;
   }
@@ -146,7 +204,23 @@ function romaniseToken(word: string, language: CyrillicLanguage): Romanised {
     const text = word.toUpperCase();
     return { text, readings: [text], keys: deleetVariants(text).map(foldKey) };
   }
-  const token = resolveHomoglyphs(word.normalize('NFC'));
+  const nfc = word.normalize('NFC');
+  const token = resolveHomoglyphs(nfc);
+  const latin = latinSkeleton(nfc);
+  const readings = scriptReadings(token, language);
+  if (readings === null) {
+    // Scripts without a romanisation here are compared as written, marks kept (they are
+    // vowels in Devanagari or Thai, not accents).
+    return { text: token.toUpperCase(), readings: [token.toUpperCase()], keys: [token] };
+  }
+  if (latin !== null && latin !== token) readings.push(...latinReadings(latin));
+  const texts = [...new Set(readings.map((r) => foldLatinLetters(stripMarks(r)).toUpperCase()))];
+  const keys = [...new Set(texts.flatMap((t) => deleetVariants(t)).map(foldKey))];
+  return { text: texts[0], readings: texts, keys };
+}
+
+/** The readings of a word in its dominant script; null for scripts not romanised here. */
+function scriptReadings(token: string, language: CyrillicLanguage): string[] | null {
   const script = dominantScript(token);
   let readings: string[];
   switch (script) {
@@ -166,13 +240,9 @@ function romaniseToken(word: string, language: CyrillicLanguage): Romanised {
       readings = latinReadings(token);
       break;
     default:
-      // Scripts without a romanisation here are compared as written, marks kept (they are
-      // vowels in Devanagari or Thai, not accents).
-      return { text: token.toUpperCase(), readings: [token.toUpperCase()], keys: [token] };
+      return null;
   }
-  const texts = [...new Set(readings.map((r) => foldLatinLetters(stripMarks(r)).toUpperCase()))];
-  const keys = [...new Set(texts.flatMap((t) => deleetVariants(t)).map(foldKey))];
-  return { text: texts[0], readings: texts, keys };
+  return readings;
 }
 
 function dominantScript(token: string): Script {
@@ -259,6 +329,29 @@ function resolveHomoglyphs(token: string): string {
   }
   if (cyrillic >= greek) return [...token].map((ch) => LATIN_TO_CYRILLIC[ch] ?? ch).join('');
   return token;
+}
+
+/**
+ * The word as a Latin spoof would read it, every Cyrillic or Greek letter taken for its Latin
+ * look-alike: for a word that mixes Latin letters with them (ЅЕСНІN, mostly Cyrillic), or is
+ * written wholly in them (СЕСОЕХ for CECOEX); null when a letter has no look-alike. An extra
+ * reading, beside the script's own.
+ */
+function latinSkeleton(token: string): string | null {
+  let foreign = false;
+  let skeleton = '';
+  for (const ch of token) {
+    const latin = CYRILLIC_TO_LATIN[ch] ?? GREEK_TO_LATIN[ch];
+    if (latin !== undefined) {
+      foreign = true;
+      skeleton += latin;
+    } else if (scriptOf(ch) === 'latin' || !/\p{L}/u.test(ch)) {
+      skeleton += ch;
+    } else {
+      return null;
+    }
+  }
+  return foreign ? skeleton : null;
 }
 
 function stripMarks(text: string): string {

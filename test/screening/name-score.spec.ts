@@ -148,6 +148,33 @@ describe('name scoring', () => {
       assert.equal(score('S\u200BBER\u200CBANK', 'SBERBANK'), 1);
       assert.equal(score('\u202EGAZPROM\u202C', 'GAZPROM'), 1);
     });
+
+    // Disguises found by an adversarial review of the normaliser (each scored 0–0.73 before).
+    it('reads small capitals, Lisu letters and Greek capitals as the Latin letters they look like', () => {
+      assert.equal(score('ꜱʙᴇʀʙᴀɴᴋ', 'SBERBANK'), 1);
+      assert.equal(score('ᴠᴛʙ ʙᴀɴᴋ', 'VTB BANK'), 1);
+      assertMatch('ꓢꓰꓚꓧꓲꓠ ꓲꓖꓳꓣ', 'SECHIN, Igor Ivanovich', 'person');
+      assert.equal(score('VΤB BAΝK PUBLΙC JOΙNT SΤOCK COMPANΥ', 'VTB BANK PUBLIC JOINT STOCK COMPANY'), 1);
+    });
+
+    it('reads a word mostly or wholly in Cyrillic look-alikes as the Latin word it imitates, too', () => {
+      assertMatch('ЅЕСНІN Igor', 'SECHIN, Igor Ivanovich', 'person');
+      assert.equal(score('ЅВЕRВАNК OF RUSSIA', 'SBERBANK OF RUSSIA'), 1);
+      assert.equal(score('СЕСОЕХ', 'CECOEX'), 1);
+      assertMatch('KASENOV, Аdіlеt Zhаkуроvісh', 'KASENOV, Adilet Zhakypovich', 'person');
+      // Its own reading stays: a Russian word is still read as Russian.
+      assert.equal(score('СЕСОЕХ', 'SESOEKH'), 1);
+    });
+
+    it('reads symbols written for letters, and words spelled out letter by letter', () => {
+      assertMatch('RO$NEFT TRADING', 'ROSNEFT TRADING S.A.', 'entity');
+      assert.equal(score('SBERB@NK OF RUSSIA', 'SBERBANK OF RUSSIA'), 1);
+      assert.equal(score('S B E R B A N K', 'SBERBANK'), 1);
+      assertMatch('R O S N E F T TRADING', 'ROSNEFT TRADING S.A.', 'entity');
+      assert.equal(score('SBER\u2800BANK', 'SBERBANK'), 1);
+      // Three initials stay initials.
+      assertNoMatch('J R R TOLKIEN', 'JRR TRADING');
+    });
   });
 
   describe('explanations', () => {
