@@ -483,6 +483,11 @@ export function foldKey(text: string): string {
     } else if (ch === 'E' && next === 'E') {
       put(I);
       i++;
+    } else if (i === 0 && ch === 'A' && ARABIC_ABD_ARTICLE.some((start) => text.startsWith(start))) {
+      // Abdul-, Abdel-, Abdol-: "servant of the" written with its article's vowel as heard; one
+      // spelling, so that ABDULHADI meets the joined ABD AL HADI.
+      for (const code of ABD_AL) put(code);
+      i += 4;
     } else if (i === 0 && (ch === 'Y' || ch === 'I') && next === 'E' && isConsonant(text[i + 2])) {
       put(E);
       i++;
@@ -513,6 +518,8 @@ function put(code: number): void {
 const [C, E, F, H, I, J, K, S, U, V] = [...'CEFHIJKSUV'].map((ch) => ch.charCodeAt(0));
 
 const [Q, W, Y] = [...'QWY'].map((ch) => ch.charCodeAt(0));
+const ARABIC_ABD_ARTICLE = ['ABDUL', 'ABDEL', 'ABDOL'];
+const ABD_AL = [...'ABDAL'].map((ch) => ch.charCodeAt(0));
 
 /** Q→K, W→V, Y→I; by code, as a lookup by letter in an object is slow where it misses. */
 function foldedLetter(code: number): number {

@@ -175,6 +175,12 @@ describe('name scoring', () => {
       // Three initials stay initials.
       assertNoMatch('J R R TOLKIEN', 'JRR TRADING');
     });
+
+    it('meets Abdul-, Abdel- and Abd al- compounds written as one word or several', () => {
+      assertMatch('Abdulhadi Aliraqi', 'AL-IRAQI, Abd al-Hadi', 'person');
+      assertMatch('ABDELHADI AL-IRAQI', 'AL-IRAQI, Abd al-Hadi', 'person');
+      assertMatch('ABDUL HADI', 'Abd al-Hadi', 'person');
+    });
   });
 
   describe('explanations', () => {
