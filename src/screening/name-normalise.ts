@@ -115,7 +115,11 @@ const LETTERS_AND_DIGITS = /[\p{L}\p{N}]+/gu;
 const SYMBOL_DIGITS: Readonly<Record<string, string>> = { '@': '4', $: '5', '!': '1', '|': '1' };
 const SYMBOL_IN_WORD = /(?<=[\p{L}\p{N}])[@$!|](?=[\p{L}\p{N}])|(?<![\p{L}\p{N}])[@$](?=\p{L}{2})/gu;
 
+/** What readLookalikes rewrites; a name with none of it (most) is returned as it is, cheaply. */
+const LOOKALIKE_OR_SYMBOL = new RegExp(`[${LETTERLIKE_FROM}ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ@$!|]`, 'u');
+
 function readLookalikes(text: string): string {
+  if (!LOOKALIKE_OR_SYMBOL.test(text)) return text;
   return text
     .replace(LETTERLIKE, (ch) => LETTERLIKE_TO_LATIN.get(ch) ?? ch)
     .replace(LETTERS_AND_DIGITS, (word) =>
