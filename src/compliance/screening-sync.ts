@@ -1,17 +1,13 @@
 import type { Redis, Cluster } from 'ioredis';
 import { indexLists, type ListVersion } from '../screening/list-index';
 import type { ListIndex } from '../screening/screen-instruction';
+import type { SnapshotSource } from '../settlement/screening-step';
 import type { KeySpace } from '../store/keys';
 import type { ListStore } from '../store/list-store';
 import type { Logger } from '../telemetry/logger';
 
-/**
- * `generation` counts the swaps of this process's indexes: a decision taken on one generation and
- * recorded after the next began must be re-screened (screening-in-flight.ts).
- */
-export type ScreeningSnapshot =
-  | { kind: 'current'; lists: readonly ListIndex[]; generation: number }
-  | { kind: 'stale'; confirmedAgoMs: number };
+/** What intake screens with (see SnapshotSource). */
+export type ScreeningSnapshot = ReturnType<SnapshotSource>;
 
 export interface ScreeningSync {
   /** The indexes to screen with, or 'stale' when the current versions cannot be confirmed. */

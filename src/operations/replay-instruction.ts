@@ -1,10 +1,10 @@
 import type { SettlementInstruction } from '../gen/caravan/settlement/v1/instruction';
 import { raced } from '../settlement/transition-conflict';
 import { isSettlementError, type SettlementError } from '../settlement/errors';
-import type { ScreenInstruction } from '../settlement/screening-seam';
+import type { IntakeDecision, ScreenInstruction } from '../settlement/screening-seam';
 import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
 import type { AuditLog } from '../store/audit-log';
-import type { Reason, State } from '../store/instruction-record';
+import type { InstructionRecord, Reason, State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
 
 export interface ReplayDeps {
@@ -44,8 +44,21 @@ export async function replayInstruction(
   }
   const decision = await deps.screen(record.instruction);
   if (isSettlementError(decision)) return decision;
-  if (decision.state !== 'REJECTED' && !deps.hasRoute(record.instruction)) {
+  try {
+    return await applyReplay(deps, request, record, decision);
+  } finally {
     decision.settled?.();
+  }
+}
+
+/** Records a replay's decision, taken on `decision`, and audits it. */
+async function applyReplay(
+  deps: ReplayDeps,
+  request: ReplayRequest,
+  record: InstructionRecord,
+  decision: IntakeDecision,
+): Promise<{ state: State; reason: Reason } | SettlementError> {
+  if (decision.state !== 'REJECTED' && !deps.hasRoute(record.instruction)) {
     return {
       kind: 'failed-precondition',
       message: `no route takes ${request.uetr} (creditor agent ${record.instruction.creditorAgent?.bic ?? ''}); put a route first`,
@@ -55,18 +68,16 @@ export async function replayInstruction(
     decision.state === 'ACCEPTED'
       ? { code: '', description: 'delivery replayed by Caravan operations' }
       : decision.reason;
-  const moved = await deps.store
-    .transition({
-      uetr: request.uetr,
-      from: ['FAILED'],
-      to: decision.state,
-      reason,
-      traceId: request.traceId,
-      traceparent: request.traceparent,
-      nowMs: deps.now(),
-      screening: decision.evidence,
-    })
-    .finally(() => decision.settled?.());
+  const moved = await deps.store.transition({
+    uetr: request.uetr,
+    from: ['FAILED'],
+    to: decision.state,
+    reason,
+    traceId: request.traceId,
+    traceparent: request.traceparent,
+    nowMs: deps.now(),
+    screening: decision.evidence,
+  });
   if (moved.kind !== 'ok') return raced(request.uetr, moved);
   await deps.audit.append(
     {

@@ -105,8 +105,9 @@ const GREEK_CAPITAL_TO_LATIN: Readonly<Record<string, string>> = {
   Υ: 'Y',
   Χ: 'X',
 };
-const GREEK_LOOKALIKE_CAPITAL = /[ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ]/u;
-const GREEK_LOOKALIKE_CAPITALS = /[ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ]/gu;
+const GREEK_CAPITALS = Object.keys(GREEK_CAPITAL_TO_LATIN).join('');
+const GREEK_LOOKALIKE_CAPITAL = new RegExp(`[${GREEK_CAPITALS}]`, 'u');
+const GREEK_LOOKALIKE_CAPITALS = new RegExp(`[${GREEK_CAPITALS}]`, 'gu');
 const LETTERS_AND_DIGITS = /[\p{L}\p{N}]+/gu;
 /**
  * Symbols written for letters inside a word (RO$NEFT, SBERB@NK, V|TOL): read as the digits they
@@ -116,7 +117,7 @@ const SYMBOL_DIGITS: Readonly<Record<string, string>> = { '@': '4', $: '5', '!':
 const SYMBOL_IN_WORD = /(?<=[\p{L}\p{N}])[@$!|](?=[\p{L}\p{N}])|(?<![\p{L}\p{N}])[@$](?=\p{L}{2})/gu;
 
 /** What readLookalikes rewrites; a name with none of it (most) is returned as it is, cheaply. */
-const LOOKALIKE_OR_SYMBOL = new RegExp(`[${LETTERLIKE_FROM}ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ@$!|]`, 'u');
+const LOOKALIKE_OR_SYMBOL = new RegExp(`[${LETTERLIKE_FROM}${GREEK_CAPITALS}@$!|]`, 'u');
 
 function readLookalikes(text: string): string {
   if (!LOOKALIKE_OR_SYMBOL.test(text)) return text;

@@ -10,6 +10,11 @@ import { parseStoredJson } from '../store/store-data';
 import type { ScreeningInFlight } from './screening-in-flight';
 import type { IntakeDecision, ScreenInstruction } from './screening-seam';
 
+/**
+ * The current screening indexes, or 'stale' when their versions cannot be confirmed. `generation`
+ * counts the swaps of this process's indexes: a decision taken on one generation and recorded after
+ * the next began must be re-screened (screening-in-flight.ts).
+ */
 export type SnapshotSource = () =>
   | { kind: 'current'; lists: readonly ListIndex[]; generation: number }
   | { kind: 'stale'; confirmedAgoMs: number };

@@ -221,15 +221,13 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
     },
 
     async loadEntries(list, version) {
-      // HSCAN may return an entry twice (while Redis resizes the hash): keyed by field, once each.
+      // HSCAN may return an entry twice (while Redis resizes the hash): keyed by id (its field).
       const entries = new Map<string, ListEntry>();
-      const key = keys.list(list).entries(version);
       let cursor = '0';
       do {
-        const [next, flat] = await redis.hscan(key, cursor, 'COUNT', 2000);
-        for (let i = 0; i < flat.length; i += 2)
-          entries.set(flat[i], parseStoredJson(flat[i + 1], 'a list entry') as ListEntry);
-        cursor = next;
+        const page = await store.entriesPage(list, version, cursor, 2000);
+        for (const entry of page.entries) entries.set(entry.id, entry);
+        cursor = page.cursor;
       } while (cursor !== '0');
       return [...entries.values()];
     },
