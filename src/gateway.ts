@@ -3,6 +3,7 @@ import type { SettlementInstruction } from './gen/caravan/settlement/v1/instruct
 import { createHoldReview } from './compliance/hold-review';
 import { createListMaintenance, type ParseList } from './compliance/list-maintenance';
 import { createRescreen, type Rescreen } from './compliance/rescreen';
+import { startAuditSweeper, type AuditSweeper } from './compliance/audit-sweeper';
 import { createScreeningSync, type ScreeningSync } from './compliance/screening-sync';
 import { ComplianceService } from './gen/caravan/compliance/v1/compliance';
 import { SettlementGatewayService } from './gen/caravan/settlement/v1/gateway';
@@ -59,6 +60,8 @@ export interface GatewayOptions {
   parseList: ParseList;
   /** Replaces the configured screening step (tests use it to hold a call in flight). */
   screen?: ScreenInstruction;
+  /** Replaces the audit sweep's timing (tests sweep at once). */
+  auditSweep?: { intervalMs: number; graceMs: number };
   now?: () => number;
 }
 
@@ -67,6 +70,10 @@ const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
 const RESCREEN_RETRY_MS = 2_000;
 /** A submission's record step ends within its timeouts, seconds at most: this is a bug's bound. */
 const RESCREEN_DRAIN_BOUND_MS = 60_000;
+/** Audit entries of committed changes left unwritten are looked for this often… */
+const AUDIT_SWEEP_MS = 10_000;
+/** …once this old: their own gateway writes them within milliseconds of the change. */
+const AUDIT_SWEEP_GRACE_MS = 5_000;
 
 /**
  * The composition root of the gateway process: Redis connections, the screening indexes, the
@@ -77,6 +84,7 @@ export async function startGateway({
   log,
   parseList,
   screen: override,
+  auditSweep = { intervalMs: AUDIT_SWEEP_MS, graceMs: AUDIT_SWEEP_GRACE_MS },
   now = Date.now,
 }: GatewayOptions): Promise<Gateway> {
   const redis = createRedisClient(config.redisUrl, { commandTimeoutMs: config.redisCommandTimeoutMs });
@@ -96,6 +104,7 @@ export async function startGateway({
   const closeAll = () => Promise.all(connections.map((c) => c.quit().catch(() => c.disconnect())));
   let sync: ScreeningSync | null = null;
   let rescreen: Rescreen | null = null;
+  let auditSweeper: AuditSweeper | null = null;
   const inFlight = createScreeningInFlight();
   let routes: RouteTable | null = null;
   let listAges: Observation | null = null;
@@ -146,6 +155,8 @@ export async function startGateway({
     ]);
     const lists = createListStore(redis, keys);
     const audit = createAuditLog(redis, keys);
+    auditSweeper = startAuditSweeper({ audit, log, now, ...auditSweep });
+    const sweeper = auditSweeper;
     const feed = await createEventFeed(subscriber, keys);
     const identity = config.devInsecure ? 'dev-insecure' : 'mtls';
     const shutdown = new AbortController();
@@ -284,6 +295,7 @@ export async function startGateway({
         await routeTable.close();
         await screeningSync?.close();
         await rescreen?.close();
+        await sweeper.close();
         await feed.close();
         await closeAll();
       },
@@ -293,6 +305,7 @@ export async function startGateway({
     await routes?.close();
     await sync?.close();
     await rescreen?.close();
+    await auditSweeper?.close();
     await closeAll();
     throw err;
   }

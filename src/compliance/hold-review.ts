@@ -2,7 +2,7 @@ import type { ScreeningHit } from '../screening/screen-instruction';
 import type { SettlementError } from '../settlement/errors';
 import { parseEvidence } from '../settlement/screening-step';
 import { checkNote } from './list-maintenance';
-import type { AuditLog } from '../store/audit-log';
+import { auditIntent, type AuditIntent, type AuditLog } from '../store/audit-log';
 import type { Reason, State } from '../store/instruction-record';
 import type { InstructionStore, TransitionResult } from '../store/instruction-store';
 import type { ScreeningOptions } from '../screening/screen-instruction';
@@ -138,7 +138,7 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
     }
     // A release is decided on the evidence read here: re-screening may replace it (a new hit on a
     // held instruction) without changing its state, and that must void the release.
-    const move = (to: State, reason: { code: string; description: string }, screening?: string) =>
+    const move = (to: State, reason: Reason, entry: AuditIntent, screening?: string) =>
       store.transition({
         uetr: request.uetr,
         from: ['HELD_FOR_REVIEW'],
@@ -149,22 +149,22 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
         nowMs: now(),
         screening,
         ifScreening: record.screening,
+        audit: entry,
       });
     const details = { comment: request.comment, participant: record.participant };
+    const entry = (action: string, more: Record<string, unknown>) =>
+      auditIntent(
+        { actor: request.officer, action, subject: request.uetr, details: { ...details, ...more } },
+        now(),
+      );
+    const settle = (made: AuditIntent) => audit.settle(store.auditPendingOf(request.uetr), made);
 
     if (request.decision === 'reject') {
       const code = request.reasonCode === '' ? 'RR04' : request.reasonCode;
-      const moved = await move('REJECTED', { code, description: 'rejected by compliance review' });
+      const rejection = entry('hold.reject', { code });
+      const moved = await move('REJECTED', { code, description: 'rejected by compliance review' }, rejection);
       if (moved.kind !== 'ok') return raced(request.uetr, moved);
-      await audit.append(
-        {
-          actor: request.officer,
-          action: 'hold.reject',
-          subject: request.uetr,
-          details: { ...details, code },
-        },
-        now(),
-      );
+      await settle(rejection);
       return confirmed(request.uetr, {
         state: 'REJECTED',
         releasedBy: await store.releasesOf(request.uetr),
@@ -172,18 +172,11 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       });
     }
 
-    const approval = await store.addRelease(request.uetr, request.officer);
+    const approved = entry('hold.release-approval', {});
+    const approval = await store.addRelease(request.uetr, request.officer, approved);
     const needed = Math.max(0, deps.releasesRequired - approval.releasedBy.length);
+    await settle(approved);
     if (needed > 0) {
-      await audit.append(
-        {
-          actor: request.officer,
-          action: 'hold.release-approval',
-          subject: request.uetr,
-          details: { ...details, releasedBy: approval.releasedBy },
-        },
-        now(),
-      );
       return confirmed(request.uetr, {
         state: 'HELD_FOR_REVIEW',
         releasedBy: approval.releasedBy,
@@ -199,11 +192,13 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       };
     }
     const settled = deps.screening.inFlight.begin(current.generation);
-    let moved: Awaited<ReturnType<typeof move>>;
+    let moved: TransitionResult;
+    let release: AuditIntent;
     try {
       const found = newHits(record, current.lists, deps.screening.options);
-      if (found !== null) return await stopRelease(found, move, request, details);
-      moved = await move('ACCEPTED', { code: '', description: 'released by compliance review' });
+      if (found !== null) return await stopRelease(found, request.uetr, move, entry, settle);
+      release = entry('hold.release', { releasedBy: approval.releasedBy });
+      moved = await move('ACCEPTED', { code: '', description: 'released by compliance review' }, release);
     } finally {
       settled();
     }
@@ -212,42 +207,28 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       return { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 };
     }
     if (moved.kind !== 'ok') return raced(request.uetr, moved);
-    await audit.append(
-      {
-        actor: request.officer,
-        action: 'hold.release',
-        subject: request.uetr,
-        details: { ...details, releasedBy: approval.releasedBy },
-      },
-      now(),
-    );
+    await settle(release);
     return confirmed(request.uetr, { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 });
   }
 
   /** The release refused: the instruction held again (its releases void) or rejected on new hits. */
   async function stopRelease(
     found: NewHits,
-    move: (to: State, reason: Reason, screening?: string) => Promise<TransitionResult>,
-    request: HoldDecisionRequest,
-    details: Record<string, unknown>,
+    uetr: string,
+    move: (to: State, reason: Reason, made: AuditIntent, screening?: string) => Promise<TransitionResult>,
+    entry: (action: string, more: Record<string, unknown>) => AuditIntent,
+    settle: (made: AuditIntent) => Promise<void>,
   ): Promise<SettlementError> {
-    const moved = await move(found.to, found.reason, found.evidence);
-    if (moved.kind !== 'ok') return raced(request.uetr, moved);
-    await audit.append(
-      {
-        actor: request.officer,
-        action: 'hold.release-stopped',
-        subject: request.uetr,
-        details: { ...details, state: found.to, reason: found.reason.code },
-      },
-      now(),
-    );
+    const stopped = entry('hold.release-stopped', { state: found.to, reason: found.reason.code });
+    const moved = await move(found.to, found.reason, stopped, found.evidence);
+    if (moved.kind !== 'ok') return raced(uetr, moved);
+    await settle(stopped);
     return {
       kind: 'failed-precondition',
       message:
         found.to === 'REJECTED'
-          ? `instruction ${request.uetr} was not released: screened on the current lists it is blocked (${found.reason.description}), so it is REJECTED`
-          : `instruction ${request.uetr} was not released: screened on the current lists it has new hits, so it is held again and its releases are void; review the new evidence`,
+          ? `instruction ${uetr} was not released: screened on the current lists it is blocked (${found.reason.description}), so it is REJECTED`
+          : `instruction ${uetr} was not released: screened on the current lists it has new hits, so it is held again and its releases are void; review the new evidence`,
     };
   }
 

@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import type { ListEntry } from '../screening/list-entry';
 import type { SettlementError } from '../settlement/errors';
 import { invalidArgument, type FieldViolation } from '../settlement/errors';
-import type { AuditLog } from '../store/audit-log';
+import { auditIntent, type AuditLog } from '../store/audit-log';
 import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
 import type { ListStore, ListVersionMeta } from '../store/list-store';
 import type { ImportError, ImportResult } from './importers/import-result';
@@ -123,7 +123,16 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
     action: string,
     details: Record<string, unknown>,
   ): Promise<ListVersionMeta | SettlementError> {
-    const flipped = await lists.activate(list, meta.version, expected);
+    const entry = auditIntent(
+      {
+        actor,
+        action,
+        subject: `${list}@${meta.version}`,
+        details: { ...details, previous: expected, entries: meta.entryCount },
+      },
+      now(),
+    );
+    const flipped = await lists.activate(list, meta.version, expected, entry);
     if (flipped.kind !== 'ok') {
       if (built) await lists.refuse(list, meta.version);
       return {
@@ -134,15 +143,7 @@ export function createListMaintenance(deps: ListMaintenanceDeps): ListMaintenanc
             : `version ${meta.version} of ${list} no longer exists`,
       };
     }
-    await audit.append(
-      {
-        actor,
-        action,
-        subject: `${list}@${meta.version}`,
-        details: { ...details, previous: expected, entries: meta.entryCount },
-      },
-      now(),
-    );
+    await audit.settle(lists.auditPendingOf(list), entry);
     await lists.prune(list, deps.keepVersions);
     // A change the replicas do not hold could be undone by a failover: gateways would then screen
     // with the previous version while the officer believes the change is in force.

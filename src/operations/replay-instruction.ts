@@ -3,7 +3,7 @@ import { raced } from '../settlement/transition-conflict';
 import { isSettlementError, type SettlementError } from '../settlement/errors';
 import type { IntakeDecision, ScreenInstruction } from '../settlement/screening-seam';
 import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
-import type { AuditLog } from '../store/audit-log';
+import { auditIntent, type AuditLog } from '../store/audit-log';
 import type { InstructionRecord, Reason, State } from '../store/instruction-record';
 import type { InstructionStore } from '../store/instruction-store';
 
@@ -68,18 +68,7 @@ async function applyReplay(
     decision.state === 'ACCEPTED'
       ? { code: '', description: 'delivery replayed by Caravan operations' }
       : decision.reason;
-  const moved = await deps.store.transition({
-    uetr: request.uetr,
-    from: ['FAILED'],
-    to: decision.state,
-    reason,
-    traceId: request.traceId,
-    traceparent: request.traceparent,
-    nowMs: deps.now(),
-    screening: decision.evidence,
-  });
-  if (moved.kind !== 'ok') return raced(request.uetr, moved);
-  await deps.audit.append(
+  const entry = auditIntent(
     {
       actor: request.operator,
       action: 'instruction.replay',
@@ -93,6 +82,19 @@ async function applyReplay(
     },
     deps.now(),
   );
+  const moved = await deps.store.transition({
+    uetr: request.uetr,
+    from: ['FAILED'],
+    to: decision.state,
+    reason,
+    traceId: request.traceId,
+    traceparent: request.traceparent,
+    nowMs: deps.now(),
+    screening: decision.evidence,
+    audit: entry,
+  });
+  if (moved.kind !== 'ok') return raced(request.uetr, moved);
+  await deps.audit.settle(deps.store.auditPendingOf(request.uetr), entry);
   return (
     (await unconfirmedDecision(
       deps.replication,

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import { checkRoute, checkRouteId, type RouteRule } from '../routing/route-rule';
 import type { RouteTable } from '../routing/route-table';
 import { invalidArgument, type SettlementError } from '../settlement/errors';
 import { unconfirmedDecision, type DecisionReplication } from '../settlement/decision-replication';
-import type { AuditLog } from '../store/audit-log';
+import { auditIntent, type AuditLog } from '../store/audit-log';
 import type { RouteStore } from '../store/route-store';
 
 export interface RouteAdmin {
@@ -39,25 +40,36 @@ export function createRouteAdmin({ store, table, audit, now, replication }: Rout
       const violations = checkRoute(rule);
       if (violations.length > 0)
         return invalidArgument(violations.map((v) => ({ ...v, field: `route.${v.field}` })));
-      const { version, replaced } = await store.put(rule);
-      await audit.append(
-        {
-          actor: operator,
-          action: replaced ? 'route.replace' : 'route.add',
-          subject: rule.id,
-          details: {
-            version,
-            match: rule.match,
-            priority: rule.priority,
-            counterparties: rule.counterparties.map((c) => ({
-              name: c.name,
-              address: c.address,
-              transport: c.transport,
-            })),
+      const {
+        version,
+        replaced,
+        audit: entry,
+      } = await store.put(rule, (change) =>
+        auditIntent(
+          {
+            actor: operator,
+            action: change.replaced ? 'route.replace' : 'route.add',
+            subject: rule.id,
+            details: {
+              version: change.version,
+              match: rule.match,
+              priority: rule.priority,
+              // Everything that decides where and to whom a transfer goes; the CA by its
+              // fingerprint, so a swapped trust anchor shows in the log without the PEM.
+              counterparties: rule.counterparties.map((c) => ({
+                name: c.name,
+                address: c.address,
+                transport: c.transport,
+                serverName: c.serverName,
+                deadlineMs: c.deadlineMs,
+                caSha256: c.caPem === '' ? '' : createHash('sha256').update(c.caPem).digest('hex'),
+              })),
+            },
           },
-        },
-        now(),
+          now(),
+        ),
       );
+      if (entry) await audit.settle(store.auditPending(), entry);
       await table.refresh();
       return (await unconfirmed(version)) ?? { rule, version, replaced };
     },
@@ -65,14 +77,16 @@ export function createRouteAdmin({ store, table, audit, now, replication }: Rout
     async remove(id, operator) {
       const bad = checkRouteId(id);
       if (bad) return invalidArgument([bad]);
-      const removed = await store.remove(id);
-      if (removed === null) return { kind: 'not-found', message: `no route with id ${id}` };
-      await audit.append(
-        { actor: operator, action: 'route.remove', subject: id, details: { version: removed.version } },
-        now(),
+      const removed = await store.remove(id, (change) =>
+        auditIntent(
+          { actor: operator, action: 'route.remove', subject: id, details: { version: change.version } },
+          now(),
+        ),
       );
+      if (removed === null) return { kind: 'not-found', message: `no route with id ${id}` };
+      if (removed.audit) await audit.settle(store.auditPending(), removed.audit);
       await table.refresh();
-      return (await unconfirmed(removed.version)) ?? removed;
+      return (await unconfirmed(removed.version)) ?? { version: removed.version };
     },
   };
 }

@@ -1,13 +1,49 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
+import { z } from 'zod';
 import type { KeySpace } from './keys';
 import { lua } from './lua-scripts';
+import { parseStoredJson } from './store-data';
 
 export interface AuditInput {
   actor: string;
   action: string;
   subject: string;
   details: Record<string, unknown>;
+}
+
+/**
+ * An audit entry made before the change it records, so the change can leave it pending beside
+ * itself (in its own slot, in the same atomic step): a committed change then always reaches the
+ * log, written by the caller just after, or by a later sweep if the caller could not.
+ */
+export interface AuditIntent extends AuditInput {
+  id: string;
+  occurredAtMs: number;
+}
+
+export function auditIntent(input: AuditInput, nowMs: number): AuditIntent {
+  return { ...input, id: randomUUID(), occurredAtMs: nowMs };
+}
+
+/** The two arguments with which a store script leaves an intent pending: ['', ''] for none. */
+export function intentArgs(intent: AuditIntent | undefined): [string, string] {
+  return intent === undefined ? ['', ''] : [intent.id, JSON.stringify(intent)];
+}
+
+const storedIntent = z.object({
+  id: z.string(),
+  occurredAtMs: z.number(),
+  actor: z.string(),
+  action: z.string(),
+  subject: z.string(),
+  details: z.record(z.string(), z.unknown()),
+});
+
+export interface AuditSweep {
+  written: AuditIntent[];
+  /** Pending entries that could not be parsed (key and id), left where they are. */
+  malformed: string[];
 }
 
 export interface AuditRecord {
@@ -26,7 +62,15 @@ export type AuditVerification =
   | { intact: false; checked: number; firstBadSequence: number; problem: string };
 
 export interface AuditLog {
-  append(input: AuditInput, nowMs: number): Promise<AuditRecord>;
+  /** Writes the entry unless it is in the log already (null then). */
+  write(intent: AuditIntent): Promise<AuditRecord | null>;
+  /**
+   * Writes the entry a committed change left pending at `pendingKey` and clears it. It never
+   * throws: an entry it could not write stays pending, and a sweep writes it.
+   */
+  settle(pendingKey: string, intent: AuditIntent): Promise<void>;
+  /** Writes every pending entry made before `madeBeforeMs`, in every slot, and clears it. */
+  sweep(madeBeforeMs: number): Promise<AuditSweep>;
   /** Events after a sequence, at most `limit` and fewer when they are large; page on from the last. */
   list(afterSequence: number, limit: number): Promise<AuditRecord[]>;
   verify(): Promise<AuditVerification>;
@@ -55,6 +99,11 @@ function parse(fields: string[]): AuditRecord {
 
 const MAX_APPEND_ATTEMPTS = 50;
 /**
+ * How long an entry's written-marker outlives its write: far longer than an entry stays pending
+ * (until the next successful sweep), so a retried write always finds it.
+ */
+const WRITTEN_MARKER_MS = 30 * 24 * 3600 * 1000;
+/**
  * Text one page of events may carry: a page of large events (an upserted entry with hundreds of
  * aliases is kept whole in its event) must stay well inside the 4 MiB reply limit. The caller
  * pages on with the last sequence it got.
@@ -75,38 +124,82 @@ type AuditScriptClient = (Redis | Cluster) & {
 export function createAuditLog(redis: Redis | Cluster, keys: KeySpace): AuditLog {
   const log = keys.auditLog();
   const head = keys.auditHead();
-  redis.defineCommand('appendAuditEvent', { numberOfKeys: 2, lua: lua('append-audit-event') });
+  redis.defineCommand('appendAuditEvent', { numberOfKeys: 3, lua: lua('append-audit-event') });
   const scripts = redis as AuditScriptClient;
-  return {
-    async append(input, nowMs) {
-      for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
-        const [seqText, previousHash] = await redis.hmget(head, 'seq', 'hash');
-        const record = {
-          sequence: Number(seqText ?? 0) + 1,
-          occurredAtMs: nowMs,
-          actor: input.actor,
-          action: input.action,
-          subject: input.subject,
-          detailsJson: JSON.stringify(input.details),
-        };
-        const prev = previousHash ?? '';
-        const hash = auditHash(prev, record);
-        const [outcome] = await scripts.appendAuditEvent(
-          head,
-          log,
-          seqText ?? '0',
-          prev,
-          record.sequence,
-          nowMs,
-          record.actor,
-          record.action,
-          record.subject,
-          record.detailsJson,
-          hash,
-        );
-        if (outcome === 'ok') return { ...record, previousHash: prev, hash };
+
+  async function write(intent: AuditIntent): Promise<AuditRecord | null> {
+    for (let attempt = 0; attempt < MAX_APPEND_ATTEMPTS; attempt++) {
+      const [seqText, previousHash] = await redis.hmget(head, 'seq', 'hash');
+      const record = {
+        sequence: Number(seqText ?? 0) + 1,
+        occurredAtMs: intent.occurredAtMs,
+        actor: intent.actor,
+        action: intent.action,
+        subject: intent.subject,
+        detailsJson: JSON.stringify(intent.details),
+      };
+      const prev = previousHash ?? '';
+      const hash = auditHash(prev, record);
+      const [outcome] = await scripts.appendAuditEvent(
+        head,
+        log,
+        keys.auditWritten(intent.id),
+        seqText ?? '0',
+        prev,
+        record.sequence,
+        record.occurredAtMs,
+        record.actor,
+        record.action,
+        record.subject,
+        record.detailsJson,
+        hash,
+        WRITTEN_MARKER_MS,
+      );
+      if (outcome === 'ok') return { ...record, previousHash: prev, hash };
+      if (outcome === 'written') return null;
+    }
+    throw new Error('audit log append kept conflicting with concurrent appends');
+  }
+
+  /** The entry written (or found written) and its pending copy cleared. */
+  async function writePending(pendingKey: string, intent: AuditIntent): Promise<void> {
+    await write(intent);
+    await redis.hdel(pendingKey, intent.id);
+  }
+
+  async function sweepKey(key: string, madeBeforeMs: number, found: AuditSweep): Promise<void> {
+    let cursor = '0';
+    do {
+      const [next, flat] = await redis.hscan(key, cursor, 'COUNT', 100);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        let intent: AuditIntent;
+        try {
+          intent = storedIntent.parse(parseStoredJson(flat[i + 1], 'a pending audit entry'));
+        } catch {
+          found.malformed.push(`${key} ${flat[i]}`);
+          continue;
+        }
+        if (intent.occurredAtMs >= madeBeforeMs) continue;
+        await writePending(key, intent);
+        found.written.push(intent);
       }
-      throw new Error('audit log append kept conflicting with concurrent appends');
+    } while (cursor !== '0');
+  }
+
+  return {
+    write,
+
+    async settle(pendingKey, intent) {
+      await writePending(pendingKey, intent).catch(() => undefined);
+    },
+
+    async sweep(madeBeforeMs) {
+      const lists = await redis.smembers(keys.listNames());
+      const pending = [...keys.auditPendingKeys(), ...lists.map((name) => keys.list(name).auditPending)];
+      const found: AuditSweep = { written: [], malformed: [] };
+      for (const key of pending) await sweepKey(key, madeBeforeMs, found);
+      return found;
     },
 
     async list(afterSequence, limit) {
@@ -131,11 +224,15 @@ export function createAuditLog(redis: Redis | Cluster, keys: KeySpace): AuditLog
     },
 
     async verify() {
+      // The head is read first and the chain checked up to it: events appended while the log is
+      // read (a busy gateway) lie past it, and are checked by the next verify.
+      const [seqText, headHash] = await redis.hmget(head, 'seq', 'hash');
+      const headSequence = Number(seqText ?? 0);
       let checked = 0;
       let previousHash = '';
       let start = '-';
-      for (;;) {
-        const page = await redis.xrange(log, start, '+', 'COUNT', 500);
+      while (checked < headSequence) {
+        const page = await redis.xrange(log, start, '+', 'COUNT', Math.min(500, headSequence - checked));
         if (page.length === 0) break;
         for (const [, fields] of page) {
           const r = parse(fields);
@@ -158,14 +255,27 @@ export function createAuditLog(redis: Redis | Cluster, keys: KeySpace): AuditLog
         }
         start = `(${page[page.length - 1][0]}`;
       }
-      const [seqText, headHash] = await redis.hmget(head, 'seq', 'hash');
-      if (Number(seqText ?? 0) !== checked || (headHash ?? '') !== previousHash) {
+      if (checked !== headSequence || (headHash ?? '') !== previousHash) {
         return {
           intact: false,
           checked,
           firstBadSequence: checked + 1,
-          problem: `the log ends at event ${checked} but its head says ${seqText ?? 0}: events were removed from the end`,
+          problem: `the log ends at event ${checked} but its head says ${headSequence}: events were removed from the end`,
         };
+      }
+      // An event past the head that a concurrent append does not account for: the head was
+      // rolled back or removed.
+      const [next] = await redis.xrange(log, checked === 0 ? '-' : `(${checked}-0`, '+', 'COUNT', 1);
+      if (next !== undefined) {
+        const [nowText] = await redis.hmget(head, 'seq');
+        if (Number(nowText ?? 0) < parse(next[1]).sequence) {
+          return {
+            intact: false,
+            checked,
+            firstBadSequence: checked + 1,
+            problem: `an event lies past the log's head (event ${checked}): the head was rolled back or removed`,
+          };
+        }
       }
       return { intact: true, checked };
     },

@@ -4,6 +4,7 @@ import { SettlementInstruction } from '../gen/caravan/settlement/v1/instruction'
 import type { KeySpace } from './keys';
 import { defineInstructionScripts, recordInstructionScript, type ScriptReply } from './lua-scripts';
 import type { ReplicaConfirmation } from './replica-confirmation';
+import { intentArgs, type AuditIntent } from './audit-log';
 import { StoreDataError, parseStoredJson } from './store-data';
 import {
   ISO_STATUS_OF,
@@ -60,6 +61,8 @@ export interface Transition {
    * on that evidence, which re-screening may have replaced meanwhile without changing the state.
    */
   ifScreening?: string;
+  /** The change's audit entry, left pending beside it in the same step (AuditLog.settle writes it). */
+  audit?: AuditIntent;
 }
 
 export type TransitionResult =
@@ -109,8 +112,17 @@ export interface InstructionStore {
   transition(input: Transition): Promise<TransitionResult>;
   /** Held instructions, oldest first, across all partitions. */
   holds(limit: number): Promise<{ uetr: string; heldAtMs: number }[]>;
-  /** Records an officer's release of a held instruction; answers who has released it so far. */
-  addRelease(uetr: string, officer: string): Promise<{ state: State | null; releasedBy: string[] }>;
+  /**
+   * Records an officer's release of a held instruction, its audit entry pending beside it;
+   * answers who has released it so far.
+   */
+  addRelease(
+    uetr: string,
+    officer: string,
+    audit?: AuditIntent,
+  ): Promise<{ state: State | null; releasedBy: string[] }>;
+  /** Where the instruction's changes leave their audit entries pending (AuditLog.settle). */
+  auditPendingOf(uetr: string): string;
   releasesOf(uetr: string): Promise<string[]>;
   /** Open (held or accepted, undelivered) instructions of one partition, a page at a time. */
   openPage(partition: number, cursor: string, count: number): Promise<{ uetrs: string[]; cursor: string }>;
@@ -429,14 +441,11 @@ export function createInstructionStore(
       return all.sort((a, b) => a.heldAtMs - b.heldAtMs).slice(0, limit);
     },
 
-    async addRelease(uetr, officer) {
+    async addRelease(uetr, officer, audit) {
       const k = keys.instruction(uetr);
-      const replies = await redis
-        .multi()
-        .sadd(k.releases, officer)
-        .smembers(k.releases)
-        .hget(k.record, 'state')
-        .exec();
+      const step = redis.multi().sadd(k.releases, officer).smembers(k.releases).hget(k.record, 'state');
+      if (audit !== undefined) step.hset(k.auditPending, ...intentArgs(audit));
+      const replies = await step.exec();
       if (replies === null) throw new StoreDataError('transaction aborted while recording a release');
       const releasedBy = replies[1][1] as string[];
       const state = replies[2][1] as string | null;
@@ -448,6 +457,8 @@ export function createInstructionStore(
       return { uetrs: flat.filter((_, i) => i % 2 === 0), cursor: next };
     },
 
+    auditPendingOf: (uetr) => keys.instruction(uetr).auditPending,
+
     async releasesOf(uetr) {
       return (await redis.smembers(keys.instruction(uetr).releases)).sort();
     },
@@ -455,7 +466,18 @@ export function createInstructionStore(
     async transition(input) {
       const k = keys.instruction(input.uetr);
       const reply = await scripts.transitionInstruction(
-        [k.record, k.events, k.outbox, k.holds, k.releases, k.open, k.dead, k.recent, k.traces],
+        [
+          k.record,
+          k.events,
+          k.outbox,
+          k.holds,
+          k.releases,
+          k.open,
+          k.dead,
+          k.recent,
+          k.traces,
+          k.auditPending,
+        ],
         [
           input.from.join(','),
           input.to,
@@ -476,6 +498,7 @@ export function createInstructionStore(
           indexableTrace(input.traceId),
           input.ifScreening === undefined ? '0' : '1',
           input.ifScreening ?? '',
+          ...intentArgs(input.audit),
         ],
       );
       switch (reply[0]) {

@@ -25,6 +25,8 @@ export interface InstructionKeys {
   traces: string;
   /** A counter written to confirm, with WAIT, that replicas hold the partition's earlier writes. */
   replicated: string;
+  /** Audit entries of the partition's committed decisions not yet in the audit log (hash: id → JSON). */
+  auditPending: string;
 }
 
 /** Keys of one screening list; every version of the list shares the list's hash tag. */
@@ -36,6 +38,8 @@ export interface ListKeys {
   versions: string;
   entries(version: number): string;
   meta(version: number): string;
+  /** InstructionKeys.auditPending's counterpart for the list's changes. */
+  auditPending: string;
 }
 
 export interface KeySpace {
@@ -58,6 +62,10 @@ export interface KeySpace {
   routesReplicated(): string;
   /** Pub/sub channel announcing a new route table version (message: the version). */
   routesChannel(): string;
+  /** InstructionKeys.auditPending's counterpart for route changes. */
+  routesAuditPending(): string;
+  /** Every partition's auditPending, then the routes' (the lists' are found through listNames). */
+  auditPendingKeys(): string[];
   list(name: string): ListKeys;
   /** Set of list names. */
   listNames(): string;
@@ -70,6 +78,8 @@ export interface KeySpace {
   auditHead(): string;
   /** The audit log's counterpart of InstructionKeys.replicated. */
   auditReplicated(): string;
+  /** Marks a pending audit entry as written to the log (its sequence), so it is never written twice. */
+  auditWritten(id: string): string;
 }
 
 export function createKeySpace(prefix: string, partitions: number): KeySpace {
@@ -97,6 +107,7 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
         recent: `${tag(p)}:recent`,
         traces: `${tag(p)}:traces`,
         replicated: `${tag(p)}:replicated`,
+        auditPending: `${tag(p)}:audit-pending`,
       };
     },
     outbox: (p) => `${tag(p)}:outbox`,
@@ -110,6 +121,11 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
     routesVersion: () => `${prefix}:{routes}:version`,
     routesReplicated: () => `${prefix}:{routes}:replicated`,
     routesChannel: () => `${prefix}:routes:changed`,
+    routesAuditPending: () => `${prefix}:{routes}:audit-pending`,
+    auditPendingKeys: () => [
+      ...Array.from({ length: partitions }, (_, p) => `${tag(p)}:audit-pending`),
+      `${prefix}:{routes}:audit-pending`,
+    ],
     list(name) {
       const base = `${prefix}:{L:${name}}`;
       return {
@@ -119,6 +135,7 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
         versions: `${base}:versions`,
         entries: (v) => `${base}:v${v}:entries`,
         meta: (v) => `${base}:v${v}:meta`,
+        auditPending: `${base}:audit-pending`,
       };
     },
     listNames: () => `${prefix}:lists`,
@@ -127,5 +144,6 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
     auditLog: () => `${prefix}:{audit}:log`,
     auditHead: () => `${prefix}:{audit}:head`,
     auditReplicated: () => `${prefix}:{audit}:replicated`,
+    auditWritten: (id) => `${prefix}:{audit}:written:${id}`,
   };
 }

@@ -2,6 +2,7 @@ import type { Redis, Cluster } from 'ioredis';
 import type { ListEntry } from '../screening/list-entry';
 import type { KeySpace } from './keys';
 import { lua } from './lua-scripts';
+import { intentArgs, type AuditIntent } from './audit-log';
 import { parseStoredJson } from './store-data';
 
 /** What is kept about each list version beside its entries. */
@@ -34,8 +35,13 @@ export interface ListStore {
     change: { op: 'upsert'; entry: ListEntry } | { op: 'remove'; entryId: string },
     meta: VersionOrigin,
   ): Promise<ListVersionMeta | 'absent'>;
-  /** Makes `version` current if the current version is still `expected` (0 for none). */
-  activate(list: string, version: number, expected: number): Promise<ActivateResult>;
+  /**
+   * Makes `version` current if the current version is still `expected` (0 for none), leaving the
+   * change's audit entry pending beside it.
+   */
+  activate(list: string, version: number, expected: number, audit?: AuditIntent): Promise<ActivateResult>;
+  /** Where the list's changes leave their audit entries pending (AuditLog.settle). */
+  auditPendingOf(list: string): string;
   /** Marks a built version refused and frees its entries; an activated one is kept. */
   refuse(list: string, version: number): Promise<void>;
   loadEntries(list: string, version: number): Promise<ListEntry[]>;
@@ -100,7 +106,7 @@ function parseEntries(flat: string[]): ListEntry[] {
 }
 
 export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListStore {
-  redis.defineCommand('activateListVersion', { numberOfKeys: 4, lua: lua('activate-list-version') });
+  redis.defineCommand('activateListVersion', { numberOfKeys: 5, lua: lua('activate-list-version') });
   redis.defineCommand('deriveListVersion', { numberOfKeys: 2, lua: lua('derive-list-version') });
   redis.defineCommand('stageHash', { numberOfKeys: 1, lua: lua('stage-hash') });
   redis.defineCommand('refuseListVersion', { numberOfKeys: 3, lua: lua('refuse-list-version') });
@@ -198,22 +204,26 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
       return writeMeta(list, version, Number(reply[1]), origin);
     },
 
-    async activate(list, version, expected) {
+    async activate(list, version, expected, audit) {
       const k = keys.list(list);
       const reply = await scripts.activateListVersion(
         k.current,
         k.versions,
         k.meta(version),
         k.entries(version),
+        k.auditPending,
         String(expected),
         String(version),
         keys.listsChannel(),
         list,
+        ...intentArgs(audit),
       );
       if (reply[0] === 'ok') return { kind: 'ok' };
       if (reply[0] === 'moved') return { kind: 'moved', current: Number(reply[1]) };
       return { kind: 'missing' };
     },
+
+    auditPendingOf: (list) => keys.list(list).auditPending,
 
     async refuse(list, version) {
       const k = keys.list(list);

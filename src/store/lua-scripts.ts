@@ -21,7 +21,7 @@ export interface InstructionScripts {
     args: (string | number)[],
   ): Promise<ScriptReply>;
   transitionInstruction(
-    keys: [string, string, string, string, string, string, string, string, string],
+    keys: [string, string, string, string, string, string, string, string, string, string],
     args: (string | number)[],
   ): Promise<ScriptReply>;
   startDeliveryAttempt(keys: [string], args: (string | number)[]): Promise<ScriptReply>;
@@ -42,7 +42,7 @@ type ScriptClient = (Redis | Cluster) & {
  */
 export function defineInstructionScripts(redis: Redis | Cluster): InstructionScripts {
   redis.defineCommand('recordInstruction', recordInstructionScript());
-  redis.defineCommand('transitionInstruction', { numberOfKeys: 9, lua: lua('transition-instruction') });
+  redis.defineCommand('transitionInstruction', { numberOfKeys: 10, lua: lua('transition-instruction') });
   redis.defineCommand('startDeliveryAttempt', { numberOfKeys: 1, lua: lua('start-delivery-attempt') });
   redis.defineCommand('requestDeliveryStop', { numberOfKeys: 1, lua: lua('request-delivery-stop') });
   const client = redis as ScriptClient;

@@ -1,6 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { z } from 'zod';
 import type { RouteRule } from '../routing/route-rule';
+import type { AuditIntent } from './audit-log';
+import { intentArgs } from './audit-log';
 import { StoreDataError } from './store-data';
 import type { KeySpace } from './keys';
 import { lua } from './lua-scripts';
@@ -14,10 +16,23 @@ export interface RouteTableSnapshot {
 export interface RouteStore {
   read(): Promise<RouteTableSnapshot>;
   version(): Promise<number>;
-  put(rule: RouteRule): Promise<{ version: number; replaced: boolean }>;
-  /** Null when no rule has the id. */
-  remove(id: string): Promise<{ version: number } | null>;
+  /**
+   * Stores the rule, leaving pending beside it the audit entry `audit` makes of the version the
+   * change will make and whether it replaces a rule.
+   */
+  put(rule: RouteRule, audit?: AuditOf): Promise<RouteChange & { audit?: AuditIntent }>;
+  /** Null when no rule has the id (nothing changes then). */
+  remove(id: string, audit?: AuditOf): Promise<(RouteChange & { audit?: AuditIntent }) | null>;
+  /** Where route changes leave their audit entries pending (AuditLog.settle). */
+  auditPending(): string;
 }
+
+export interface RouteChange {
+  version: number;
+  replaced: boolean;
+}
+
+type AuditOf = (change: RouteChange) => AuditIntent;
 
 const storedRule = z.object({
   id: z.string(),
@@ -43,8 +58,11 @@ const storedRule = z.object({
 });
 
 type RouteScriptClient = (Redis | Cluster) & {
-  removeRoute(table: string, version: string, id: string): Promise<number>;
+  changeRoute(...args: string[]): Promise<[string, number?]>;
 };
+
+/** A concurrent change moved the version between the read and the write this many times: give up. */
+const MAX_CHANGE_ATTEMPTS = 20;
 
 function parseRule(id: string, json: string): RouteRule {
   let value: unknown;
@@ -62,8 +80,37 @@ export function createRouteStore(redis: Redis | Cluster, keys: KeySpace): RouteS
   const table = keys.routes();
   const versionKey = keys.routesVersion();
   const announce = (version: number) => redis.publish(keys.routesChannel(), String(version));
-  redis.defineCommand('removeRoute', { numberOfKeys: 2, lua: lua('remove-route') });
+  redis.defineCommand('changeRoute', { numberOfKeys: 3, lua: lua('change-route') });
   const scripts = redis as RouteScriptClient;
+  const pending = keys.routesAuditPending();
+
+  /** ruleJson '' removes the rule. */
+  async function change(id: string, ruleJson: string, audit: AuditOf | undefined) {
+    for (let attempt = 0; attempt < MAX_CHANGE_ATTEMPTS; attempt++) {
+      const [current, exists] = await exec<[string | null, number]>(
+        redis.multi().get(versionKey).hexists(table, id),
+      );
+      if (ruleJson === '' && exists === 0) return null;
+      const expected = Number(current ?? 0);
+      const made = { version: expected + 1, replaced: exists === 1 };
+      const entry = audit?.(made);
+      const [outcome] = await scripts.changeRoute(
+        table,
+        versionKey,
+        pending,
+        String(expected),
+        id,
+        ruleJson,
+        ...intentArgs(entry),
+      );
+      if (outcome === 'absent') return null;
+      if (outcome === 'ok') {
+        await announce(made.version);
+        return { ...made, audit: entry };
+      }
+    }
+    throw new Error('the route table kept changing under a route change; try again');
+  }
 
   async function exec<T extends unknown[]>(multi: ReturnType<Redis['multi']>): Promise<T> {
     const replies = await multi.exec();
@@ -88,20 +135,14 @@ export function createRouteStore(redis: Redis | Cluster, keys: KeySpace): RouteS
       return Number((await redis.get(versionKey)) ?? 0);
     },
 
-    async put(rule) {
-      const [added, version] = await exec<[number, number]>(
-        redis.multi().hset(table, rule.id, JSON.stringify(rule)).incr(versionKey),
-      );
-      await announce(version);
-      return { version, replaced: added === 0 };
+    async put(rule, audit) {
+      const done = await change(rule.id, JSON.stringify(rule), audit);
+      if (done === null) throw new StoreDataError('a route put answered absent');
+      return done;
     },
 
-    async remove(id) {
-      // The version moves only when a rule went: removing an unknown id (NOT_FOUND) changes nothing.
-      const version = Number(await scripts.removeRoute(table, versionKey, id));
-      if (version === 0) return null;
-      await announce(version);
-      return { version };
-    },
+    remove: (id, audit) => change(id, '', audit),
+
+    auditPending: () => pending,
   };
 }

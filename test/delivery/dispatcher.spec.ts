@@ -319,6 +319,19 @@ describe('delivery: dispatcher, routes and replay', function () {
     const actions = audit.map(([, f]) => f[f.indexOf('action') + 1]);
     assert.ok(actions.includes('route.replace'), actions.join());
     assert.ok(actions.includes('instruction.replay'), actions.join());
+    // A route's audit entry names everything that decides where a transfer goes, the CA included.
+    const [, replaced] = audit.find(([, f]) => f[f.indexOf('action') + 1] === 'route.replace')!;
+    const details = JSON.parse(replaced[replaced.indexOf('details') + 1]) as {
+      counterparties: Record<string, unknown>[];
+    };
+    assert.deepEqual(Object.keys(details.counterparties[0]).sort(), [
+      'address',
+      'caSha256',
+      'deadlineMs',
+      'name',
+      'serverName',
+      'transport',
+    ]);
   });
 
   it("ends in FAILED with the receiver's own reason when it refuses, without retrying", async () => {

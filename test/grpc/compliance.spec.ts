@@ -69,6 +69,8 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
     redis = testRedis();
     gw = await startTestGateway(prefix, {
       env: { CARAVAN_ROLE_TOKENS: ROLE_TOKENS_ENV, CARAVAN_LIST_POLL_MS: '200' },
+      // Sweeps racing every decision's own audit write: each entry must still be written once.
+      auditSweep: { intervalMs: 100, graceMs: 0 },
     });
     client = complianceClient(gw.address);
     settlement = devClient(gw.address);
@@ -296,7 +298,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       );
       await synced();
       held = [];
-      for (let i = 0; i < 2; i++) {
+      for (let i = 0; i < 3; i++) {
         const ins = validInstruction();
         ins.creditor!.name = 'ТОО Жетысу Орбита Холдинг';
         const res = await submit(settlement, ins, HALYK);
@@ -308,7 +310,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
     it('shows held instructions with their hits', async () => {
       const res = await callUnary(client.listHolds.bind(client), { pageSize: 100 }, ALICE, soon());
       const mine = res.holds.filter((h) => held.includes(h.uetr));
-      assert.equal(mine.length, 2);
+      assert.equal(mine.length, 3);
       assert.ok(mine.every((h) => h.hits.some((hit) => hit.list === 'internal-counterparties')));
     });
 
@@ -364,6 +366,44 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
         ),
       );
       assert.equal(decided.code, status.FAILED_PRECONDITION);
+    });
+
+    it('takes a decision whose audit entry cannot be written at once, and the sweep writes it later', async () => {
+      const uetr = held[2];
+      const head = keys.auditHead();
+      const saved = await redis.dumpBuffer(head);
+      // The log's head made unusable: every write to the log fails until it is restored.
+      await redis.set(head, 'unusable');
+      try {
+        const res = await callUnary(
+          client.decideHold.bind(client),
+          { uetr, decision: HoldDecision.HOLD_DECISION_REJECT, comment: 'true match', reasonCode: 'RR04' },
+          ALICE,
+          soon(),
+        );
+        assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        assert.equal(await redis.hlen(keys.instruction(uetr).auditPending), 1);
+      } finally {
+        await redis.del(head);
+        if (saved) await redis.restore(head, 0, saved);
+      }
+      const written = async () =>
+        (
+          await callUnary(
+            client.listAuditEvents.bind(client),
+            { afterSequence: '0', limit: 1000 },
+            ALICE,
+            soon(),
+          )
+        ).events.filter((e) => e.subject === uetr && e.action === 'hold.reject');
+      const deadline = Date.now() + 10_000;
+      while ((await written()).length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.equal((await written()).length, 1);
+      assert.equal(await redis.hlen(keys.instruction(uetr).auditPending), 0);
+      assert.equal((await callUnary(client.verifyAuditLog.bind(client), {}, ALICE, soon())).intact, true);
     });
   });
 

@@ -1,6 +1,6 @@
 import { Metadata, credentials, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { loadConfig, type Config } from '../../src/config/config';
-import { startGateway, type Gateway } from '../../src/gateway';
+import { startGateway, type Gateway, type GatewayOptions } from '../../src/gateway';
 import {
   SettlementGatewayClient,
   type Instruction,
@@ -68,7 +68,12 @@ export async function putRoutes(
  */
 export async function startTestGateway(
   prefix: string,
-  options: { env?: Record<string, string>; screen?: ScreenInstruction; routes?: readonly RouteRule[] } = {},
+  options: {
+    env?: Record<string, string>;
+    screen?: ScreenInstruction;
+    routes?: readonly RouteRule[];
+    auditSweep?: GatewayOptions['auditSweep'];
+  } = {},
 ): Promise<TestGateway> {
   startTracing();
   const redisUrl = options.env?.REDIS_URL ?? TEST_REDIS_URL;
@@ -89,6 +94,7 @@ export async function startTestGateway(
     log,
     parseList: parseListFiles,
     ...(options.screen ? { screen: options.screen } : {}),
+    ...(options.auditSweep ? { auditSweep: options.auditSweep } : {}),
   });
   return { gateway, address: `127.0.0.1:${gateway.port}`, config };
 }

@@ -2,9 +2,9 @@
 -- officers' concurrent imports or rollbacks cannot silently overwrite each other.
 --
 -- KEYS[1] current-version key, KEYS[2] versions (sorted set), KEYS[3] the version's meta hash,
--- KEYS[4] the version's entries hash
+-- KEYS[4] the version's entries hash, KEYS[5] the list's audit entries pending (hash: id → JSON)
 -- ARGV[1] expected current version ('0' for none)   ARGV[2] new version   ARGV[3] channel
--- ARGV[4] list name
+-- ARGV[4] list name   ARGV[5] the change's audit entry id and ARGV[6] its JSON, left pending with it, or ''
 --
 -- Returns {'ok'} | {'moved', current} | {'missing'}
 local current = redis.call('GET', KEYS[1]) or '0'
@@ -25,5 +25,8 @@ redis.call('HSET', KEYS[3], 'status', 'activated')
 -- Built versions carry a staging TTL (stage-hash.lua); a current one must never expire.
 redis.call('PERSIST', KEYS[3])
 redis.call('PERSIST', KEYS[4])
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[5], ARGV[5], ARGV[6])
+end
 redis.call('PUBLISH', ARGV[3], cjson.encode({list = ARGV[4], version = tonumber(ARGV[2])}))
 return {'ok'}

@@ -8,7 +8,8 @@
 -- KEYS[4] partition holds (sorted set), KEYS[5] officers who released the instruction (set),
 -- KEYS[6] partition open instructions (sorted set), KEYS[7] partition failed instructions (sorted set),
 -- KEYS[8] partition recently changed instructions (sorted set: UETR by last change),
--- KEYS[9] partition trace index (sorted set of "<trace id>:<uetr>", all scored 0)
+-- KEYS[9] partition trace index (sorted set of "<trace id>:<uetr>", all scored 0),
+-- KEYS[10] partition audit entries pending (hash: id → JSON)
 -- ARGV[1] expected current states, comma-separated   ARGV[2] new state   ARGV[3] ISO status
 -- ARGV[4] reason code   ARGV[5] reason description   ARGV[6] now (ms)   ARGV[7] trace id
 -- ARGV[8] '1' to enqueue for delivery   ARGV[9] uetr   ARGV[10] pub/sub channel
@@ -22,6 +23,7 @@
 -- ARGV[17] the trace id to index, or '' when it is not a valid one
 -- ARGV[18] '1' to refuse unless the stored screening evidence is still ARGV[19] (a decision taken
 --          on the evidence read must not land after re-screening replaced it)
+-- ARGV[20] the change's audit entry id and ARGV[21] its JSON, left pending with the change, or ''
 --
 -- Returns {'ok', seq} | {'missing'} | {'stale', current state} | {'in-delivery'}
 local state = redis.call('HGET', KEYS[1], 'state')
@@ -76,6 +78,9 @@ redis.call('ZADD', KEYS[8], ARGV[6], ARGV[9])
 redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -(tonumber(ARGV[16]) + 1))
 if ARGV[17] ~= '' then
   redis.call('ZADD', KEYS[9], 0, ARGV[17] .. ':' .. ARGV[9])
+end
+if ARGV[20] ~= '' then
+  redis.call('HSET', KEYS[10], ARGV[20], ARGV[21])
 end
 redis.call('PUBLISH', ARGV[10], ARGV[9])
 return {'ok', seq}
