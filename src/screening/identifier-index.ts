@@ -10,7 +10,7 @@ import type {
 
 /**
  * Exact-match lookups for the identifier entries of one list version. Every key is normalised the
- * same way on both sides: BICs on their first 8 characters, IBANs without spaces in upper case,
+ * same way on both sides: BICs on their first 8 characters, IBANs as ibanKey says,
  * wallet addresses as walletKey says, national ids as letters and digits only, upper case.
  */
 export interface IdentifierIndex {
@@ -32,7 +32,15 @@ const BECH32 = /^[a-z0-9]+1[02-9ac-hj-np-z]{6,}$/i;
 const CASHADDR = /^[qp][02-9ac-hj-np-z]{41}$/i;
 
 export const bicKey = (bic: string): string => bic.trim().toUpperCase().slice(0, 8);
-export const ibanKey = (iban: string): string => iban.replace(/\s+/g, '').toUpperCase();
+/**
+ * An IBAN by its country and account (BBAN), without its check digits: an account has one IBAN,
+ * but each check pair 97, 98 and 02 has a second one (00, 01, 99) that passes mod 97, and a
+ * receiver checking only mod 97 books either.
+ */
+export function ibanKey(iban: string): string {
+  const s = iban.replace(/\s+/g, '').toUpperCase();
+  return /^[A-Z]{2}[0-9]{2}/.test(s) ? s.slice(0, 2) + s.slice(4) : s;
+}
 /**
  * A wallet address without a payment URI's scheme; lower case where its format ignores case (EVM
  * hex, and bech32 and CashAddr, which are written all in one case or the other), exactly as

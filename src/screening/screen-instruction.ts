@@ -5,7 +5,7 @@ import {
   type Party,
   type SettlementInstruction,
 } from '../gen/caravan/settlement/v1/instruction';
-import { ibanKey, type IdentifierIndex } from './identifier-index';
+import type { IdentifierIndex } from './identifier-index';
 import type { ListEntry, ListEntryKind, NameEntry, NationalIdEntry } from './list-entry';
 import type { NameMatch, NameSearchOptions, SharedNameIndex } from './name-index';
 import { prepareName, type PreparedName } from './name-score';
@@ -194,8 +194,8 @@ function screenOne(
       // pass what the IBAN field would stop.
       const where = `${field}.account.account_number`;
       for (const e of ids.iban(account.value)) hits.push(exactHit(index, e, where, e.iban));
-      const key = ibanKey(account.value);
-      if (IBAN_SHAPED.test(key)) checkCountry(key.slice(0, 2), where);
+      const compact = account.value.replace(/\s+/g, '').toUpperCase();
+      if (IBAN_SHAPED.test(compact)) checkCountry(compact.slice(0, 2), where);
     } else if (account?.$case === 'wallet') {
       for (const e of ids.wallet(account.value.address)) {
         hits.push(exactHit(index, e, `${field}.account.wallet`, `${e.network} ${e.address}`));

@@ -50,6 +50,9 @@ export function checkIban(s: string): string | null {
   if (s.length !== length) return `must be ${length} characters for ${country} IBANs, got ${s.length}`;
   if (!/^[A-Z0-9]+$/.test(s.slice(4))) return 'may contain only upper-case letters A-Z and digits';
   if (mod97(s.slice(4) + s.slice(0, 4)) !== 1) return 'has wrong check digits (ISO 7064 mod 97-10)';
+  // 00, 01 and 99 pass mod 97 as second spellings of 97, 98 and 02; no IBAN is issued with them.
+  const check = Number(s.slice(2, 4));
+  if (check < 2 || check > 98) return 'has check digits outside 02-98, which ISO 13616 never issues';
   return null;
 }
 

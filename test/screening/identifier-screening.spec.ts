@@ -146,6 +146,18 @@ describe('identifier screening', function () {
     assert.deepEqual(fields('ge29 nb00 0000 0101 9049 17'), ['creditor.account.account_number']);
     assert.deepEqual(fields('IR062960000000100324200001'), ['creditor.account.account_number']);
     assert.deepEqual(fields('40702810900000012345'), []);
+    // The listed account with check digits 00 instead of 97 (mod 97 accepts both): the same account.
+    const kz = [index('l', [{ ...base, kind: 'iban', id: 'kz', iban: 'KZ97125KZT5004100193' }])];
+    assert.deepEqual(
+      decide(withAccount('KZ00125KZT5004100193'), kz).hits.map((h) => h.field),
+      ['creditor.account.account_number'],
+    );
+    const asIban = validInstruction();
+    asIban.creditor!.account = { kind: { $case: 'iban', value: 'KZ00125KZT5004100193' } };
+    assert.deepEqual(
+      decide(asIban, kz).hits.map((h) => h.field),
+      ['creditor.account.iban'],
+    );
   });
 
   it('blocks a card whose BIN is shorter than a listed IIN range it falls in', () => {

@@ -52,6 +52,14 @@ describe('checkIban', () => {
     assert.equal(checkIban('GB82WEST12345698765431'), 'has wrong check digits (ISO 7064 mod 97-10)');
   });
 
+  it('refuses check digits 00, 01 and 99, second spellings of 97, 98 and 02 that pass mod 97', () => {
+    assert.equal(checkIban('KZ97125KZT5004100193'), null);
+    assert.equal(
+      checkIban('KZ00125KZT5004100193'),
+      'has check digits outside 02-98, which ISO 13616 never issues',
+    );
+  });
+
   it('refuses swapped adjacent digits, which mod 97 always catches', () => {
     assert.match(checkIban('DE89370400440532013000'.replace('0532', '0523')) ?? '', /check digits/);
   });
