@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -157,6 +158,21 @@ const PARTY_TYPES: Record<string, PartyType> = {
   aircraft: PartyType.PARTY_TYPE_AIRCRAFT,
 };
 
+/**
+ * The id a name entry gets unless one is given: its Latin letters and digits for the reader, and a
+ * digest of the whole name, so names that differ only outside A-Z 0-9 (every Cyrillic name) or
+ * after 40 characters get ids of their own instead of replacing each other.
+ */
+export function nameEntryId(name: string): string {
+  const folded = name.normalize('NFC').trim().replace(/\s+/g, ' ').toUpperCase();
+  const readable = folded
+    .replace(/[^A-Z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
+  const digest = createHash('sha256').update(folded).digest('hex').slice(0, 16);
+  return `name:${readable === '' ? '' : `${readable}:`}${digest}`;
+}
+
 /** Builds the entry the options describe; exactly one kind option must be given. */
 export function entryFromOptions(o: AddOptions): ListEntry | string {
   const kinds = [
@@ -169,7 +185,9 @@ export function entryFromOptions(o: AddOptions): ListEntry | string {
     o.jurisdiction,
   ].filter((v) => v !== undefined);
   if (kinds.length !== 1)
-    return 'give exactly one of --name, --bic, --iban, --wallet, --national-id, --scheme/--iin, --jurisdiction';
+    return 'give exactly one of --name, --bic, --iban, --wallet, --national-id, --scheme (with --iin), --jurisdiction';
+  if (o.iin?.length && o.scheme === undefined)
+    return '--iin needs --scheme: the ranges belong to a named scheme';
   const base: ListEntry = {
     ...ListEntry.fromJSON({}),
     ref: o.ref ?? '',
@@ -179,12 +197,7 @@ export function entryFromOptions(o: AddOptions): ListEntry | string {
   if (o.name !== undefined) {
     return {
       ...base,
-      id:
-        o.id ??
-        `name:${o.name
-          .toUpperCase()
-          .replace(/[^A-Z0-9]+/g, '-')
-          .slice(0, 60)}`,
+      id: o.id ?? nameEntryId(o.name),
       kind: EntryKind.ENTRY_KIND_NAME,
       name: o.name,
       aliases: (o.alias ?? []).map((name) => ({ name, kind: 'aka' })),
@@ -197,7 +210,10 @@ export function entryFromOptions(o: AddOptions): ListEntry | string {
   if (o.iban !== undefined)
     return { ...base, id: o.id ?? `iban:${o.iban}`, kind: EntryKind.ENTRY_KIND_IBAN, iban: o.iban };
   if (o.wallet !== undefined) {
-    const [network, address] = o.wallet.split(':', 2);
+    // Only the first colon separates: an address may carry its own (bitcoincash:q...).
+    const colon = o.wallet.indexOf(':');
+    const network = colon < 0 ? '' : o.wallet.slice(0, colon);
+    const address = colon < 0 ? '' : o.wallet.slice(colon + 1);
     if (!network || !address) return '--wallet takes NETWORK:ADDRESS, e.g. ETH:0x...';
     return {
       ...base,
@@ -234,7 +250,9 @@ export function entryFromOptions(o: AddOptions): ListEntry | string {
   const scheme = (o.scheme ?? '').toUpperCase();
   return {
     ...base,
-    id: o.id ?? `scheme:${scheme || ranges.map((r) => `${r.from}-${r.to}`).join(',')}`,
+    // The ranges are part of the id: a second add of the scheme with other ranges must not
+    // replace the first one's.
+    id: o.id ?? `scheme:${[scheme, ...ranges.map((r) => `${r.from}-${r.to}`)].join(':')}`,
     kind: EntryKind.ENTRY_KIND_CARD_SCHEME,
     scheme,
     iinRanges: ranges,

@@ -47,7 +47,7 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
       alice,
     );
     assert.equal(added.code, 0, explain(added));
-    assert.match(added.stdout, /added scheme:MIR .*card-schemes@1 {2}1 entries/);
+    assert.match(added.stdout, /added scheme:MIR:2200-2204 .*card-schemes@1 {2}1 entries/);
     await gw.gateway.screening!.refresh();
     const client = devClient(gw.address);
     const res = await submit(
@@ -58,6 +58,40 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
     client.close();
     assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED);
     assert.equal(res.reason?.code, 'AG01');
+  });
+
+  it('gives every added name, wallet and scheme range an entry of its own', async () => {
+    for (const name of ['Иван Петрович Сидоров', 'ТОО Сбер Восток Трейд', 'ТОО  сбер восток трейд']) {
+      const added = await run(['lists', 'add', 'cli-names', '--name', name, '--note', 'case'], alice);
+      assert.equal(added.code, 0, explain(added));
+    }
+    await run(
+      [
+        'lists',
+        'add',
+        'cli-names',
+        '--wallet',
+        'BCH:bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a',
+        '--note',
+        'x',
+      ],
+      alice,
+    );
+    await run(['lists', 'add', 'cli-names', '--scheme', 'MIR', '--iin', '2200-2201', '--note', 'x'], alice);
+    await run(['lists', 'add', 'cli-names', '--scheme', 'MIR', '--iin', '2203-2204', '--note', 'x'], alice);
+    const entries = await run(['lists', 'entries', 'cli-names', '--json'], alice);
+    assert.equal(entries.code, 0, explain(entries));
+    const shown = entries.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { id: string; address?: string });
+    // The two Cyrillic names (the third is the second again, in other case and spacing), the
+    // wallet with its own colon, and both Mir ranges.
+    assert.equal(shown.length, 5, entries.stdout);
+    assert.ok(shown.some((e) => e.address === 'bitcoincash:qpm2qsznhks23z7629mms6s4cwef74vcwvy22gdx6a'));
+    const iinOnly = await run(['lists', 'add', 'cli-names', '--iin', '2205-2206', '--note', 'x'], alice);
+    assert.equal(iinOnly.code, 2, explain(iinOnly));
+    assert.match(iinOnly.stderr, /--iin needs --scheme/);
   });
 
   it('imports a CSV list with a progress-free non-TTY run, shows lists and versions', async () => {
