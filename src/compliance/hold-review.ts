@@ -173,7 +173,8 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
     }
 
     const approved = entry('hold.release-approval', {});
-    const approval = await store.addRelease(request.uetr, request.officer, approved);
+    const approval = await store.addRelease(request.uetr, request.officer, record.screening, approved);
+    if (approval.kind !== 'ok') return raced(request.uetr, approval);
     const needed = Math.max(0, deps.releasesRequired - approval.releasedBy.length);
     await settle(approved);
     if (needed > 0) {

@@ -71,6 +71,10 @@ export type TransitionResult =
   | { kind: 'stale'; state: State }
   | { kind: 'in-delivery' };
 
+/** 'stale' with HELD_FOR_REVIEW: held again, on other evidence. */
+export type ReleaseResult =
+  { kind: 'ok'; releasedBy: string[] } | { kind: 'missing' } | { kind: 'stale'; state: State };
+
 export type AttemptStart =
   | { kind: 'ok'; attempt: number }
   | { kind: 'missing' }
@@ -113,14 +117,10 @@ export interface InstructionStore {
   /** Held instructions, oldest first, across all partitions. */
   holds(limit: number): Promise<{ uetr: string; heldAtMs: number }[]>;
   /**
-   * Records an officer's release of a held instruction, its audit entry pending beside it;
-   * answers who has released it so far.
+   * Records an officer's release of a held instruction if it is still held on the screening
+   * evidence `ifScreening`, its audit entry pending beside it; answers who has released it so far.
    */
-  addRelease(
-    uetr: string,
-    officer: string,
-    audit?: AuditIntent,
-  ): Promise<{ state: State | null; releasedBy: string[] }>;
+  addRelease(uetr: string, officer: string, ifScreening: string, audit?: AuditIntent): Promise<ReleaseResult>;
   /** Where the instruction's changes leave their audit entries pending (AuditLog.settle). */
   auditPendingOf(uetr: string): string;
   releasesOf(uetr: string): Promise<string[]>;
@@ -441,15 +441,21 @@ export function createInstructionStore(
       return all.sort((a, b) => a.heldAtMs - b.heldAtMs).slice(0, limit);
     },
 
-    async addRelease(uetr, officer, audit) {
+    async addRelease(uetr, officer, ifScreening, audit) {
       const k = keys.instruction(uetr);
-      const step = redis.multi().sadd(k.releases, officer).smembers(k.releases).hget(k.record, 'state');
-      if (audit !== undefined) step.hset(k.auditPending, ...intentArgs(audit));
-      const replies = await step.exec();
-      if (replies === null) throw new StoreDataError('transaction aborted while recording a release');
-      const releasedBy = replies[1][1] as string[];
-      const state = replies[2][1] as string | null;
-      return { state: state === null ? null : stateOf(state, 'state'), releasedBy: releasedBy.sort() };
+      const reply = await scripts.addRelease(
+        [k.record, k.releases, k.auditPending],
+        [officer, ifScreening, ...intentArgs(audit)],
+      );
+      if (reply[0] === 'missing') return { kind: 'missing' };
+      if (reply[0] === 'stale') return { kind: 'stale', state: stateOf(str(reply[1], 'state'), 'state') };
+      return {
+        kind: 'ok',
+        releasedBy: reply
+          .slice(1)
+          .map((o) => str(o, 'officer'))
+          .sort(),
+      };
     },
 
     async openPage(partition, cursor, count) {

@@ -25,6 +25,7 @@ export interface InstructionScripts {
     args: (string | number)[],
   ): Promise<ScriptReply>;
   startDeliveryAttempt(keys: [string], args: (string | number)[]): Promise<ScriptReply>;
+  addRelease(keys: [string, string, string], args: (string | number)[]): Promise<ScriptReply>;
   requestDeliveryStop(keys: [string], args: (string | number)[]): Promise<number>;
 }
 
@@ -33,6 +34,7 @@ type ScriptClient = (Redis | Cluster) & {
   recordInstruction(...args: (string | number)[]): Promise<ScriptReply>;
   transitionInstruction(...args: (string | number)[]): Promise<ScriptReply>;
   startDeliveryAttempt(...args: (string | number)[]): Promise<ScriptReply>;
+  addRelease(...args: (string | number)[]): Promise<ScriptReply>;
   requestDeliveryStop(...args: (string | number)[]): Promise<number>;
 };
 
@@ -44,12 +46,14 @@ export function defineInstructionScripts(redis: Redis | Cluster): InstructionScr
   redis.defineCommand('recordInstruction', recordInstructionScript());
   redis.defineCommand('transitionInstruction', { numberOfKeys: 10, lua: lua('transition-instruction') });
   redis.defineCommand('startDeliveryAttempt', { numberOfKeys: 1, lua: lua('start-delivery-attempt') });
+  redis.defineCommand('addRelease', { numberOfKeys: 3, lua: lua('add-release') });
   redis.defineCommand('requestDeliveryStop', { numberOfKeys: 1, lua: lua('request-delivery-stop') });
   const client = redis as ScriptClient;
   return {
     recordInstruction: (keys, args) => client.recordInstruction(...keys, ...args),
     transitionInstruction: (keys, args) => client.transitionInstruction(...keys, ...args),
     startDeliveryAttempt: (keys, args) => client.startDeliveryAttempt(...keys, ...args),
+    addRelease: (keys, args) => client.addRelease(...keys, ...args),
     requestDeliveryStop: (keys, args) => client.requestDeliveryStop(...keys, ...args),
   };
 }

@@ -148,7 +148,7 @@ describe('re-screening open instructions after a list change', function () {
     const first = indexesOf([name('list-a', 'OOO Volga Test Supplies')]);
     const uetr = await submitOn(first, 1);
     assert.equal(await stateOf(uetr), 'HELD_FOR_REVIEW');
-    await store.addRelease(uetr, 'alice');
+    await store.addRelease(uetr, 'alice', (await store.get(uetr))!.screening);
     assert.deepEqual(await store.releasesOf(uetr), ['alice']);
     start();
     const second = indexesOf([
@@ -317,8 +317,8 @@ describe('re-screening open instructions after a list change', function () {
       // Another replica's pass holds it again, with a new hit, between the officer's read and release.
       const racing: InstructionStore = {
         ...store,
-        addRelease: async (id, officer) => {
-          const approval = await store.addRelease(id, officer);
+        addRelease: async (id, officer, ifScreening, audit) => {
+          const approval = await store.addRelease(id, officer, ifScreening, audit);
           await store.transition({
             uetr: id,
             from: ['HELD_FOR_REVIEW'],
@@ -336,6 +336,49 @@ describe('re-screening open instructions after a list change', function () {
       const answer = await release(holds, uetr, 'alice');
       assert.equal('kind' in answer && answer.kind, 'failed-precondition');
       assert.equal(await stateOf(uetr), 'HELD_FOR_REVIEW');
+    });
+
+    it('does not count an approval given on evidence re-screening replaced before it landed', async () => {
+      const lists = indexesOf([listA]);
+      const uetr = await submitOn(lists, 1);
+      // Another replica's pass holds it again between the officer's read and the approval's write.
+      const racing: InstructionStore = {
+        ...store,
+        addRelease: async (id, officer, ifScreening, audit) => {
+          await store.transition({
+            uetr: id,
+            from: ['HELD_FOR_REVIEW'],
+            to: 'HELD_FOR_REVIEW',
+            reason: NO_REASON,
+            traceId: 't',
+            traceparent: '',
+            nowMs: Date.now(),
+            screening: JSON.stringify({ screened: true, versions: [], hits: [] }),
+          });
+          return store.addRelease(id, officer, ifScreening, audit);
+        },
+      };
+      const holds = reviewOn(lists, 1, { store: racing, releasesRequired: 2 });
+      const answer = await release(holds, uetr, 'alice');
+      assert.equal('kind' in answer && answer.kind, 'failed-precondition');
+      assert.match('message' in answer ? answer.message : '', /held on new evidence/);
+      assert.deepEqual(await store.releasesOf(uetr), []);
+      // A release of an instruction no longer held records nothing either.
+      await store.transition({
+        uetr,
+        from: ['HELD_FOR_REVIEW'],
+        to: 'REJECTED',
+        reason: { code: 'RR04', description: 'rejected' },
+        traceId: 't',
+        traceparent: '',
+        nowMs: Date.now(),
+      });
+      const record = (await store.get(uetr))!;
+      assert.deepEqual(await store.addRelease(uetr, 'bob', record.screening), {
+        kind: 'stale',
+        state: 'REJECTED',
+      });
+      assert.deepEqual(await store.releasesOf(uetr), []);
     });
 
     it('is refused, and the instruction rejected, on a new identifier hit', async () => {

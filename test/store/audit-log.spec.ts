@@ -121,7 +121,8 @@ describe('store: audit entries a change leaves pending', () => {
     const instruction = validInstruction();
     await recordDirectly(store, instruction, { state: 'HELD_FOR_REVIEW' });
     const released = intent('hold.release-approval', instruction.uetr);
-    await store.addRelease(instruction.uetr, 'alice', released);
+    const held = await store.get(instruction.uetr);
+    await store.addRelease(instruction.uetr, 'alice', held!.screening, released);
     const rejected = intent('hold.reject', instruction.uetr);
     const moved = await store.transition({
       uetr: instruction.uetr,
