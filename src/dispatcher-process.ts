@@ -9,6 +9,7 @@ import { createKeySpace } from './store/keys';
 import { createRouteStore } from './store/route-store';
 import { createRedisClient, duplicateForBlocking, waitUntilReady } from './store/redis-client';
 import { meteredStore } from './telemetry/instruction-metrics';
+import { claimPartitionCount } from './store/partition-count';
 import type { Logger } from './telemetry/logger';
 import { countConnectionErrors } from './telemetry/metrics';
 
@@ -39,6 +40,7 @@ export async function startDispatcherProcess(config: Config, log: Logger): Promi
   try {
     await Promise.all(connections.map((c) => waitUntilReady(c, config.redisUrl, 10_000)));
     const keys = createKeySpace(config.redisPrefix, config.partitions);
+    await claimPartitionCount(redis, keys);
     const store = meteredStore(createInstructionStore(redis, keys));
     const routes = await createRouteTable({
       store: createRouteStore(redis, keys),

@@ -17,6 +17,7 @@ import { createScreeningInFlight } from './settlement/screening-in-flight';
 import { createScreeningStep } from './settlement/screening-step';
 import { createSubmitInstruction } from './settlement/submit-instruction';
 import { createAuditLog } from './store/audit-log';
+import { claimPartitionCount } from './store/partition-count';
 import { createEventFeed } from './store/event-feed';
 import { createInstructionStore } from './store/instruction-store';
 import { createKeySpace } from './store/keys';
@@ -113,6 +114,7 @@ export async function startGateway({
     // which Redis refuses in subscriber mode: both connections must be ready first.
     await Promise.all(connections.map((c) => waitUntilReady(c, config.redisUrl, 10_000)));
     const keys = createKeySpace(config.redisPrefix, config.partitions);
+    await claimPartitionCount(redis, keys);
     if (confirmers.length > 0) {
       const connected = await fewestConnectedReplicas(confirmers[0]);
       if (connected < replicas) {

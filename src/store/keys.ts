@@ -46,6 +46,8 @@ export interface KeySpace {
   readonly prefix: string;
   readonly partitions: number;
   partitionOf(uetr: string): number;
+  /** The partition count the data was written with (partition-count.ts). */
+  partitionCount(): string;
   instruction(uetr: string): InstructionKeys;
   outbox(partition: number): string;
   /** Pub/sub channel announcing "this instruction has a new status event" (message: the UETR). */
@@ -92,6 +94,7 @@ export function createKeySpace(prefix: string, partitions: number): KeySpace {
     prefix,
     partitions,
     partitionOf,
+    partitionCount: () => `${prefix}:partitions`,
     instruction(uetr) {
       const p = partitionOf(uetr);
       return {
