@@ -40,15 +40,27 @@ export function participantOf(call: CallLike, mode: IdentityMode): string | Sett
   if (cert === undefined || cert === null || Object.keys(cert).length === 0) {
     return { kind: 'unauthenticated', message: 'a client certificate is required' };
   }
-  const cn = cert.subject?.CN;
-  const name = Array.isArray(cn) ? cn[0] : cn;
-  if (typeof name !== 'string' || !BIC.test(name)) {
+  const name = singleCommonName(cert);
+  if (name === 'several') {
+    return { kind: 'unauthenticated', message: SEVERAL_CNS };
+  }
+  if (name === null || !BIC.test(name)) {
     return {
       kind: 'unauthenticated',
       message: 'the client certificate subject CN must be the participant BIC (8 or 11 characters)',
     };
   }
   return name;
+}
+
+const SEVERAL_CNS =
+  'the client certificate has several subject CNs: it must name exactly one participant or officer';
+
+/** The subject's one CN; 'several' for a subject with more (readers disagree on which counts). */
+function singleCommonName(cert: PeerCertificate): string | null | 'several' {
+  const cn: unknown = cert.subject?.CN;
+  if (Array.isArray(cn)) return cn.length === 1 && typeof cn[0] === 'string' ? cn[0] : 'several';
+  return typeof cn === 'string' && cn !== '' ? cn : null;
 }
 
 export interface Officer {
@@ -78,18 +90,25 @@ export function officerOf(
     }
   } else {
     const cert = call.getAuthContext()?.sslPeerCertificate;
-    const cn = cert?.subject?.CN;
-    const ou = cert?.subject?.OU;
-    const id = Array.isArray(cn) ? cn[0] : cn;
-    if (typeof id !== 'string' || id === '') {
+    const id = cert ? singleCommonName(cert) : null;
+    if (id === 'several') return { kind: 'unauthenticated', message: SEVERAL_CNS };
+    if (id === null || id.trim() === '') {
       return {
         kind: 'unauthenticated',
         message: 'a client certificate with the officer id as subject CN is required',
       };
     }
+    const ou = cert?.subject?.OU;
     const units = (Array.isArray(ou) ? ou : ou === undefined ? [] : [ou]).map((u) => u.toLowerCase());
-    officer = { id, roles: (['compliance', 'operations'] as const).filter((r) => units.includes(r)) };
+    // A participant's certificate (its CN a BIC) is never an officer's, whatever OU a bank's CA
+    // request carried ("Operations" is a common department name).
+    const roles = BIC.test(id)
+      ? []
+      : (['compliance', 'operations'] as const).filter((r) => units.includes(r));
+    officer = { id, roles };
   }
+  // Four-eyes counts officers by id: Alice and alice are one person.
+  officer = { ...officer, id: officer.id.trim().toLowerCase() };
   if (!officer.roles.includes(role)) {
     return {
       kind: 'permission-denied',

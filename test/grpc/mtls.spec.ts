@@ -105,9 +105,9 @@ describe('gateway under mTLS', function () {
       await deleteUnder(redis, prefix);
     });
 
-    /** Everything under the prefix but the route table the test gateway starts with. */
+    /** Everything under the prefix but the route table and partition count a gateway starts with. */
     const instructionKeys = async () =>
-      (await keysUnder(redis, prefix)).filter((k) => !k.includes('{routes}'));
+      (await keysUnder(redis, prefix)).filter((k) => !k.includes('{routes}') && !k.endsWith(':partitions'));
 
     // The control for the refusals below: same gateway, same server certificate, trusted client.
     it('lets a client with a certificate from the trusted CA through the handshake', async function () {
@@ -173,6 +173,21 @@ describe('gateway under mTLS', function () {
       assert.match(errorInfo.metadata.trace_id ?? '', /^[0-9a-f]{32}$/);
       assert.notEqual(errorInfo.metadata.trace_id, '0'.repeat(32));
       assert.deepEqual(await keysOfUetr(redis, prefix, instruction.uetr), []);
+    });
+
+    it('refuses a certificate naming two participants in two CNs, and stores nothing', async function () {
+      for (const names of [
+        ['SABRRUMM', 'HSBKKZKX'],
+        ['HSBKKZKX', 'SABRRUMM'],
+      ]) {
+        const client = tlsClient(gateway, pki.issueClient(names));
+        const instruction = validInstruction({ instructingAgent: { bic: names[1] } });
+        const err = await grpcError(submit(client, instruction, NO_METADATA()));
+        assert.equal(err.code, status.UNAUTHENTICATED, err.message);
+        assert.match(err.details, /several subject CNs/);
+        assert.deepEqual(await keysOfUetr(redis, prefix, instruction.uetr), []);
+        client.close();
+      }
     });
 
     it('refuses an instruction whose instructing agent is another participant, and stores nothing', async function () {
@@ -286,10 +301,33 @@ describe('gateway under mTLS', function () {
       client.close();
     });
 
+    it('knows an officer by one id whatever the letter case of the CN', async function () {
+      const client = complianceAs(pki.issueClient('Aigerim.S', { units: ['Compliance'] }));
+      const version = await callUnary(
+        client.removeEntry.bind(client),
+        { list: 'card-schemes', entryId: 'mir', note: 'case' },
+        NO_METADATA(),
+        new Date(Date.now() + 10_000),
+      );
+      assert.equal(version.createdBy, 'aigerim.s');
+      client.close();
+    });
+
+    it('refuses an officer certificate with two CNs', async function () {
+      const client = complianceAs(pki.issueClient(['aigerim.s', 'olga.k'], { units: ['compliance'] }));
+      const err = await grpcError(
+        callUnary(client.listLists.bind(client), {}, NO_METADATA(), new Date(Date.now() + 10_000)),
+      );
+      assert.equal(err.code, status.UNAUTHENTICATED, err.message);
+      client.close();
+    });
+
     it('refuses an operations officer and a participant certificate with PERMISSION_DENIED', async function () {
       for (const identity of [
         pki.issueClient('olga.k', { units: ['operations'] }),
         pki.issueClient('HSBKKZKX'),
+        // A bank's certificate is no officer's, whatever department its OU names.
+        pki.issueClient('HSBKKZKX', { units: ['Compliance', 'Operations'] }),
       ]) {
         const client = complianceAs(identity);
         const err = await grpcError(

@@ -18,8 +18,11 @@ export interface TestPki {
   serverKeyFile: string;
   /** A CA nobody trusts, for certificates that must be refused. */
   rogueCaFile: string;
-  /** A client certificate with the given subject CN, signed by the main CA unless `ca: 'rogue'`. */
-  issueClient(cn: string, options?: { ca?: 'main' | 'rogue'; units?: string[] }): CertificateFiles;
+  /**
+   * A client certificate with the given subject CN (several for a hostile subject), signed by the
+   * main CA unless `ca: 'rogue'`.
+   */
+  issueClient(cn: string | string[], options?: { ca?: 'main' | 'rogue'; units?: string[] }): CertificateFiles;
   cleanup(): void;
 }
 
@@ -62,9 +65,10 @@ function openssl(args: string[]): void {
 }
 
 /** -subj takes /-separated attributes, so / = and \ inside a value must be escaped. */
-function subject(cn: string, units: readonly string[] = []): string {
+function subject(cn: string | readonly string[], units: readonly string[] = []): string {
   const escape = (v: string) => v.replace(/[\\/=]/g, (c) => `\\${c}`);
-  return units.map((u) => `/OU=${escape(u)}`).join('') + `/CN=${escape(cn)}`;
+  const names = typeof cn === 'string' ? [cn] : cn;
+  return units.map((u) => `/OU=${escape(u)}`).join('') + names.map((n) => `/CN=${escape(n)}`).join('');
 }
 
 /**
@@ -90,7 +94,7 @@ export function createTestPki(): TestPki {
 
   function issue(
     name: string,
-    cn: string,
+    cn: string | readonly string[],
     ca: CertificateFiles,
     extensions: 'server' | 'client',
     units: readonly string[] = [],
