@@ -11,12 +11,12 @@ import { paint, print, printJson } from './terminal-output';
 async function decide(
   uetr: string,
   decision: HoldDecision,
-  opts: { comment: string; reason?: string; json?: boolean },
+  opts: { comment: string; reason?: string; evidence?: string; json?: boolean },
 ): Promise<ExitCode> {
   return withCompliance(opts.json ?? false, async (client, config) => {
     const res = await callUnary(
       client.decideHold.bind(client),
-      { uetr, decision, comment: opts.comment, reasonCode: opts.reason ?? '' },
+      { uetr, decision, comment: opts.comment, reasonCode: opts.reason ?? '', evidence: opts.evidence ?? '' },
       callMetadata(config),
       deadline(config),
     );
@@ -30,6 +30,9 @@ async function decide(
     return EXIT.ok;
   });
 }
+
+const EVIDENCE_HELP =
+  'the evidence tag `holds list` showed: the decision is refused if the instruction was screened again since';
 
 export function registerHoldsCommands(program: Command, run: (fn: () => Promise<ExitCode>) => void): void {
   const holds = program
@@ -58,7 +61,7 @@ export function registerHoldsCommands(program: Command, run: (fn: () => Promise<
           for (const h of res.holds) {
             const at = h.heldAt ? new Date(Number(h.heldAt.seconds) * 1000).toISOString() : '';
             print(
-              `${paint('bold', h.uetr)}  ${h.participant}  ${h.amount}  held ${at}${h.releasedBy.length ? `  released by ${h.releasedBy.join(', ')}` : ''}`,
+              `${paint('bold', h.uetr)}  ${h.participant}  ${h.amount}  held ${at}  evidence ${h.evidence}${h.releasedBy.length ? `  released by ${h.releasedBy.join(', ')}` : ''}`,
             );
             for (const hit of h.hits) for (const line of hitLines(hit)) print(`  ${line}`);
           }
@@ -72,12 +75,13 @@ export function registerHoldsCommands(program: Command, run: (fn: () => Promise<
     .description('release a held instruction (with four-eyes, a second officer must release it too)')
     .argument('<uetr>', 'the held instruction')
     .requiredOption('--comment <text>', 'your justification, kept in the audit log')
+    .option('--evidence <tag>', EVIDENCE_HELP)
     .option('--json', 'print JSON')
     .addHelpText(
       'after',
-      '\nExample:\n  caravan holds release 3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c --comment "false positive: different person, DOB differs"\n',
+      '\nExample:\n  caravan holds release 3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c --evidence 5c1d0e9a7b3f2a61 --comment "false positive: different person, DOB differs"\n',
     )
-    .action((uetr: string, opts: { comment: string; json?: boolean }) =>
+    .action((uetr: string, opts: { comment: string; evidence?: string; json?: boolean }) =>
       run(() => decide(uetr, HoldDecision.HOLD_DECISION_RELEASE, opts)),
     );
 
@@ -87,8 +91,9 @@ export function registerHoldsCommands(program: Command, run: (fn: () => Promise<
     .argument('<uetr>', 'the held instruction')
     .requiredOption('--comment <text>', 'your justification, kept in the audit log')
     .option('--reason <code>', 'ISO 20022 reason code', 'RR04')
+    .option('--evidence <tag>', EVIDENCE_HELP)
     .option('--json', 'print JSON')
-    .action((uetr: string, opts: { comment: string; reason?: string; json?: boolean }) =>
+    .action((uetr: string, opts: { comment: string; reason?: string; evidence?: string; json?: boolean }) =>
       run(() => decide(uetr, HoldDecision.HOLD_DECISION_REJECT, opts)),
     );
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ScreeningHit } from '../screening/screen-instruction';
 import type { SettlementError } from '../settlement/errors';
 import { parseEvidence } from '../settlement/screening-step';
@@ -14,6 +15,8 @@ import { unconfirmedDecision, type DecisionReplication } from '../settlement/dec
 
 export interface HeldInstruction {
   uetr: string;
+  /** Names the evidence below (evidenceTag), for the decision to be taken on it. */
+  evidence: string;
   participant: string;
   heldAtMs: number;
   amount: string;
@@ -28,6 +31,8 @@ export interface HoldDecisionRequest {
   reasonCode: string;
   comment: string;
   officer: string;
+  /** The HeldInstruction.evidence reviewed, or '' to decide on whatever evidence is held. */
+  evidence: string;
   traceId: string;
   traceparent: string;
 }
@@ -50,6 +55,11 @@ export interface HoldReviewDeps {
 }
 
 const REASON_CODE = /^[A-Z0-9]{4}$/;
+
+/** A short name of stored screening evidence: it changes whenever re-screening replaces it. */
+export function evidenceTag(screening: string): string {
+  return createHash('sha256').update(screening).digest('hex').slice(0, 16);
+}
 
 /**
  * Held instructions and officers' decisions on them. A rejection takes one officer (it is the safe
@@ -76,6 +86,7 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       const evidence = parseEvidence(record.screening);
       out.push({
         uetr,
+        evidence: evidenceTag(record.screening),
         participant: record.participant,
         heldAtMs,
         amount:
@@ -134,6 +145,12 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       return {
         kind: 'failed-precondition',
         message: `instruction ${request.uetr} is not held; it is ${record.state}`,
+      };
+    }
+    if (request.evidence !== '' && request.evidence !== evidenceTag(record.screening)) {
+      return {
+        kind: 'failed-precondition',
+        message: `instruction ${request.uetr} was screened again since that evidence was shown (new hits); review it again`,
       };
     }
     // A release is decided on the evidence read here: re-screening may replace it (a new hit on a

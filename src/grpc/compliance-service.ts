@@ -302,6 +302,7 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
     listHolds: officerUnary('ListHolds', ListHoldsRequest, async (request) => ({
       holds: (await deps.holds.list(pageSize(request.pageSize))).map((h) => ({
         uetr: h.uetr,
+        evidence: h.evidence,
         participant: h.participant,
         heldAt: timestampOf(h.heldAtMs),
         amount: h.amount,
@@ -324,6 +325,7 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
         decision: request.decision === HoldDecision.HOLD_DECISION_RELEASE ? 'release' : 'reject',
         reasonCode: request.reasonCode,
         comment: request.comment,
+        evidence: request.evidence,
         officer: officer.id,
         traceId: scope.traceId,
         traceparent: traceparentOf(scope.span),

@@ -142,9 +142,24 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
     client.close();
     assert.equal(res.state, InstructionState.INSTRUCTION_STATE_HELD_FOR_REVIEW);
     const listed = await run(['holds'], alice);
-    assert.match(listed.stdout, new RegExp(ins.uetr));
+    const evidence = new RegExp(`${ins.uetr}.* evidence ([0-9a-f]{16})`).exec(listed.stdout)?.[1];
+    assert.ok(evidence, listed.stdout);
+    const stale = await run(
+      ['holds', 'release', ins.uetr, '--evidence', '0000000000000000', '--comment', 'seen before'],
+      alice,
+    );
+    assert.equal(stale.code, 7, explain(stale));
+    assert.match(stale.stderr, /screened again/);
     const first = await run(
-      ['holds', 'release', ins.uetr, '--comment', 'different company, checked registry'],
+      [
+        'holds',
+        'release',
+        ins.uetr,
+        '--evidence',
+        evidence,
+        '--comment',
+        'different company, checked registry',
+      ],
       alice,
     );
     assert.equal(first.code, 0, explain(first));

@@ -178,6 +178,7 @@ describe('caravan explain / find / list (the CLI process)', function () {
       compliance.decideHold.bind(compliance),
       {
         uetr: u.held,
+        evidence: '',
         decision: HoldDecision.HOLD_DECISION_RELEASE,
         comment: 'looks different',
         reasonCode: '',

@@ -302,7 +302,13 @@ describe('Redis Cluster: the whole pipeline on 3 masters + 3 replicas, and a mas
     const decide = (client: ComplianceClient, who: typeof ALICE, uetr: string) =>
       callUnary(
         client.decideHold.bind(client),
-        { uetr, decision: HoldDecision.HOLD_DECISION_RELEASE, comment: 'different entity', reasonCode: '' },
+        {
+          uetr,
+          evidence: '',
+          decision: HoldDecision.HOLD_DECISION_RELEASE,
+          comment: 'different entity',
+          reasonCode: '',
+        },
         who,
         soon(),
       );

@@ -254,6 +254,7 @@ describe('re-screening open instructions after a list change', function () {
     const release = (holds: HoldReview, uetr: string, officer: string) =>
       holds.decide({
         uetr,
+        evidence: '',
         decision: 'release',
         reasonCode: '',
         comment: 'checked',

@@ -244,7 +244,7 @@ describe('fault: submissions wait for a Redis replica (CARAVAN_REDIS_MIN_REPLICA
       const decide = (uetr: string, decision: HoldDecision) =>
         callUnary(
           compliance.decideHold.bind(compliance),
-          { uetr, decision, comment: 'reviewed', reasonCode: '' },
+          { uetr, evidence: '', decision, comment: 'reviewed', reasonCode: '' },
           ALICE,
           soon(),
         );

@@ -484,6 +484,7 @@ describe('fuzz: the gateway process (every RPC it serves)', function () {
               one(
                 DecideHoldRequest.encode({
                   uetr,
+                  evidence: '',
                   decision: rng.pick([HoldDecision.HOLD_DECISION_RELEASE, HoldDecision.HOLD_DECISION_REJECT]),
                   reasonCode: rng.pick(['', 'RR04', 'NARR']),
                   comment: 'fuzz decision',

@@ -298,7 +298,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       );
       await synced();
       held = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 4; i++) {
         const ins = validInstruction();
         ins.creditor!.name = 'ТОО Жетысу Орбита Холдинг';
         const res = await submit(settlement, ins, HALYK);
@@ -310,7 +310,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
     it('shows held instructions with their hits', async () => {
       const res = await callUnary(client.listHolds.bind(client), { pageSize: 100 }, ALICE, soon());
       const mine = res.holds.filter((h) => held.includes(h.uetr));
-      assert.equal(mine.length, 3);
+      assert.equal(mine.length, 4);
       assert.ok(mine.every((h) => h.hits.some((hit) => hit.list === 'internal-counterparties')));
     });
 
@@ -319,7 +319,13 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       const decide = (who: Metadata) =>
         callUnary(
           client.decideHold.bind(client),
-          { uetr, decision: HoldDecision.HOLD_DECISION_RELEASE, comment: 'different entity', reasonCode: '' },
+          {
+            uetr,
+            evidence: '',
+            decision: HoldDecision.HOLD_DECISION_RELEASE,
+            comment: 'different entity',
+            reasonCode: '',
+          },
           who,
           soon(),
         );
@@ -342,7 +348,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       const noComment = await grpcError(
         callUnary(
           client.decideHold.bind(client),
-          { uetr, decision: HoldDecision.HOLD_DECISION_REJECT, comment: '', reasonCode: '' },
+          { uetr, evidence: '', decision: HoldDecision.HOLD_DECISION_REJECT, comment: '', reasonCode: '' },
           ALICE,
           soon(),
         ),
@@ -350,7 +356,13 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       assert.equal(noComment.code, status.INVALID_ARGUMENT);
       const res = await callUnary(
         client.decideHold.bind(client),
-        { uetr, decision: HoldDecision.HOLD_DECISION_REJECT, comment: 'true match', reasonCode: 'RR04' },
+        {
+          uetr,
+          evidence: '',
+          decision: HoldDecision.HOLD_DECISION_REJECT,
+          comment: 'true match',
+          reasonCode: 'RR04',
+        },
         ALICE,
         soon(),
       );
@@ -360,12 +372,63 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       const decided = await grpcError(
         callUnary(
           client.decideHold.bind(client),
-          { uetr, decision: HoldDecision.HOLD_DECISION_RELEASE, comment: 'late', reasonCode: '' },
+          {
+            uetr,
+            evidence: '',
+            decision: HoldDecision.HOLD_DECISION_RELEASE,
+            comment: 'late',
+            reasonCode: '',
+          },
           BOB,
           soon(),
         ),
       );
       assert.equal(decided.code, status.FAILED_PRECONDITION);
+    });
+
+    it('refuses a decision taken on evidence that re-screening has replaced since', async () => {
+      const uetr = held[3];
+      const evidenceOf = async () =>
+        (await callUnary(client.listHolds.bind(client), { pageSize: 100 }, ALICE, soon())).holds.find(
+          (h) => h.uetr === uetr,
+        )?.evidence ?? '';
+      const reviewed = await evidenceOf();
+      assert.match(reviewed, /^[0-9a-f]{16}$/);
+      await upsert(
+        'internal-watch',
+        entry({ id: 'w1', kind: EntryKind.ENTRY_KIND_NAME, name: 'Zhetysu Orbita Holding', ref: 'case-2' }),
+      );
+      await synced();
+      const deadline = Date.now() + 10_000;
+      while ((await evidenceOf()) === reviewed && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const current = await evidenceOf();
+      assert.notEqual(current, reviewed, 're-screening held it again on the new hit');
+      const decide = (evidence: string) =>
+        callUnary(
+          client.decideHold.bind(client),
+          {
+            uetr,
+            evidence,
+            decision: HoldDecision.HOLD_DECISION_RELEASE,
+            comment: 'reviewed',
+            reasonCode: '',
+          },
+          ALICE,
+          soon(),
+        );
+      const stale = await grpcError(decide(reviewed));
+      assert.equal(stale.code, status.FAILED_PRECONDITION);
+      assert.match(stale.details, /screened again/);
+      assert.deepEqual(
+        (await callUnary(client.listHolds.bind(client), { pageSize: 100 }, ALICE, soon())).holds.find(
+          (h) => h.uetr === uetr,
+        )?.releasedBy,
+        [],
+      );
+      const fresh = await decide(current);
+      assert.equal(fresh.releasesNeeded, 1);
     });
 
     it('takes a decision whose audit entry cannot be written at once, and the sweep writes it later', async () => {
@@ -377,7 +440,13 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       try {
         const res = await callUnary(
           client.decideHold.bind(client),
-          { uetr, decision: HoldDecision.HOLD_DECISION_REJECT, comment: 'true match', reasonCode: 'RR04' },
+          {
+            uetr,
+            evidence: '',
+            decision: HoldDecision.HOLD_DECISION_REJECT,
+            comment: 'true match',
+            reasonCode: 'RR04',
+          },
           ALICE,
           soon(),
         );
@@ -597,6 +666,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
           client.decideHold.bind(client),
           {
             uetr: randomUUID(),
+            evidence: '',
             decision: HoldDecision.HOLD_DECISION_REJECT,
             comment: long,
             reasonCode: 'RR04',

@@ -237,6 +237,7 @@ describe('Operations: explain, find by trace id, list by filter', function () {
           compliance.decideHold.bind(compliance),
           {
             uetr: ins.uetr,
+            evidence: '',
             decision: HoldDecision.HOLD_DECISION_RELEASE,
             comment: 'another firm',
             reasonCode: '',

@@ -331,6 +331,12 @@ export interface Hold {
   releasedBy: string[];
   /** The list versions the instruction was screened against. */
   listVersions: ListVersionRef[];
+  /**
+   * Names the screening evidence shown here (hits and list versions). Send it back in
+   * DecideHoldRequest.evidence, so that the decision is refused if re-screening has replaced the
+   * evidence since it was reviewed.
+   */
+  evidence: string;
 }
 
 /** The answer to ListHolds. */
@@ -349,6 +355,13 @@ export interface DecideHoldRequest {
   reasonCode: string;
   /** The officer's justification, kept in the audit log. Required; at most 2000 characters. */
   comment: string;
+  /**
+   * The Hold.evidence the decision was taken on. When set, the decision is refused with
+   * FAILED_PRECONDITION if the instruction has been screened again since (new hits): review it
+   * again. When empty, the decision is taken on whatever evidence the instruction is held on when
+   * it arrives.
+   */
+  evidence: string;
 }
 
 /** The answer to DecideHold. */
@@ -1920,7 +1933,16 @@ export const ListHoldsRequest: MessageFns<ListHoldsRequest> = {
 };
 
 function createBaseHold(): Hold {
-  return { uetr: "", participant: "", heldAt: undefined, amount: "", hits: [], releasedBy: [], listVersions: [] };
+  return {
+    uetr: "",
+    participant: "",
+    heldAt: undefined,
+    amount: "",
+    hits: [],
+    releasedBy: [],
+    listVersions: [],
+    evidence: "",
+  };
 }
 
 export const Hold: MessageFns<Hold> = {
@@ -1945,6 +1967,9 @@ export const Hold: MessageFns<Hold> = {
     }
     for (const v of message.listVersions) {
       ListVersionRef.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.evidence !== "") {
+      writer.uint32(66).string(message.evidence);
     }
     return writer;
   },
@@ -2018,6 +2043,14 @@ export const Hold: MessageFns<Hold> = {
             message.listVersions.push(ListVersionRef.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2051,6 +2084,7 @@ export const Hold: MessageFns<Hold> = {
         : globalThis.Array.isArray(object?.list_versions)
         ? object.list_versions.map((e: any) => ListVersionRef.fromJSON(e))
         : [],
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
     };
   },
 
@@ -2076,6 +2110,9 @@ export const Hold: MessageFns<Hold> = {
     }
     if (message.listVersions?.length) {
       obj.listVersions = message.listVersions.map((e) => ListVersionRef.toJSON(e));
+    }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
     }
     return obj;
   },
@@ -2140,7 +2177,7 @@ export const ListHoldsResponse: MessageFns<ListHoldsResponse> = {
 };
 
 function createBaseDecideHoldRequest(): DecideHoldRequest {
-  return { uetr: "", decision: 0, reasonCode: "", comment: "" };
+  return { uetr: "", decision: 0, reasonCode: "", comment: "", evidence: "" };
 }
 
 export const DecideHoldRequest: MessageFns<DecideHoldRequest> = {
@@ -2156,6 +2193,9 @@ export const DecideHoldRequest: MessageFns<DecideHoldRequest> = {
     }
     if (message.comment !== "") {
       writer.uint32(34).string(message.comment);
+    }
+    if (message.evidence !== "") {
+      writer.uint32(42).string(message.evidence);
     }
     return writer;
   },
@@ -2205,6 +2245,14 @@ export const DecideHoldRequest: MessageFns<DecideHoldRequest> = {
             message.comment = reader.string();
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.evidence = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2227,6 +2275,7 @@ export const DecideHoldRequest: MessageFns<DecideHoldRequest> = {
         ? globalThis.String(object.reason_code)
         : "",
       comment: isSet(object.comment) ? globalThis.String(object.comment) : "",
+      evidence: isSet(object.evidence) ? globalThis.String(object.evidence) : "",
     };
   },
 
@@ -2243,6 +2292,9 @@ export const DecideHoldRequest: MessageFns<DecideHoldRequest> = {
     }
     if (message.comment !== "") {
       obj.comment = message.comment;
+    }
+    if (message.evidence !== "") {
+      obj.evidence = message.evidence;
     }
     return obj;
   },
