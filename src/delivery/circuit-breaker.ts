@@ -17,7 +17,10 @@ export interface CircuitBreaker {
   tryAcquire(): boolean;
   succeeded(): void;
   failed(): void;
-  /** A call that ended without an outcome (the dispatcher stopping) gives its trial back. */
+  /**
+   * A call that ended without an outcome (the dispatcher stopping, Redis failing before the call)
+   * gives its trial back.
+   */
   release(): void;
   state(): BreakerState;
 }

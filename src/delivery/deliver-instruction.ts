@@ -36,6 +36,11 @@ export interface DeliveryInput {
 export type DeliveryOutcome =
   | { kind: 'delivered'; counterparty: string; attempt: number }
   | { kind: 'failed'; reason: Reason }
+  /**
+   * The attempts ran out, for this reason; a stop requested while the last one was under way is not
+   * seen by any attempt, so settling should prefer its reason (Transition.preferStopReason).
+   */
+  | { kind: 'exhausted'; reason: Reason }
   /** The instruction left ACCEPTED meanwhile (another dispatcher settled it), or is gone. */
   | { kind: 'not-deliverable'; state: State | null }
   /** Stopped without an outcome; the outbox entry stays pending. */
@@ -56,6 +61,7 @@ export async function deliverInstruction(deps: DeliveryDeps, input: DeliveryInpu
   const excluded = new Set<number>();
   let calls = 0;
   let lastFailure: status | 'circuit-open' = 'circuit-open';
+  let anyTimedOut = false;
 
   for (let round = 1; round <= retry.maxAttempts && calls < retry.maxAttempts; round++) {
     if (round > 1 && !(await deps.sleep(backoffMs(retry, round, deps.random), input.signal))) {
@@ -66,56 +72,54 @@ export async function deliverInstruction(deps: DeliveryDeps, input: DeliveryInpu
       const counterparty = counterparties[i];
       const breaker = deps.breakers.get(counterpartyKey(counterparty));
       if (!breaker.tryAcquire()) continue;
-      if (input.signal.aborted) {
-        breaker.release();
-        return { kind: 'abandoned' };
-      }
-      const started = await deps.store.startAttempt(input.uetr, counterparty.name, deps.now());
-      if (started.kind === 'stopped') {
-        breaker.release();
-        return { kind: 'failed', reason: started.reason };
-      }
-      if (started.kind !== 'ok') {
-        breaker.release();
-        return { kind: 'not-deliverable', state: started.kind === 'stale' ? started.state : null };
-      }
-      calls++;
-      const startedAtMs = deps.now();
-      const result = await attemptInSpan(deps, input, i, started.attempt);
-      if (result.kind === 'error' && result.code === status.CANCELLED && input.signal.aborted) {
-        breaker.release();
-        return { kind: 'abandoned' };
-      }
-      await deps.store.recordAttempt(input.uetr, {
-        attempt: started.attempt,
-        counterparty: counterparty.name,
-        outcome: result.kind === 'error' ? (status[result.code] ?? String(result.code)) : result.kind,
-        reasonCode: result.kind === 'rejected' ? result.code : '',
-        detail: result.kind === 'error' ? result.message.slice(0, 300) : '',
-        startedAtMs,
-        durationMs: deps.now() - startedAtMs,
-        traceId: input.traceId,
-      });
-      if (result.kind === 'accepted') {
-        breaker.succeeded();
-        return { kind: 'delivered', counterparty: counterparty.name, attempt: started.attempt };
-      }
-      if (result.kind === 'rejected') {
-        breaker.succeeded();
-        return { kind: 'failed', reason: { code: result.code, description: result.description } };
-      }
-      lastFailure = result.code;
-      if (isRetryable(result.code)) {
-        breaker.failed();
-      } else {
-        // The counterparty answered, so it is up; but it will answer this request the same way.
-        breaker.succeeded();
-        excluded.add(i);
+      // Until the call has an outcome, every way out gives the breaker's trial back, a Redis error
+      // included: a trial never ended would keep a half-open circuit refusing every later call.
+      let answered = false;
+      try {
+        if (input.signal.aborted) return { kind: 'abandoned' };
+        const started = await deps.store.startAttempt(input.uetr, counterparty.name, deps.now());
+        if (started.kind === 'stopped') return { kind: 'failed', reason: started.reason };
+        if (started.kind !== 'ok') {
+          return { kind: 'not-deliverable', state: started.kind === 'stale' ? started.state : null };
+        }
+        calls++;
+        const startedAtMs = deps.now();
+        const result = await attemptInSpan(deps, input, i, started.attempt);
+        if (result.kind === 'error' && result.code === status.CANCELLED && input.signal.aborted) {
+          return { kind: 'abandoned' };
+        }
+        answered = true;
+        // Any answer but a transport failure shows the counterparty is up, even an error that rules
+        // it out for this instruction.
+        if (result.kind === 'error' && isRetryable(result.code)) breaker.failed();
+        else breaker.succeeded();
+        await deps.store.recordAttempt(input.uetr, {
+          attempt: started.attempt,
+          counterparty: counterparty.name,
+          outcome: result.kind === 'error' ? (status[result.code] ?? String(result.code)) : result.kind,
+          reasonCode: result.kind === 'rejected' ? result.code : '',
+          detail: result.kind === 'error' ? result.message.slice(0, 300) : '',
+          startedAtMs,
+          durationMs: deps.now() - startedAtMs,
+          traceId: input.traceId,
+        });
+        if (result.kind === 'accepted') {
+          return { kind: 'delivered', counterparty: counterparty.name, attempt: started.attempt };
+        }
+        if (result.kind === 'rejected') {
+          return { kind: 'failed', reason: { code: result.code, description: result.description } };
+        }
+        lastFailure = result.code;
+        if (result.code === status.DEADLINE_EXCEEDED) anyTimedOut = true;
+        // It will answer this request the same way again.
+        if (!isRetryable(result.code)) excluded.add(i);
+      } finally {
+        if (!answered) breaker.release();
       }
     }
     if (excluded.size === counterparties.length) break;
   }
-  return { kind: 'failed', reason: exhaustedReason(lastFailure) };
+  return { kind: 'exhausted', reason: exhaustedReason(lastFailure, anyTimedOut) };
 }
 
 function attemptInSpan(

@@ -151,8 +151,17 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     for (const w of waiters) w();
   };
 
-  /** Records the final state and acknowledges the entry; false when someone else settled it first. */
-  async function settle(entry: OutboxEntry, to: State, reason: Reason, traceId: string): Promise<boolean> {
+  /**
+   * Records the final state and acknowledges the entry; answers the reason recorded (a stop
+   * request's, with `preferStopReason`), or null when someone else settled it first.
+   */
+  async function settle(
+    entry: OutboxEntry,
+    to: State,
+    reason: Reason,
+    traceId: string,
+    preferStopReason = false,
+  ): Promise<Reason | null> {
     const moved = await store.transition({
       uetr: entry.uetr,
       from: ['ACCEPTED'],
@@ -162,10 +171,11 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
       traceparent: '',
       nowMs: now(),
       ack: { group: DISPATCH_GROUP, entryId: entry.id },
+      preferStopReason,
     });
-    if (moved.kind === 'ok') return true;
+    if (moved.kind === 'ok') return moved.stopReason ?? reason;
     await outbox.ack(entry.partition, [entry.id]);
-    return false;
+    return null;
   }
 
   /**
@@ -282,12 +292,12 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
     switch (outcome.kind) {
       case 'delivered':
         if (
-          await settle(
+          (await settle(
             entry,
             'DELIVERED',
             { code: '', description: `delivered to ${outcome.counterparty} (attempt ${outcome.attempt})` },
             traceId,
-          )
+          )) !== null
         ) {
           caravanInstruments().deliveryLatency.record((now() - acceptedAtMs(record)) / 1000, {
             'caravan.counterparty': outcome.counterparty,
@@ -305,18 +315,22 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
         );
         return;
       case 'failed':
-        await settle(entry, 'FAILED', outcome.reason, traceId);
-        span.setAttributes({ 'caravan.state': 'FAILED', 'caravan.reason': outcome.reason.code });
+      case 'exhausted': {
+        const reason =
+          (await settle(entry, 'FAILED', outcome.reason, traceId, outcome.kind === 'exhausted')) ??
+          outcome.reason;
+        span.setAttributes({ 'caravan.state': 'FAILED', 'caravan.reason': reason.code });
         log.warn(
           {
             uetr: entry.uetr,
             participant: record.participant,
             route: rule.id,
-            reason: outcome.reason.code,
+            reason: reason.code,
           },
           'delivery failed: dead-lettered for replay',
         );
         return;
+      }
       case 'not-deliverable':
         await outbox.ack(entry.partition, [entry.id]);
         return;

@@ -32,12 +32,29 @@ export function backoffMs(settings: RetrySettings, round: number, random: () => 
   return Math.round(cap / 2 + (random() * cap) / 2);
 }
 
-/** The ISO 20022 reason a delivery that ran out of attempts fails with, from its last failure. */
-export function exhaustedReason(lastFailure: status | 'circuit-open'): { code: string; description: string } {
+const failureName = (failure: status | 'circuit-open'): string =>
+  failure === 'circuit-open' ? failure : (status[failure] ?? String(failure));
+
+/**
+ * The ISO 20022 reason a delivery that ran out of attempts fails with, from its last failure and
+ * whether any attempt timed out. A call that timed out may have reached the counterparty, so that
+ * is said (AB05) whatever the later attempts ran into: an operator told that nobody could be
+ * reached might settle the transfer another way while a counterparty holds it.
+ */
+export function exhaustedReason(
+  lastFailure: status | 'circuit-open',
+  anyTimedOut: boolean,
+): { code: string; description: string } {
   if (lastFailure === status.DEADLINE_EXCEEDED) {
     return {
       code: 'AB05',
       description: 'the counterparty did not answer within the deadline on any attempt',
+    };
+  }
+  if (anyTimedOut) {
+    return {
+      code: 'AB05',
+      description: `a counterparty did not answer within the deadline, so it may have received the transfer; no attempt succeeded (the last: ${failureName(lastFailure)})`,
     };
   }
   if (
@@ -49,6 +66,6 @@ export function exhaustedReason(lastFailure: status | 'circuit-open'): { code: s
   }
   return {
     code: 'AB09',
-    description: `the counterparty answered with an error (${status[lastFailure] ?? lastFailure})`,
+    description: `the counterparty answered with an error (${failureName(lastFailure)})`,
   };
 }

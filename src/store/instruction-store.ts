@@ -54,7 +54,10 @@ export interface Transition {
   screening?: string;
   /** The outbox entry this change settles, acknowledged in the same step. */
   ack?: { group: string; entryId: string };
-  /** Refuse while a delivery attempt is under way (answers 'in-delivery'). */
+  /**
+   * Refuse (answers 'in-delivery') an accepted instruction any delivery attempt of which has started,
+   * before a replay too: an attempt that timed out may have delivered it.
+   */
   unlessDelivering?: boolean;
   /**
    * Refuse (as 'stale') unless the stored screening evidence is still this: the change was decided
@@ -63,10 +66,16 @@ export interface Transition {
   ifScreening?: string;
   /** The change's audit entry, left pending beside it in the same step (AuditLog.settle writes it). */
   audit?: AuditIntent;
+  /**
+   * The delivery's attempts ran out: a stop requested meanwhile (requestDeliveryStop) gives the
+   * reason instead, since no later attempt will see it.
+   */
+  preferStopReason?: boolean;
 }
 
 export type TransitionResult =
-  | { kind: 'ok'; sequence: number }
+  /** `stopReason`: the stop request's reason it was recorded with instead (preferStopReason). */
+  | { kind: 'ok'; sequence: number; stopReason?: Reason }
   | { kind: 'missing' }
   | { kind: 'stale'; state: State }
   | { kind: 'in-delivery' };
@@ -505,11 +514,18 @@ export function createInstructionStore(
           input.ifScreening === undefined ? '0' : '1',
           input.ifScreening ?? '',
           ...intentArgs(input.audit),
+          input.preferStopReason ? '1' : '0',
         ],
       );
       switch (reply[0]) {
         case 'ok':
-          return { kind: 'ok', sequence: Number(reply[1]) };
+          return reply[2] === undefined
+            ? { kind: 'ok', sequence: Number(reply[1]) }
+            : {
+                kind: 'ok',
+                sequence: Number(reply[1]),
+                stopReason: stopReason(str(reply[2], 'stop reason')),
+              };
         case 'missing':
           return { kind: 'missing' };
         case 'stale':

@@ -30,7 +30,8 @@ export function meteredStore(store: InstructionStore): InstructionStore {
     },
     async transition(input) {
       const result = await store.transition(input);
-      if (result.kind === 'ok') m.instructions.add(1, stateAttributes(input.to, input.reason));
+      if (result.kind === 'ok')
+        m.instructions.add(1, stateAttributes(input.to, result.stopReason ?? input.reason));
       return result;
     },
     recordAttempt(uetr, attempt) {

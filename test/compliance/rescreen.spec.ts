@@ -231,6 +231,36 @@ describe('re-screening open instructions after a list change', function () {
     assert.equal(next.kind === 'stopped' && next.reason.code, 'RR04');
   });
 
+  it('asks for no further attempt of a replayed instruction, whose earlier attempt may have reached the counterparty', async () => {
+    const uetr = await submitOn(indexesOf([{ list: 'internal', version: 1, entries: [] }]), 1);
+    // Its attempt timed out and the attempts ran out; an operator replayed it.
+    assert.equal((await store.startAttempt(uetr, 'primary', Date.now())).kind, 'ok');
+    for (const [from, to] of [
+      ['ACCEPTED', 'FAILED'],
+      ['FAILED', 'ACCEPTED'],
+    ] as const) {
+      const moved = await store.transition({
+        uetr,
+        from: [from],
+        to,
+        reason: NO_REASON,
+        traceId: 't',
+        traceparent: '',
+        nowMs: Date.now(),
+      });
+      assert.equal(moved.kind, 'ok');
+    }
+    start();
+    const after = indexesOf([{ list: 'internal', version: 2, entries: [bicEntry('b1', 'KSNVKZKA')] }]);
+    passes.changed([{ list: 'internal', version: 2 }], after, 2);
+    await passes.settled();
+    assert.equal(await stateOf(uetr), 'ACCEPTED', 'the counterparty may hold it: not overturned');
+    const next = await store.startAttempt(uetr, 'primary', Date.now());
+    assert.equal(next.kind, 'stopped');
+    assert.equal(next.kind === 'stopped' && next.reason.code, 'RR04');
+    assert.match(next.kind === 'stopped' ? next.reason.description : '', /may have reached the counterparty/);
+  });
+
   it('runs a failed pass again', async () => {
     const uetr = await submitOn(indexesOf([{ list: 'internal', version: 1, entries: [] }]), 1);
     let failures = 0;

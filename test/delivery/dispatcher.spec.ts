@@ -24,6 +24,7 @@ import { asParticipant, devClient, startTestGateway, submit, type TestGateway } 
 import { validInstruction } from '../support/instructions';
 import { rawUnary } from '../support/raw-grpc';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
+import { startHangingReceiver } from '../support/silent-counterparties';
 
 const HALYK = asParticipant('HSBKKZKX');
 const FAST_DELIVERY = {
@@ -216,6 +217,70 @@ describe('delivery: dispatcher, routes and replay', function () {
     );
     assert.equal(failed.reason?.code, 'RR04');
     assert.ok((await attemptsOf(t.keys, instruction.uetr)).length < 8);
+  });
+
+  it('fails with the stop reason an instruction that re-screening stopped during its last attempt', async () => {
+    const hung = await startHangingReceiver();
+    cleanups.push(() => hung.stop());
+    const t = await setup(
+      'stopped-last',
+      () => [route('ru', [counterparty('hung', hung.address, 1_000)])],
+      {},
+      {
+        CARAVAN_DELIVERY_ATTEMPTS: '1',
+      },
+    );
+    const instruction = validInstruction();
+    await submit(t.client, instruction, HALYK);
+    for (let i = 0; i < 200 && !hung.hungCalls.has(instruction.uetr); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    assert.ok(hung.hungCalls.has(instruction.uetr), 'the only attempt is under way');
+    const reason = {
+      code: 'RR04',
+      description: 're-screened during delivery: creditor is listed; an earlier attempt may have reached it',
+    };
+    const store = createInstructionStore(redis, t.keys);
+    assert.equal(await store.requestDeliveryStop(instruction.uetr, reason), true);
+    const failed = await waitForState(
+      t.client,
+      instruction.uetr,
+      HALYK,
+      InstructionState.INSTRUCTION_STATE_FAILED,
+    );
+    assert.deepEqual(failed.reason, reason, 'not AB05: the stop is what operators must settle');
+    assert.deepEqual(failed.history.at(-1)?.reason, reason);
+    assert.deepEqual(await attemptsOf(t.keys, instruction.uetr), [
+      { n: 1, cp: 'hung', outcome: 'DEADLINE_EXCEEDED', code: '' },
+    ]);
+  });
+
+  it('fails with AB05 when a counterparty timed out, though the last attempt found the next one down', async () => {
+    const hung = await startHangingReceiver();
+    cleanups.push(() => hung.stop());
+    const down = await closedPort();
+    const t = await setup(
+      'timeout-then-down',
+      () => [
+        route('ru', [counterparty('hung', hung.address, 200), counterparty('dead', `127.0.0.1:${down}`)]),
+      ],
+      {},
+      { CARAVAN_DELIVERY_ATTEMPTS: '2' },
+    );
+    const instruction = validInstruction();
+    await submit(t.client, instruction, HALYK);
+    const failed = await waitForState(
+      t.client,
+      instruction.uetr,
+      HALYK,
+      InstructionState.INSTRUCTION_STATE_FAILED,
+    );
+    assert.equal(failed.reason?.code, 'AB05', failed.reason?.description);
+    assert.match(failed.reason?.description ?? '', /may have received the transfer/);
+    assert.deepEqual(await attemptsOf(t.keys, instruction.uetr), [
+      { n: 1, cp: 'hung', outcome: 'DEADLINE_EXCEEDED', code: '' },
+      { n: 2, cp: 'dead', outcome: 'UNAVAILABLE', code: '' },
+    ]);
+    assert.equal(hung.hungCalls.get(instruction.uetr), 1, 'the counterparty that timed out did receive it');
   });
 
   it('retries with backoff, then fails with AB06, dead-letters it, and an operator replays it after fixing the route', async () => {

@@ -57,7 +57,7 @@ describe('store: delivery attempts, dead letters and the outbox queue', () => {
     assert.equal(record?.state, 'ACCEPTED');
   });
 
-  it('dead-letters a FAILED instruction, and a replay takes it out and lets it be re-screened again', async () => {
+  it('dead-letters a FAILED instruction, and a replay takes it out, still not to be overturned by re-screening', async () => {
     const uetr = await accepted();
     await store.startAttempt(uetr, 'primary', 1_500);
     assert.equal((await move(uetr, 'ACCEPTED', 'FAILED')).kind, 'ok');
@@ -66,11 +66,44 @@ describe('store: delivery attempts, dead letters and the outbox queue', () => {
     assert.deepEqual(await store.startAttempt(uetr, 'primary', 2_500), { kind: 'stale', state: 'FAILED' });
     assert.equal((await move(uetr, 'FAILED', 'ACCEPTED')).kind, 'ok');
     assert.deepEqual(await store.indexed('dead', p, 10), []);
-    assert.equal(
-      (await move(uetr, 'ACCEPTED', 'REJECTED', true)).kind,
-      'ok',
-      'no delivery under way after the replay',
+    assert.deepEqual(
+      await move(uetr, 'ACCEPTED', 'REJECTED', true),
+      { kind: 'in-delivery' },
+      'no attempt under way since the replay, but the one before it may have reached the counterparty',
     );
+    assert.equal((await store.get(uetr))?.state, 'ACCEPTED');
+  });
+
+  it('lets re-screening overturn an accepted instruction no attempt has started for', async () => {
+    const uetr = await accepted();
+    assert.equal((await move(uetr, 'ACCEPTED', 'REJECTED', true)).kind, 'ok');
+  });
+
+  it('settles a delivery whose attempts ran out with the reason of a stop requested meanwhile', async () => {
+    const exhausted = (uetr: string) =>
+      store.transition({
+        uetr,
+        from: ['ACCEPTED'],
+        to: 'FAILED',
+        reason: { code: 'AB05', description: 'timed out' },
+        traceId: 't',
+        traceparent: '',
+        nowMs: 2_000,
+        preferStopReason: true,
+      });
+    const stopped = await accepted();
+    await store.startAttempt(stopped, 'primary', 1_500);
+    const reason = { code: 'RR04', description: 're-screened during delivery' };
+    assert.equal(await store.requestDeliveryStop(stopped, reason), true, 'asked during the last attempt');
+    assert.deepEqual(await exhausted(stopped), { kind: 'ok', sequence: 3, stopReason: reason });
+    const record = await store.get(stopped);
+    assert.deepEqual(record?.reason, reason);
+    assert.deepEqual(record?.history.at(-1)?.reason, reason);
+
+    const unstopped = await accepted();
+    await store.startAttempt(unstopped, 'primary', 1_500);
+    assert.deepEqual(await exhausted(unstopped), { kind: 'ok', sequence: 3 });
+    assert.deepEqual((await store.get(unstopped))?.reason, { code: 'AB05', description: 'timed out' });
   });
 
   it('makes no further attempt once re-screening asks it to stop, until a state change clears the request', async () => {

@@ -17,15 +17,19 @@
 -- ARGV[12] new screening evidence (JSON), or '' to keep the stored one; new evidence also records
 --          which status change it decided (screened_seq), so an explanation places it right
 -- ARGV[13] outbox consumer group and ARGV[14] outbox entry id to acknowledge, or '' for none
--- ARGV[15] '1' to refuse while a delivery attempt is under way (re-screening must not overturn a
---          transfer the counterparty may already hold)
+-- ARGV[15] '1' to refuse an accepted instruction once any delivery attempt of it has started, before
+--          a replay too (re-screening must not overturn a transfer the counterparty may already hold;
+--          an attempt that timed out may have delivered it)
 -- ARGV[16] how many instructions the recency index keeps (the oldest changes are trimmed)
 -- ARGV[17] the trace id to index, or '' when it is not a valid one
 -- ARGV[18] '1' to refuse unless the stored screening evidence is still ARGV[19] (a decision taken
 --          on the evidence read must not land after re-screening replaced it)
 -- ARGV[20] the change's audit entry id and ARGV[21] its JSON, left pending with the change, or ''
+-- ARGV[22] '1' when the delivery's attempts ran out: a stop requested meanwhile (request-delivery-stop)
+--          gives the reason instead of ARGV[4] and ARGV[5], since no later attempt will see it
 --
--- Returns {'ok', seq} | {'missing'} | {'stale', current state} | {'in-delivery'}
+-- Returns {'ok', seq} | {'ok', seq, stop reason JSON} when ARGV[22] applied one | {'missing'} |
+--         {'stale', current state} | {'in-delivery'}
 local state = redis.call('HGET', KEYS[1], 'state')
 if not state then
   return {'missing'}
@@ -40,18 +44,28 @@ end
 if ARGV[18] == '1' and (redis.call('HGET', KEYS[1], 'screening') or '') ~= ARGV[19] then
   return {'stale', state}
 end
-if ARGV[15] == '1' and redis.call('HGET', KEYS[1], 'delivering') == '1' then
+if ARGV[15] == '1' and state == 'ACCEPTED'
+    and tonumber(redis.call('HGET', KEYS[1], 'attempts') or '0') > 0 then
   return {'in-delivery'}
 end
+local code, desc = ARGV[4], ARGV[5]
+local stop = false
+if ARGV[22] == '1' then
+  stop = redis.call('HGET', KEYS[1], 'stop_requested')
+  if stop then
+    local reason = cjson.decode(stop)
+    code, desc = reason.code, reason.description
+  end
+end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-redis.call('HSET', KEYS[1], 'state', ARGV[2], 'iso', ARGV[3], 'code', ARGV[4], 'desc', ARGV[5],
+redis.call('HSET', KEYS[1], 'state', ARGV[2], 'iso', ARGV[3], 'code', code, 'desc', desc,
   'updated_at', ARGV[6])
 redis.call('HDEL', KEYS[1], 'delivering', 'stop_requested')
 if ARGV[12] ~= '' then
   redis.call('HSET', KEYS[1], 'screening', ARGV[12], 'screened_seq', seq)
 end
-redis.call('XADD', KEYS[2], '*', 'seq', seq, 'state', ARGV[2], 'iso', ARGV[3], 'code', ARGV[4],
-  'desc', ARGV[5], 'at', ARGV[6], 'trace', ARGV[7])
+redis.call('XADD', KEYS[2], '*', 'seq', seq, 'state', ARGV[2], 'iso', ARGV[3], 'code', code,
+  'desc', desc, 'at', ARGV[6], 'trace', ARGV[7])
 if ARGV[8] == '1' then
   redis.call('XADD', KEYS[3], '*', 'uetr', ARGV[9], 'traceparent', ARGV[11])
 end
@@ -83,4 +97,7 @@ if ARGV[20] ~= '' then
   redis.call('HSET', KEYS[10], ARGV[20], ARGV[21])
 end
 redis.call('PUBLISH', ARGV[10], ARGV[9])
+if stop then
+  return {'ok', seq, stop}
+end
 return {'ok', seq}
