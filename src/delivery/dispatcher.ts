@@ -104,8 +104,9 @@ export async function startDispatcher(deps: DispatcherDeps): Promise<Dispatcher>
   const consumerIdleMs = Math.max(10 * settings.claimIdleMs, 60_000);
   const breakers = createBreakerRegistry(settings.breaker, now);
   const abandon = new AbortController();
-  // Every delivery in progress listens on this one signal; that many listeners is expected.
-  setMaxListeners(settings.concurrency + 16, abandon.signal);
+  // Every entry held (under way or waiting out a backoff) listens on this one signal; that many
+  // listeners is expected.
+  setMaxListeners(settings.concurrency * HELD_PER_SLOT + 16, abandon.signal);
   const partitions = Array.from({ length: keys.partitions }, (_, p) => p);
   const inProgress = partitions.map(() => new Map<string, Promise<void>>());
   let stopping = false;
