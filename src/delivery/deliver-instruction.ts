@@ -61,7 +61,8 @@ export async function deliverInstruction(deps: DeliveryDeps, input: DeliveryInpu
   const excluded = new Set<number>();
   let calls = 0;
   let lastFailure: status | 'circuit-open' = 'circuit-open';
-  let anyTimedOut = false;
+  /** A counterparty whose attempt timed out: it may hold the transfer whatever comes after. */
+  let timedOutOn: string | null = null;
 
   for (let round = 1; round <= retry.maxAttempts && calls < retry.maxAttempts; round++) {
     if (round > 1 && !(await deps.sleep(backoffMs(retry, round, deps.random), input.signal))) {
@@ -107,10 +108,17 @@ export async function deliverInstruction(deps: DeliveryDeps, input: DeliveryInpu
           return { kind: 'delivered', counterparty: counterparty.name, attempt: started.attempt };
         }
         if (result.kind === 'rejected') {
-          return { kind: 'failed', reason: { code: result.code, description: result.description } };
+          const mayHold =
+            timedOutOn !== null && timedOutOn !== counterparty.name
+              ? `; an earlier attempt on ${timedOutOn} timed out and may have reached it`
+              : '';
+          return {
+            kind: 'failed',
+            reason: { code: result.code, description: `${result.description}${mayHold}` },
+          };
         }
         lastFailure = result.code;
-        if (result.code === status.DEADLINE_EXCEEDED) anyTimedOut = true;
+        if (result.code === status.DEADLINE_EXCEEDED) timedOutOn ??= counterparty.name;
         // It will answer this request the same way again.
         if (!isRetryable(result.code)) excluded.add(i);
       } finally {
@@ -119,7 +127,7 @@ export async function deliverInstruction(deps: DeliveryDeps, input: DeliveryInpu
     }
     if (excluded.size === counterparties.length) break;
   }
-  return { kind: 'exhausted', reason: exhaustedReason(lastFailure, anyTimedOut) };
+  return { kind: 'exhausted', reason: exhaustedReason(lastFailure, timedOutOn !== null) };
 }
 
 function attemptInSpan(

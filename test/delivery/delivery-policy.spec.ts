@@ -9,7 +9,7 @@ import { backoffMs, exhaustedReason, isRetryable } from '../../src/delivery/retr
 import type { SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
 import { createInstructionStore, type InstructionStore } from '../../src/store/instruction-store';
 import { createKeySpace } from '../../src/store/keys';
-import { counterparty, route } from '../support/delivery';
+import { counterparty, route, startTestReceiver } from '../support/delivery';
 import { validInstruction } from '../support/instructions';
 import { recordDirectly } from '../support/records';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
@@ -208,5 +208,46 @@ describe('delivery policy: one instruction delivered against a real counterparty
     });
     assert.deepEqual(circuit(), ['closed']);
     assert.equal(hung.answered.get(second.uetr), 1);
+  });
+
+  it('says a refusal followed an attempt that timed out elsewhere, which may hold the transfer', async () => {
+    const hung = await startHangingReceiver();
+    const picky = await startTestReceiver(prefix, 'picky', { rejectShare: 1 });
+    const clients = createReceiverClients(null);
+    cleanups.push(
+      () => hung.stop(),
+      () => picky.running.stop(),
+      () => clients.close(),
+    );
+    const instruction = await accepted();
+    const outcome = await deliverInstruction(
+      {
+        clients,
+        breakers: createBreakerRegistry({ failureThreshold: 5, openMs: 1_000 }, Date.now),
+        store,
+        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        defaultDeadlineMs: 100,
+        now: Date.now,
+        random: () => 0,
+        sleep: () => Promise.resolve(true),
+      },
+      {
+        uetr: instruction.uetr,
+        instruction,
+        rule: route('ru', [
+          counterparty('primary', hung.address, 100),
+          counterparty('backup', picky.address),
+        ]),
+        traceId: '',
+        parent: context.active(),
+        signal: new AbortController().signal,
+      },
+    );
+    assert.equal(outcome.kind, 'failed');
+    assert.ok(outcome.kind === 'failed');
+    assert.match(
+      outcome.reason.description,
+      /an earlier attempt on primary timed out and may have reached it$/,
+    );
   });
 });
