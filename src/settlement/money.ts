@@ -6,8 +6,16 @@ export type AmountParseResult =
   | { ok: true; value: BigNumber; scale: number }
   | { ok: false; field: 'currency' | 'value'; description: string };
 
-/** Larger amounts exceed what counterparties' ledgers (signed 64-bit minor units and up) can hold. */
+/** The most integer digits an amount may have in any currency (DESIGN.md). */
 export const MAX_INTEGER_DIGITS = 18;
+
+/**
+ * Receiving ledgers book amounts as signed 64-bit integers of minor units; 2^63 − 1 has 19 digits,
+ * so an amount of at most 18 digits in all, integer and decimal, always fits. An asset whose
+ * decimals alone fill that (ETH, BNB and DAI have 18) is counted in 256-bit integers on its chain
+ * and no ledger books it in 64 bits: only MAX_INTEGER_DIGITS bounds it.
+ */
+const INT64_DIGITS = 18;
 
 const DECIMAL = /^[0-9]+(\.[0-9]+)?$/;
 
@@ -40,14 +48,37 @@ export function amountProblem(
 ): Extract<AmountParseResult, { ok: false }> | null {
   const syntax = checkValueSyntax(value);
   if (syntax !== null) return { ok: false, field: 'value', description: syntax };
+  const integerDigits = value.split('.')[0].length;
   const currencyProblem = checkCurrency(currency);
-  if (currencyProblem !== null) return { ok: false, field: 'currency', description: currencyProblem };
+  if (currencyProblem !== null) {
+    // No currency takes so many digits: said with the currency's problem, so both are fixed at once.
+    if (integerDigits > MAX_INTEGER_DIGITS) {
+      const description = `has ${integerDigits} integer digits; no currency allows more than ${MAX_INTEGER_DIGITS}`;
+      return { ok: false, field: 'value', description };
+    }
+    return { ok: false, field: 'currency', description: currencyProblem };
+  }
   const scale = currencyScale(currency) as number;
   const decimals = fractionDigits(value);
   if (decimals > scale) {
     return { ok: false, field: 'value', description: tooManyDecimals(currency, scale, value) };
   }
+  if (integerDigits > maxIntegerDigits(scale)) {
+    return { ok: false, field: 'value', description: tooManyIntegerDigits(currency, scale, integerDigits) };
+  }
   return null;
+}
+
+/**
+ * The one written form of an amount amountProblem accepted: with exactly its currency's decimals,
+ * so "125000.5" and "125000.50" KZT are both "125000.50", and "1" is "1.00". Intake records,
+ * hashes and delivers this form, so that a retry writing the same amount differently replays
+ * rather than conflicting, and every receiver parses one shape per currency.
+ */
+export function canonicalValue(currency: string, value: string): string {
+  const missing = (currencyScale(currency) as number) - fractionDigits(value);
+  if (missing <= 0) return value;
+  return `${value}${value.includes('.') ? '' : '.'}${'0'.repeat(missing)}`;
 }
 
 /** Why `code` is not a currency or asset amounts may be written in, or null when it is one. */
@@ -64,17 +95,30 @@ export function checkCurrency(code: string): string | null {
   );
 }
 
-/** The currency-independent checks of an amount value: syntax, zero and size. */
+/** The currency-independent checks of an amount value: syntax, zero and leading zeros. */
 function checkValueSyntax(value: string): string | null {
   if (value === '') return 'is required: a positive decimal such as "125000.50"';
   if (!DECIMAL.test(value)) return describeSyntaxError(value);
-  const integerPart = value.split('.')[0];
-  const significant = integerPart.replace(/^0+/, '');
-  if (significant.length > MAX_INTEGER_DIGITS) {
-    return `has ${significant.length} integer digits; at most ${MAX_INTEGER_DIGITS} are allowed`;
-  }
   if (/^[0.]+$/.test(value)) return 'must be greater than zero';
+  // Zero padding is a fixed-width record's habit, not a number's: it would make two written forms
+  // of one amount and let a value run to any length.
+  if (/^0[0-9]/.test(value)) {
+    return 'must not have leading zeros: only a single "0" before the "." (e.g. "0.50", "125000.50")';
+  }
   return null;
+}
+
+/** The integer digits `scale` decimals leave room for (see INT64_DIGITS). */
+function maxIntegerDigits(scale: number): number {
+  return scale < INT64_DIGITS ? INT64_DIGITS - scale : MAX_INTEGER_DIGITS;
+}
+
+function tooManyIntegerDigits(currency: string, scale: number, digits: number): string {
+  const why =
+    scale > 0 && scale < INT64_DIGITS
+      ? `, so that the amount in minor units (${scale} decimals) fits a signed 64-bit integer`
+      : '';
+  return `has ${digits} integer digits; ${currency} allows at most ${maxIntegerDigits(scale)}${why}`;
 }
 
 function fractionDigits(value: string): number {
@@ -85,8 +129,8 @@ function fractionDigits(value: string): number {
 function tooManyDecimals(currency: string, scale: number, value: string): string {
   const allowed =
     scale === 0 ? `${currency} allows no decimals` : `${currency} allows at most ${scale} decimals`;
-  // "1.500" for KZT is numerically fine but says more precision than the currency has; refusing
-  // it keeps one written form per amount, which the idempotency hash and the receivers rely on.
+  // "1.500" for KZT is numerically 1.50, but it claims a precision the currency does not have,
+  // which is what a client rounding wrongly sends: refused rather than shortened.
   const onlyZerosTooMany = fractionDigits(value.replace(/0+$/, '')) <= scale;
   const hint = onlyZerosTooMany ? ' (trailing zeros count too: remove them)' : '';
   return `${allowed}, got ${fractionDigits(value)}${hint}`;

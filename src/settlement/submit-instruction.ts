@@ -6,7 +6,7 @@ import { canonicalBodyHash } from './canonical-body';
 import { invalidArgument, isSettlementError, type SettlementError } from './errors';
 import { mayInstructAs } from './participant';
 import type { IntakeDecision, ScreenInstruction } from './screening-seam';
-import { validateInstruction } from './validate-instruction';
+import { canonicalInstruction, validateInstruction } from './validate-instruction';
 
 export interface SubmitContext {
   /** BIC of the authenticated participant. */
@@ -71,7 +71,8 @@ export function createSubmitInstruction(deps: SubmitDeps): SubmitInstruction {
     });
     if (isSettlementError(decision)) return decision;
     try {
-      return await recordDecision(ctx, instruction, decision);
+      // One written form per amount, so that a retry writing it otherwise hashes alike.
+      return await recordDecision(ctx, canonicalInstruction(instruction), decision);
     } finally {
       decision.settled?.();
     }

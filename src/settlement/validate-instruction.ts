@@ -15,8 +15,8 @@ import { checkBic } from './bic';
 import { isCountryCode } from './countries';
 import type { FieldViolation } from './errors';
 import { checkIban, mod97 } from './iban';
-import { amountProblem, checkCurrency } from './money';
-import { containsPan } from './pan';
+import { amountProblem, canonicalValue, checkCurrency } from './money';
+import { containsPan, isPan, type PanScanOptions } from './pan';
 
 /**
  * Structural validation of a submitted instruction: every field against its ISO format, check
@@ -56,6 +56,17 @@ export function validateInstruction(
   return out.list;
 }
 
+/**
+ * The instruction as intake records, hashes and delivers it, once validateInstruction found nothing
+ * wrong with it: its amount in the one written form of its currency (see canonicalValue).
+ */
+export function canonicalInstruction(instruction: SettlementInstruction): SettlementInstruction {
+  const amount = instruction.amount;
+  if (amount === undefined) return instruction;
+  const value = canonicalValue(amount.currency, amount.value);
+  return value === amount.value ? instruction : { ...instruction, amount: { ...amount, value } };
+}
+
 /** No field of an instruction is longer; past this a value is reported by its length alone. */
 const MAX_STRING_LENGTH = 4096;
 const MAX35 = 35;
@@ -93,9 +104,17 @@ class Violations {
 // client's broken "\ud800" escape leaves. Neither can be screened or delivered faithfully.
 const NOT_UTF8 = /[\uFFFD\p{Cs}]/u;
 const CONTROL = /\p{Cc}/u;
-// Characters that render as nothing or reorder text: a name carrying them can look identical to
-// a listed name while comparing different, which is how screening gets evaded.
-const INVISIBLE = /[\u00AD\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
+// Characters that render as nothing, reorder text or break it into lines: a name carrying them can
+// look identical to a listed name while comparing different, which is how screening gets evaded,
+// and a receiver's screening may not drop them as Caravan's does. That is every format character
+// (zero-width spaces and joiners, bidi marks, soft hyphen, tags), the line and paragraph
+// separators, the unassigned rest of the tag block, and letters or marks that draw a blank: the
+// combining grapheme joiner, the Hangul fillers, Khmer's two deprecated inherent vowels and the
+// blank braille pattern (the three combining marks outside the brackets, where they cannot be
+// read as combining with a neighbour). Variation selectors stay: they pick a glyph for the
+// character before them (emoji, CJK ideographs, Mongolian) and screening drops them.
+const INVISIBLE =
+  /[\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u2800\u3164\uFFA0\u{E0000}-\u{E007F}]|\u034F|\u17B4|\u17B5/u;
 const PAN_FOUND = 'contains what looks like a full card number (PAN); card numbers are never accepted';
 
 /** Length in characters (code points), as ISO 20022 counts them, not UTF-16 code units. */
@@ -272,6 +291,9 @@ function checkWalletAddress(network: string, s: string): string | null {
   if (s === '') return 'is required';
   if (length(s) > 128) return `must be at most 128 characters, got ${length(s)}`;
   if (!/^[\x21-\x7E]+$/.test(s)) return 'must be printable ASCII without spaces';
+  // Only a whole value counts: hex addresses hold runs of 13-19 decimal digits by chance, but an
+  // address that is nothing but a card number is no network's.
+  if (isPan(s)) return PAN_FOUND;
   if (EVM_NETWORKS.has(network) && !EVM_ADDRESS.test(s)) {
     return `must be a ${network} address: "0x" followed by 40 hex digits`;
   }
@@ -336,8 +358,12 @@ function checkIdentifierValue(type: IdentifierType | undefined, s: string): stri
     case IdentifierType.IDENTIFIER_TYPE_RU_OGRN:
       return checkRuOgrn(s);
     case IdentifierType.IDENTIFIER_TYPE_PASSPORT:
+      // Passport numbers are 9 or 10 characters (ICAO 9303 allots 9): a run of 13 digits is none.
+      return checkDocumentNumber(s, { unbrokenRuns: true });
     case IdentifierType.IDENTIFIER_TYPE_NATIONAL_ID:
-      return checkDocumentNumber(s);
+      // Personal numbers of 14 to 18 unbroken digits are common (Uzbek and Kyrgyz PINs, Indonesian
+      // NIKs, Chinese resident ids): there only card-style grouping is a card number.
+      return checkDocumentNumber(s, { unbrokenRuns: false });
     default:
       // The type is itself reported; only what holds for every identifier is checked here.
       return checkFreeText(s, {
@@ -350,8 +376,9 @@ function checkIdentifierValue(type: IdentifierType | undefined, s: string): stri
   }
 }
 
-function checkDocumentNumber(s: string): string | null {
+function checkDocumentNumber(s: string, pan: PanScanOptions): string | null {
   if (length(s) > MAX35) return `must be at most ${MAX35} characters, got ${length(s)}`;
+  if (containsPan(s, pan)) return PAN_FOUND;
   if (!/^[A-Z0-9-]+$/.test(s)) {
     return 'must be upper-case letters, digits and "-" only, as printed on the document without spaces';
   }
@@ -433,7 +460,8 @@ function checkAmount(out: Violations, path: string, amount: Amount | undefined):
     return;
   }
   out.text(`${path}.currency`, amount.currency, 4, checkCurrency);
-  // Leading zeros make no length short enough to quote as the limit of a value.
+  // The longest value depends on the currency (19 characters for KZT, 37 for ETH), so no single
+  // limit is quoted; one far past every currency's is reported by its length alone.
   out.text(`${path}.value`, amount.value, MAX_STRING_LENGTH, (value) => {
     const problem = amountProblem(amount.currency ?? '', value);
     return problem !== null && problem.field === 'value' ? problem.description : null;

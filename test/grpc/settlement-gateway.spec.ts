@@ -125,6 +125,20 @@ describe('SettlementGateway intake', function () {
     assert.equal(record.instruction?.amount?.value, '125000.50');
   });
 
+  it('records an amount in its one written form, so a retry writing it otherwise replays', async () => {
+    const short = validInstruction({ amount: { currency: 'KZT', value: '125000.5' } });
+    const first = await submit(client, short, HALYK);
+    assert.equal(first.replayed, false);
+    const full = { ...short, amount: { currency: 'KZT', value: '125000.50' } };
+    const again = await submit(client, full, HALYK);
+    assert.equal(again.replayed, true);
+    assert.equal(again.state, first.state);
+    assert.equal((await getInstruction(client, short.uetr, HALYK)).instruction?.amount?.value, '125000.50');
+    assert.equal((await outboxUetrs()).filter((u) => u === short.uetr).length, 1);
+    const padded = { ...short, amount: { currency: 'KZT', value: '0125000.50' } };
+    assert.equal((await grpcError(submit(client, padded, HALYK))).code, status.INVALID_ARGUMENT);
+  });
+
   it('turns 50 concurrent submissions of one UETR into one record and one outbox entry', async () => {
     const instruction = validInstruction();
     const answers = await Promise.all(Array.from({ length: 50 }, () => submit(client, instruction, HALYK)));

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { checkCurrency, MAX_INTEGER_DIGITS, parseAmount } from '../../src/settlement/money';
+import { canonicalValue, checkCurrency, MAX_INTEGER_DIGITS, parseAmount } from '../../src/settlement/money';
 import { currencyScale, isCryptoAsset } from '../../src/settlement/currencies';
 
 function failure(currency: string, value: string): { field: string; description: string } {
@@ -65,15 +65,15 @@ describe('parseAmount', () => {
     assert.equal(result.scale, 18);
   });
 
-  it('accepts integers, fewer decimals than the scale and leading zeros', () => {
+  it('accepts integers, fewer decimals than the scale and a single 0 before the point', () => {
     for (const [currency, value] of [
       ['KZT', '1'],
       ['KZT', '0.01'],
+      ['KZT', '0.5'],
       ['USD', '10.5'],
       ['JPY', '1000'],
       ['KWD', '1.234'],
       ['BTC', '0.00000001'],
-      ['RUB', '000000000000000000000001'],
     ]) {
       assert.ok(parseAmount(currency, value).ok, `${currency} ${value}`);
     }
@@ -132,16 +132,73 @@ describe('parseAmount', () => {
     assert.match(failure('JPY', '100.0').description, /^JPY allows no decimals, got 1 .*trailing zeros/);
   });
 
-  it(`allows ${MAX_INTEGER_DIGITS} integer digits and refuses ${MAX_INTEGER_DIGITS + 1}`, () => {
-    assert.ok(parseAmount('KZT', '9'.repeat(18)).ok);
+  it('refuses leading zeros, however many, without echoing the value', () => {
+    for (const value of ['0125000.50', '00.5', '01', '000000000000000000000001', '0'.repeat(4000) + '1']) {
+      const f = failure('RUB', value);
+      assert.equal(f.field, 'value');
+      assert.equal(
+        f.description,
+        'must not have leading zeros: only a single "0" before the "." (e.g. "0.50", "125000.50")',
+      );
+    }
+    assert.match(failure('RUB', '00.00').description, /greater than zero/);
+  });
+
+  it('bounds integer digits so that the amount in minor units fits a signed 64-bit integer', () => {
+    const int64Max = 2n ** 63n - 1n;
+    const minorUnits = (value: string) => BigInt(value.replace('.', ''));
+    for (const [currency, integerDigits] of [
+      ['JPY', 18],
+      ['KZT', 16],
+      ['KWD', 15],
+      ['CLF', 14],
+      ['BTC', 10],
+      ['USDT', 12],
+      ['SOL', 9],
+    ] as const) {
+      const scale = currencyScale(currency) ?? 0;
+      const decimals = scale === 0 ? '' : `.${'9'.repeat(scale)}`;
+      const largest = '9'.repeat(integerDigits) + decimals;
+      assert.ok(parseAmount(currency, largest).ok, `${currency} ${largest}`);
+      assert.ok(minorUnits(largest) <= int64Max, `${currency} ${largest}`);
+      const f = failure(currency, '1' + '0'.repeat(integerDigits) + decimals);
+      assert.equal(f.field, 'value');
+      assert.match(
+        f.description,
+        new RegExp(`^has ${integerDigits + 1} integer digits; ${currency} allows at most ${integerDigits}`),
+      );
+    }
+  });
+
+  it('refuses 99999999999999999.99 KZT, past 2^63 − 1 tiyn, and says why', () => {
+    const value = '99999999999999999.99';
+    assert.ok(BigInt(value.replace('.', '')) > 2n ** 63n - 1n);
     assert.equal(
-      failure('KZT', '1' + '0'.repeat(18)).description,
-      'has 19 integer digits; at most 18 are allowed',
+      failure('KZT', value).description,
+      'has 17 integer digits; KZT allows at most 16, so that the amount in minor units (2 decimals) fits a signed 64-bit integer',
+    );
+    assert.equal(
+      failure('JPY', '1' + '0'.repeat(18)).description,
+      'has 19 integer digits; JPY allows at most 18',
     );
   });
 
-  it('does not count leading zeros as integer digits', () => {
-    assert.ok(parseAmount('KZT', '0'.repeat(30) + '9'.repeat(18) + '.99').ok);
+  it(`allows 18-decimal assets ${MAX_INTEGER_DIGITS} integer digits: they are never booked in 64 bits`, () => {
+    for (const asset of ['ETH', 'BNB', 'DAI']) {
+      assert.ok(parseAmount(asset, '9'.repeat(18) + '.' + '9'.repeat(18)).ok, asset);
+      assert.equal(
+        failure(asset, '1' + '0'.repeat(18)).description,
+        `has 19 integer digits; ${asset} allows at most 18`,
+      );
+    }
+    assert.ok(BigInt('9'.repeat(36)) <= 2n ** 127n - 1n, 'within a signed 128-bit integer');
+  });
+
+  it('reports too many integer digits for any currency even when the currency is unknown', () => {
+    const f = failure('QQQ', '1' + '0'.repeat(18));
+    assert.equal(f.field, 'value');
+    assert.equal(f.description, 'has 19 integer digits; no currency allows more than 18');
+    assert.equal(failure('QQQ', '1' + '0'.repeat(17)).field, 'currency');
   });
 
   it('refuses an unknown currency and says what is expected, after a valid value', () => {
@@ -177,5 +234,33 @@ describe('parseAmount', () => {
   it('requires a currency', () => {
     assert.match(failure('', '1.00').description, /is required/);
     assert.equal(failure('', '1.00').field, 'currency');
+  });
+});
+
+describe('canonicalValue', () => {
+  it("writes every accepted amount with exactly its currency's decimals", () => {
+    for (const [currency, value, canonical] of [
+      ['KZT', '125000.5', '125000.50'],
+      ['KZT', '125000.50', '125000.50'],
+      ['KZT', '125000', '125000.00'],
+      ['KZT', '0.5', '0.50'],
+      ['JPY', '1000', '1000'],
+      ['KWD', '1.2', '1.200'],
+      ['BTC', '0.1', '0.10000000'],
+      ['ETH', '1', '1.000000000000000000'],
+      ['USDT', '1500.123456', '1500.123456'],
+    ]) {
+      assert.ok(parseAmount(currency, value).ok, `${currency} ${value}`);
+      assert.equal(canonicalValue(currency, value), canonical, `${currency} ${value}`);
+    }
+  });
+
+  it('gives one form to every way of writing one amount, and keeps its value', () => {
+    const forms = ['7', '7.0', '7.00'].map((v) => canonicalValue('KZT', v));
+    assert.deepEqual(forms, ['7.00', '7.00', '7.00']);
+    const canonical = canonicalValue('BTC', '21000000.5');
+    const parsed = parseAmount('BTC', canonical);
+    assert.ok(parsed.ok, 'the canonical form is itself accepted');
+    assert.equal(parsed.value.toString(), '21000000.5');
   });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { containsPan, luhnValid } from '../../src/settlement/pan';
+import { containsPan, isPan, luhnValid } from '../../src/settlement/pan';
 
 /**
  * Test card numbers published by the schemes for testing, all Luhn-valid. 4111 1111 1111 1111 by
@@ -94,9 +94,99 @@ describe('containsPan', () => {
     assert.equal(containsPan('0000 0000 0000 0000'), false);
   });
 
-  it('does not join groups separated by more than one separator', () => {
-    assert.equal(containsPan('4111  1111  1111  1111'), false);
+  it('joins groups across any run of spaces, dashes, dots and slashes of any kind', () => {
+    for (const text of [
+      '4111  1111  1111  1111',
+      '4111 - 1111 - 1111 - 1111',
+      '4111\u20131111\u20131111\u20131111', // en dash
+      '4111\u20141111\u20141111\u20141111', // em dash
+      '4111\u22121111\u22121111\u22121111', // minus sign
+      '4111\u20111111\u20111111\u20111111', // non-breaking hyphen
+      '4111.1111.1111.1111',
+      '4111\u00B71111\u00B71111\u00B71111', // middle dot
+      '4111/1111/1111/1111',
+      '4111\\1111\\1111\\1111',
+      '4111\u00A01111\u00A01111\u00A01111', // no-break space
+      '4111\u30001111\u30001111\u30001111', // ideographic space
+      '4111\uFF0D1111\uFF0E1111\uFF0F1111', // full-width dash, dot and slash
+      '4111 .-/ 1111 1111 1111',
+    ]) {
+      assert.equal(containsPan(`card ${text} exp`), true, JSON.stringify(text));
+      assert.equal(containsPan(text, { unbrokenRuns: false }), true, JSON.stringify(text));
+    }
+  });
+
+  it('does not join groups separated by commas or letters, which list numbers', () => {
     assert.equal(containsPan('4111, 1111, 1111, 1111'), false);
+    assert.equal(containsPan('4111,1111,1111,1111'), false);
+    assert.equal(containsPan('4111 x 1111 x 1111 x 1111'), false);
+  });
+
+  it('finds a card number cut into equal parts in free text, not in references', () => {
+    for (const text of ['41111111 11111111', '41111111-11111111', '37828 22463 10005']) {
+      assert.equal(containsPan(`card ${text}`), true, text);
+      assert.equal(containsPan(text, { unbrokenRuns: false }), false, text);
+    }
+    assert.equal(containsPan('card 411111.111111.1111'), false, '6-6-4 is neither printed nor equal parts');
+    // A date and an 8-digit sequence number pass Luhn one time in ten; only free text, where the
+    // unbroken run counts too, takes them for a card number.
+    assert.ok(luhnValid('2025031412345672'));
+    assert.equal(containsPan('REF-20250314-12345672', { unbrokenRuns: false }), false);
+  });
+
+  it('reads the digits of every script, by their value', () => {
+    const written = (zero: number, digits: string) =>
+      digits.replace(/[0-9]/g, (d) => String.fromCodePoint(zero + Number(d)));
+    // Every decimal digit set Unicode has: each starts a run of ten consecutive code points.
+    const zeros: number[] = [];
+    for (let code = 0x80; code <= 0x10ffff; code++) {
+      if (code >= 0xd800 && code <= 0xdfff) continue;
+      const isDigit = /\p{Nd}/u.test(String.fromCodePoint(code));
+      if (isDigit && (zeros.length === 0 || code >= zeros[zeros.length - 1] + 10)) zeros.push(code);
+    }
+    assert.ok(zeros.length > 60, `only ${zeros.length} digit sets`);
+    for (const zero of zeros) {
+      const label = `U+${zero.toString(16).toUpperCase()}`;
+      assert.equal(containsPan(`card ${written(zero, '4111111111111111')}`), true, label);
+      assert.equal(containsPan(`card ${written(zero, '4111 1111 1111 1111')}`), true, label);
+      // Read by value, not merely as "a digit": the one-digit-off number fails Luhn in every script.
+      assert.equal(containsPan(`card ${written(zero, '4111111111111112')}`), false, label);
+      assert.equal(containsPan(written(zero, '40702810938000012345')), false, label);
+    }
+    assert.equal(containsPan('card ٤١١١١١١١١١١١١١١١'), true, 'Arabic-Indic');
+    assert.equal(containsPan('card ۴۱۱۱-۱۱۱۱-۱۱۱۱-۱۱۱۱'), true, 'Persian, grouped');
+    assert.equal(containsPan('card ४१११ ११११ ११११ ११११'), true, 'Devanagari, grouped');
+    assert.equal(containsPan('card 4١1١ 1111 ١١١١ 1111'), true, 'mixed scripts');
+  });
+
+  it('sees through invisible characters that are not format characters', () => {
+    for (const ch of ['\u034F', '\u115F', '\u3164', '\uFFA0', '\u{E0041}', '\u180E', '\u061C']) {
+      assert.equal(containsPan(`4111${ch}1111${ch}1111${ch}1111`), true, ch.codePointAt(0)?.toString(16));
+    }
+  });
+
+  it('still takes dates, amounts, phone numbers and accounts for what they are', () => {
+    for (const text of [
+      'Inv 2025-0042 of 2025-03-14, acc 40702810938000012345, contract 77/15',
+      'Счёт № 2025/0042 от 14.03.2025, сумма 1 250 000.50, тел. +7 (701) 123-45-67',
+      'فاتورة ٢٠٢٥/٠٣/١٤ رقم ٠٠٠١٢٣ المبلغ ١٢٥٠٠٠٫٥٠',
+      'HSBK-20250314-000123',
+      'HSBK.20250314.000123',
+      'HSBK/20250314/000123',
+      '2025.03.14 14:30 +7.701.123.45.67',
+      'ref 41 11111111 111111',
+      'v 4.1111.1111.1111.1',
+    ]) {
+      assert.equal(containsPan(text), false, text);
+    }
+  });
+
+  it('finds nothing in megabytes of separators and digits of other scripts, quickly', () => {
+    const started = process.hrtime.bigint();
+    assert.equal(containsPan('١ - ٢ / '.repeat(150_000)), false);
+    assert.equal(containsPan('1' + ' '.repeat(1_000_000) + 'x'), false);
+    assert.equal(containsPan('4111–'.repeat(200_000)), false);
+    assert.ok(process.hrtime.bigint() - started < 2_000_000_000n);
   });
 
   it('returns only a boolean, so the number cannot leak', () => {
@@ -108,5 +198,34 @@ describe('containsPan', () => {
     const started = process.hrtime.bigint();
     containsPan(text);
     assert.ok(process.hrtime.bigint() - started < 2_000_000_000n);
+  });
+});
+
+describe('isPan', () => {
+  it('takes a value made of nothing but a card number, however grouped or written', () => {
+    for (const value of [
+      '4111111111111111',
+      '4111-1111-1111-1111',
+      '4111.1111.1111.1111',
+      '٤١١١١١١١١١١١١١١١',
+      '41111111 11111111',
+    ]) {
+      assert.equal(isPan(value), true, value);
+    }
+  });
+
+  it('refuses anything else: other characters, Luhn failures, a leading 0, other lengths', () => {
+    for (const value of [
+      'G4111111111111111',
+      '4111111111111112',
+      '0000000000000000',
+      '411111111111',
+      '41111111111111111111',
+      '0x52908400098527886E0F7030069857D2E4169EE7',
+      '0:529084000985271aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa',
+      '',
+    ]) {
+      assert.equal(isPan(value), false, value);
+    }
   });
 });

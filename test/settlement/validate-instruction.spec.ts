@@ -10,6 +10,7 @@ import {
 } from '../../src/gen/caravan/settlement/v1/instruction';
 import type { FieldViolation } from '../../src/settlement/errors';
 import {
+  canonicalInstruction,
   checkKzIdentificationNumber,
   checkLei,
   checkRuInn,
@@ -22,6 +23,46 @@ const PAN = '4111111111111111';
 const LEI = '5493001KJTIIGC8Y1R12';
 const ETH_ADDRESS = '0x52908400098527886E0F7030069857D2E4169EE7';
 const MEGABYTE = 1024 * 1024;
+/** Characters that draw nothing and are not control characters (U+0085 and the like are Cc). */
+const INVISIBLE_NOT_CONTROL = [
+  '\u180E', // Mongolian vowel separator
+  '\u061C', // Arabic letter mark
+  '\u{E0001}', // language tag
+  '\u{E0041}', // tag letter A
+  '\u{E007F}', // cancel tag
+  '\u{E0002}', // unassigned, in the tag block
+  '\u2028', // line separator
+  '\u2029', // paragraph separator
+  '\uFFF9', // interlinear annotation anchor
+  '\uFFFA',
+  '\uFFFB',
+  '\u115F', // Hangul choseong filler
+  '\u1160', // Hangul jungseong filler
+  '\u3164', // Hangul filler
+  '\uFFA0', // half-width Hangul filler
+  '\u034F', // combining grapheme joiner
+  '\u17B4', // Khmer inherent vowel
+  '\u2800', // braille pattern blank
+  '\u0600', // Arabic number sign (a format character)
+  '\u{1D173}', // musical symbol begin beam (a format character)
+];
+/** The card number 4111 1111 1111 1111 as people hide it in text. */
+const DISGUISED_PANS: Record<string, string> = {
+  'Arabic-Indic digits':
+    '\u0664\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661\u0661',
+  'Persian digits in groups':
+    '\u06F4\u06F1\u06F1\u06F1 \u06F1\u06F1\u06F1\u06F1 \u06F1\u06F1\u06F1\u06F1 \u06F1\u06F1\u06F1\u06F1',
+  'Devanagari digits':
+    '\u096A\u0967\u0967\u0967\u0967\u0967\u0967\u0967\u0967\u0967\u0967\u0967\u0967\u0967\u0967\u0967',
+  'en dashes': '4111\u20131111\u20131111\u20131111',
+  'em dashes': '4111\u20141111\u20141111\u20141111',
+  dots: '4111.1111.1111.1111',
+  slashes: '4111/1111/1111/1111',
+  'doubled spaces': '4111  1111  1111  1111',
+  'no-break spaces': '4111\u00A01111\u00A01111\u00A01111',
+  'spaced dashes': '4111 - 1111 - 1111 - 1111',
+  halves: '41111111 11111111',
+};
 
 function must<T>(value: T | undefined): T {
   assert.ok(value !== undefined && value !== null);
@@ -275,6 +316,35 @@ describe('validateInstruction', () => {
         only(i, field, /full card number \(PAN\)/);
         assertNoDescriptionContains(i, '411111');
       });
+
+      it(`${field} refuses characters that draw nothing`, () => {
+        for (const ch of INVISIBLE_NOT_CONTROL) {
+          only(
+            validInstruction({ [name]: `REF${ch}1` }),
+            field,
+            'must not contain invisible or control characters',
+          );
+        }
+      });
+
+      it(`${field} refuses a card number grouped with dots, slashes or dashes of any kind`, () => {
+        for (const value of [
+          '4111.1111.1111.1111',
+          'REF 4111/1111/1111/1111',
+          'R-4111\u20131111\u20131111\u20131111',
+        ]) {
+          const i = validInstruction({ [name]: value });
+          only(i, field, /full card number \(PAN\)/);
+          assertNoDescriptionContains(i, '1111');
+        }
+      });
+
+      it(`${field} accepts a date and a sequence number that together pass Luhn`, () => {
+        // 2025031412345672 passes Luhn; written in halves it is a reference, not a card.
+        for (const value of ['HSBK-20250314-12345672', 'HSBK/20250314/12345672', '2025031412345672']) {
+          assert.deepEqual(validateInstruction(validInstruction({ [name]: value })), [], value);
+        }
+      });
     }
   });
 
@@ -368,6 +438,34 @@ describe('validateInstruction', () => {
         only(i, 'instruction.creditor.name', 'must not contain invisible or control characters');
       });
 
+      it('refuses every character that draws nothing, not only the known zero-width ones', () => {
+        for (const ch of INVISIBLE_NOT_CONTROL) {
+          const i = validInstruction();
+          creditor(i).name = `OOO Vol${ch}ga Test Supplies`;
+          only(i, 'instruction.creditor.name', 'must not contain invisible or control characters');
+          assertNoDescriptionContains(i, 'Volga');
+        }
+      });
+
+      it('accepts the scripts of the corridor and beyond, marks and variation selectors included', () => {
+        for (const name of [
+          'Արմեն Պետրոսյան ՍՊԸ', // Armenian
+          'სს საქართველოს ბანკი', // Georgian
+          'شركة الخليج للتجارة', // Arabic
+          'شرکت ملی نفت ایران', // Persian, without joiners
+          'Ўзбекистон Миллий Банки', // Uzbek Cyrillic
+          'Кыргыз Ынтымак Банкы', // Kyrgyz
+          'टाटा स्टील लिमिटेड', // Devanagari, with combining vowel signs
+          '삼성전자 주식회사', // Hangul syllables
+          '渡邊\u{E0100}商事', // an ideographic variation sequence
+          'Zoë Müller-Łukasiewicz',
+        ]) {
+          const i = validInstruction();
+          creditor(i).name = name;
+          assert.deepEqual(validateInstruction(i), [], name);
+        }
+      });
+
       it('refuses control characters', () => {
         for (const ch of ['\n', '\r', '\t', '\u0000', '\u001B', '\u007F', '\u0085']) {
           const i = validInstruction();
@@ -399,6 +497,15 @@ describe('validateInstruction', () => {
         debtor(i).name = 'John Smith 4111 1111 1111 1111';
         only(i, 'instruction.debtor.name', /full card number/);
         assertNoDescriptionContains(i, '4111');
+      });
+
+      it('refuses a card number in a name however it is written, without echoing it', () => {
+        for (const [how, pan] of Object.entries(DISGUISED_PANS)) {
+          const i = validInstruction();
+          creditor(i).name = `OOO Volga ${pan}`;
+          const description = only(i, 'instruction.creditor.name', /full card number/);
+          assert.ok(!/[0-9\p{Nd}]/u.test(description), `${how}: ${description}`);
+        }
       });
     });
 
@@ -513,6 +620,24 @@ describe('validateInstruction', () => {
         assert.deepEqual(validateInstruction(withDebtorAccount({ $case: 'accountNumber', value: PAN })), []);
       });
 
+      it('account_number refuses a card number grouped with dots, slashes or doubled spaces', () => {
+        for (const value of ['4111.1111.1111.1111', '4111/1111/1111/1111', '4111  1111  1111  1111']) {
+          const i = withDebtorAccount({ $case: 'accountNumber', value });
+          only(i, 'instruction.debtor.account.account_number', /full card number/);
+          assertNoDescriptionContains(i, '4111');
+        }
+      });
+
+      it('account_number accepts a 16-digit domestic account written in halves', () => {
+        for (const value of ['41111111 11111111', '41111111-11111111']) {
+          assert.deepEqual(
+            validateInstruction(withDebtorAccount({ $case: 'accountNumber', value })),
+            [],
+            value,
+          );
+        }
+      });
+
       describe('wallet', () => {
         it('requires a network and an address', () => {
           const i = withDebtorAccount(wallet('', ''));
@@ -613,6 +738,32 @@ describe('validateInstruction', () => {
               'instruction.debtor.account.wallet.address',
               /Tron address/,
             );
+          }
+        });
+
+        it('refuses an address that is a card number on any network, without echoing it', () => {
+          for (const [network, address] of [
+            ['XLM', PAN],
+            ['TON', '4111-1111-1111-1111'],
+            ['XRP', '4111.1111.1111.1111'],
+            ['ETH', PAN],
+            ['BTC', '4222222222222'],
+          ]) {
+            const i = withDebtorAccount(wallet(network, address));
+            only(i, 'instruction.debtor.account.wallet.address', /full card number \(PAN\)/);
+            assertNoDescriptionContains(i, address.slice(0, 6));
+          }
+        });
+
+        it('accepts addresses holding a Luhn-valid digit run by chance', () => {
+          // 529084000985271 passes Luhn; hex addresses hold such runs, and they are not card numbers.
+          const raw = `0:ab529084000985271${'c'.repeat(47)}`;
+          for (const kind of [
+            wallet('TON', raw),
+            wallet('XLM', 'GAAZI4TCR3TY5OJHCTJC2A4QSY6CJWJH5IAJTGKIN2ER7LBNVKOCCWN7'),
+            wallet('APT', `0x529084000985271${'d'.repeat(49)}`),
+          ]) {
+            assert.deepEqual(validateInstruction(withDebtorAccount(kind)), [], JSON.stringify(kind));
           }
         });
       });
@@ -865,6 +1016,31 @@ describe('validateInstruction', () => {
         }
       });
 
+      it('a passport number that is a card number is refused without echoing it', () => {
+        for (const value of [PAN, '4111-1111-1111-1111', 'N4111111111111111', '4222222222222']) {
+          const i = withDebtorIdentifiers(id(IdentifierType.IDENTIFIER_TYPE_PASSPORT, value, 'RU'));
+          only(i, 'instruction.debtor.identifiers[0].value', /full card number \(PAN\)/);
+          assertNoDescriptionContains(i, value.slice(-6));
+        }
+      });
+
+      it('a national id refuses a card-grouped card number but takes long personal numbers that pass Luhn', () => {
+        const path = 'instruction.debtor.identifiers[0].value';
+        const nationalId = (value: string, country: string) =>
+          withDebtorIdentifiers(id(IdentifierType.IDENTIFIER_TYPE_NATIONAL_ID, value, country));
+        only(nationalId('4111-1111-1111-1111', 'UZ'), path, /full card number \(PAN\)/);
+        // Each passes Luhn, as one in ten such numbers do: an Uzbek PINFL and a Kyrgyz PIN (14
+        // digits), an Indonesian NIK (16), a Chinese resident id (18).
+        for (const [value, country] of [
+          ['31205850123454', 'UZ'],
+          ['20101198500128', 'KG'],
+          ['3171011203900000', 'ID'],
+          ['110105194912310028', 'CN'],
+        ]) {
+          assert.deepEqual(validateInstruction(nationalId(value, country)), [], value);
+        }
+      });
+
       it('issuer_country is optional for other types but checked when set', () => {
         only(
           withDebtorIdentifiers(id(IdentifierType.IDENTIFIER_TYPE_KZ_BIN, samples.kzBin, 'kz')),
@@ -936,6 +1112,34 @@ describe('validateInstruction', () => {
     it('reports a bad currency and a bad value together', () => {
       const violations = validateInstruction(validInstruction({ amount: { currency: 'QQQ', value: '-1' } }));
       assert.deepEqual(fields(violations), ['instruction.amount.currency', 'instruction.amount.value']);
+    });
+
+    it('value refuses leading zeros and an amount past signed 64-bit minor units', () => {
+      only(
+        validInstruction({ amount: { currency: 'KZT', value: '0125000.50' } }),
+        'instruction.amount.value',
+        /must not have leading zeros/,
+      );
+      only(
+        validInstruction({ amount: { currency: 'KZT', value: '99999999999999999.99' } }),
+        'instruction.amount.value',
+        /KZT allows at most 16, so that the amount in minor units \(2 decimals\) fits a signed 64-bit integer/,
+      );
+    });
+
+    it('every way of writing one amount is valid and becomes one canonical instruction', () => {
+      const forms = ['125000.5', '125000.50'].map((value) =>
+        validInstruction({
+          uetr: 'eb6305c9-1f7f-49de-aed0-16487c27b42d',
+          amount: { currency: 'KZT', value },
+        }),
+      );
+      for (const i of forms) assert.deepEqual(validateInstruction(i), []);
+      const [short, full] = forms.map(canonicalInstruction);
+      assert.deepEqual(short, full);
+      assert.equal(short.amount?.value, '125000.50');
+      assert.equal(forms[0].amount?.value, '125000.5', 'the submitted instruction is left as it was');
+      assert.equal(canonicalInstruction(forms[1]), forms[1], 'a canonical instruction is returned as is');
     });
 
     it('refuses a 1 MB value by its length', () => {
@@ -1092,6 +1296,35 @@ describe('validateInstruction', () => {
     it('accepts ordinary references, dates and a 20-digit account', () => {
       const text = 'Inv 2025-0042 of 2025-03-14, acc 40702810938000012345, contract 77/15';
       assert.deepEqual(validateInstruction(validInstruction({ remittanceInformation: text })), []);
+    });
+
+    it('refuses a card number however it is written, without echoing it', () => {
+      for (const [how, pan] of Object.entries(DISGUISED_PANS)) {
+        const i = validInstruction({ remittanceInformation: `Refund to card ${pan} please` });
+        const description = only(i, 'instruction.remittance_information', /full card number \(PAN\)/);
+        assert.ok(!/[0-9\p{Nd}]/u.test(description), `${how}: ${description}`);
+      }
+    });
+
+    it('refuses characters that draw nothing', () => {
+      for (const ch of INVISIBLE_NOT_CONTROL) {
+        only(
+          validInstruction({ remittanceInformation: `Invoice${ch} 42` }),
+          'instruction.remittance_information',
+          'must not contain invisible or control characters',
+        );
+      }
+    });
+
+    it('accepts dates, amounts and references in other scripts and separators', () => {
+      for (const text of [
+        'Счёт № 2025/0042 от 14.03.2025, сумма 1 250 000.50 тенге, тел. +7 (701) 123-45-67',
+        'فاتورة رقم ٢٠٢٥/٠٠٤٢ بتاريخ ٢٠٢٥/٠٣/١٤ المبلغ ١٢٥٠٠٠٫٥٠',
+        'Contract HSBK-20250314-000123 of 2025.03.14, HSBK/20250314/000123',
+        'ინვოისი 2025/0042, 14.03.2025',
+      ]) {
+        assert.deepEqual(validateInstruction(validInstruction({ remittanceInformation: text })), [], text);
+      }
     });
   });
 

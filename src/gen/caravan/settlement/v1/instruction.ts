@@ -394,7 +394,10 @@ export interface Amount {
   currency: string;
   /**
    * A positive decimal written with digits and at most one dot, e.g. "125000.50": no sign, no
-   * exponent, at most 18 integer digits and at most the currency's number of decimals.
+   * exponent, no leading zeros, at most the currency's number of decimals, and at most 18 minus
+   * that number of integer digits, so the amount in minor units fits a signed 64-bit integer (18
+   * for the 18-decimal assets, which their chains count in wider integers). Recorded, answered and
+   * delivered with exactly the currency's decimals ("125000.5" KZT becomes "125000.50").
    */
   value: string;
 }
