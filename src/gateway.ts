@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Config } from './config/config';
 import type { SettlementInstruction } from './gen/caravan/settlement/v1/instruction';
 import { createHoldReview } from './compliance/hold-review';
@@ -66,11 +67,13 @@ export interface GatewayOptions {
   now?: () => number;
 }
 
-const MAX_IMPORT_BYTES = 256 * 1024 * 1024;
+const MAX_IMPORT_BYTES = 64 * 1024 * 1024;
 /** A re-screening pass that failed (Redis away) runs again after this pause. */
 const RESCREEN_RETRY_MS = 2_000;
 /** A submission's record step ends within its timeouts, seconds at most: this is a bug's bound. */
 const RESCREEN_DRAIN_BOUND_MS = 60_000;
+/** A watch outlives a Redis restart or failover, up to this long without an answer. */
+const WATCH_OUTAGE_BOUND_MS = 60_000;
 /** Audit entries of committed changes left unwritten are looked for this often… */
 const AUDIT_SWEEP_MS = 10_000;
 /** …once this old: their own gateway writes them within milliseconds of the change. */
@@ -162,6 +165,8 @@ export async function startGateway({
     const feed = await createEventFeed(subscriber, keys);
     const identity = config.devInsecure ? 'dev-insecure' : 'mtls';
     const shutdown = new AbortController();
+    // Every open watch listens for the shutdown; their number is bounded by the admission limits.
+    setMaxListeners(0, shutdown.signal);
     const screeningOptions = { reviewThreshold: config.screening.reviewThreshold };
     const services: ServiceRegistration[] = [];
     const routeStore = createRouteStore(redis, keys);
@@ -264,7 +269,13 @@ export async function startGateway({
       definition: rawRequests(SettlementGatewayService),
       handlers: settlementGatewayHandlers({
         submit: meteredSubmit(createSubmitInstruction({ store, screen, hasRoute, now })),
-        reader: createInstructionReader({ store, feed, pollMs: config.watchPollMs }),
+        reader: createInstructionReader({
+          store,
+          feed,
+          pollMs: config.watchPollMs,
+          outageBoundMs: WATCH_OUTAGE_BOUND_MS,
+          now,
+        }),
         identity,
         log,
         shutdown: shutdown.signal,

@@ -131,6 +131,7 @@ export function settlementGatewayHandlers(deps: GatewayServiceDeps): UntypedServ
           const events = await deps.reader.watch({ participant, signal: controller.signal }, request.uetr);
           if (isSettlementError(events)) return events;
           for await (const event of events) {
+            if (isSettlementError(event)) return event;
             // Leaving the loop returns the generator, which stops its poll timer and listeners; a
             // watch waiting for a drain that never comes would keep them (and the process) alive.
             if (controller.signal.aborted) break;

@@ -39,6 +39,12 @@ export interface ReadDeps {
   feed: EventFeed;
   /** How often a watcher re-reads Redis even without a notification. */
   pollMs: number;
+  /**
+   * How long a watch waits out Redis failing to answer (a restart, a failover) before it ends with
+   * UNAVAILABLE; its reads are retried at each poll and when the connection is back.
+   */
+  outageBoundMs: number;
+  now: () => number;
 }
 
 export interface WatchContext {
@@ -52,13 +58,16 @@ export interface InstructionReader {
   /**
    * Checks the caller may see the instruction, then yields its status events from the first one
    * on and each new one as it is recorded, returning after a terminal state or when the signal
-   * aborts.
+   * aborts, or after yielding the error that ends it (storage away for longer than its bound).
    */
-  watch(ctx: WatchContext, uetr: string): Promise<AsyncGenerator<WatchedEvent, void, void> | SettlementError>;
+  watch(ctx: WatchContext, uetr: string): Promise<AsyncGenerator<WatchItem, void, void> | SettlementError>;
 }
 
 /** A status event as a watcher sees it: `final` on the last one, after which the watch ends. */
 export type WatchedEvent = StatusEventRecord & { final: boolean };
+
+/** What a watch yields: status events, or the error it ends with. */
+export type WatchItem = WatchedEvent | SettlementError;
 
 export function createInstructionReader(deps: ReadDeps): InstructionReader {
   const owned = (participant: string, record: InstructionRecord) =>
@@ -80,7 +89,7 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
   async function* follow(
     ctx: WatchContext,
     record: InstructionRecord,
-  ): AsyncGenerator<WatchedEvent, void, void> {
+  ): AsyncGenerator<WatchItem, void, void> {
     const uetr = record.uetr;
     let wake: (() => void) | null = null;
     let dirty = true;
@@ -92,6 +101,7 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
     ctx.signal.addEventListener('abort', signalChange);
     const timer = setInterval(signalChange, deps.pollMs);
     let last = '0';
+    let failingSince: number | null = null;
     // A terminal event followed by more events was left again (a replayed FAILED delivery): the
     // watch ends only at a terminal state that is the latest one.
     const endsAt = (events: readonly StatusEventRecord[], i: number) =>
@@ -112,7 +122,21 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
           continue;
         }
         dirty = false;
-        const events = await deps.store.eventsAfter(uetr, last);
+        let events: StatusEventRecord[];
+        try {
+          events = await deps.store.eventsAfter(uetr, last);
+          failingSince = null;
+        } catch (err) {
+          // Retried at the next poll, or sooner when the connection is back (the feed's wake).
+          failingSince ??= deps.now();
+          if (deps.now() - failingSince < deps.outageBoundMs) continue;
+          yield {
+            kind: 'unavailable',
+            message: `storage has not answered for ${Math.round(deps.outageBoundMs / 1000)} s (${err instanceof Error ? err.name : 'error'}); watch again to continue from the current state`,
+            retryAfterMs: 1000,
+          };
+          return;
+        }
         for (const [i, event] of events.entries()) {
           last = event.streamId;
           const final = endsAt(events, i);

@@ -6,6 +6,12 @@ import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
 import { createInstructionStore, type InstructionStore } from '../../src/store/instruction-store';
 import type { State } from '../../src/store/instruction-record';
 import { createKeySpace } from '../../src/store/keys';
+import { createEventFeed } from '../../src/store/event-feed';
+import { createRedisClient, duplicateForBlocking, waitUntilReady } from '../../src/store/redis-client';
+import { createInstructionReader } from '../../src/settlement/read-instruction';
+import { isSettlementError } from '../../src/settlement/errors';
+import { recordDirectly } from '../support/records';
+import { startRedisProcess, type RedisProcess } from '../support/redis-process';
 import { validInstruction } from '../support/instructions';
 import { asParticipant, devClient, startTestGateway, submit, type TestGateway } from '../support/gateway';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
@@ -161,5 +167,98 @@ describe('WatchInstruction', function () {
     assert.equal(watch.events.length, 2);
     assert.ok((await submit(client, validInstruction(), HALYK)).uetr);
     client.close();
+  });
+});
+
+describe('WatchInstruction across a Redis restart', function () {
+  this.timeout(60_000);
+  let rp: RedisProcess;
+
+  before(async function () {
+    try {
+      rp = await startRedisProcess(['--appendonly', 'yes', '--appendfsync', 'always']);
+    } catch {
+      this.skip();
+    }
+  });
+  after(async () => rp?.stop());
+
+  it('keeps a watch open while Redis restarts, and delivers the change made after it', async () => {
+    const prefix = uniquePrefix('watch-restart');
+    const gw = await startTestGateway(prefix, { env: { REDIS_URL: rp.url, CARAVAN_WATCH_POLL_MS: '200' } });
+    const client = devClient(gw.address);
+    const redis = createRedisClient(rp.url, { commandTimeoutMs: 5_000 });
+    redis.on('error', () => undefined);
+    try {
+      const instruction = validInstruction();
+      await submit(client, instruction, HALYK);
+      const watch = collect(client.watchInstruction({ uetr: instruction.uetr }, HALYK));
+      await watch.count(2);
+      await rp.kill();
+      // Several polls fail while nothing listens.
+      await new Promise((r) => setTimeout(r, 2_000));
+      await rp.restart();
+      await waitUntilReady(redis, rp.url, 10_000);
+      const store = createInstructionStore(redis, createKeySpace(prefix, 16));
+      const moved = await store.transition({
+        uetr: instruction.uetr,
+        from: ['ACCEPTED'],
+        to: 'DELIVERED',
+        reason: { code: '', description: '' },
+        traceId: '',
+        traceparent: '',
+        nowMs: Date.now(),
+      });
+      assert.equal(moved.kind, 'ok');
+      assert.equal((await watch.ended).code, status.OK);
+      assert.deepEqual(states(watch.events), [
+        'INSTRUCTION_STATE_RECEIVED',
+        'INSTRUCTION_STATE_ACCEPTED',
+        'INSTRUCTION_STATE_DELIVERED',
+      ]);
+    } finally {
+      redis.disconnect();
+      client.close();
+      await gw.gateway.stop();
+    }
+  });
+
+  it('ends a watch with UNAVAILABLE once Redis has not answered for its bound', async () => {
+    const prefix = uniquePrefix('watch-outage');
+    const keys = createKeySpace(prefix, 16);
+    const redis = createRedisClient(rp.url, { commandTimeoutMs: 500 });
+    const subscriber = duplicateForBlocking(redis);
+    for (const c of [redis, subscriber]) c.on('error', () => undefined);
+    await waitUntilReady(redis, rp.url, 10_000);
+    await waitUntilReady(subscriber, rp.url, 10_000);
+    const store = createInstructionStore(redis, keys);
+    const instruction = validInstruction();
+    await recordDirectly(store, instruction);
+    const feed = await createEventFeed(subscriber, keys);
+    const reader = createInstructionReader({ store, feed, pollMs: 100, outageBoundMs: 1_000, now: Date.now });
+    const abort = new AbortController();
+    try {
+      const watch = await reader.watch({ participant: 'HSBKKZKX', signal: abort.signal }, instruction.uetr);
+      assert.ok(!isSettlementError(watch));
+      const seen: string[] = [];
+      const startedAt = Date.now();
+      await rp.kill();
+      for await (const item of watch) {
+        if (isSettlementError(item)) {
+          assert.equal(item.kind, 'unavailable');
+          assert.match(item.message, /watch again/);
+          break;
+        }
+        seen.push(item.state);
+      }
+      assert.deepEqual(seen, ['RECEIVED', 'ACCEPTED']);
+      assert.ok(Date.now() - startedAt >= 1_000);
+    } finally {
+      abort.abort();
+      await feed.close();
+      redis.disconnect();
+      subscriber.disconnect();
+      await rp.restart();
+    }
   });
 });
