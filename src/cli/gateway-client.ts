@@ -1,4 +1,4 @@
-import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ChannelOptions, type ServiceError } from '@grpc/grpc-js';
 import { ComplianceClient } from '../gen/caravan/compliance/v1/compliance';
 import { SettlementGatewayClient } from '../gen/caravan/settlement/v1/gateway';
 import type { ClientConfig } from '../config/config';
@@ -8,8 +8,17 @@ import { decodeStatusDetails } from '../grpc/status';
 import { EXIT, type ExitCode } from './exit-codes';
 import { paint, printError } from './terminal-output';
 
+/** Channel options every CLI client shares: keepalive pings find a gateway that went silent. */
+export function channelOptions(config: ClientConfig): ChannelOptions {
+  return {
+    'grpc.keepalive_time_ms': config.keepaliveTimeMs,
+    'grpc.keepalive_timeout_ms': config.keepaliveTimeoutMs,
+  };
+}
+
 export function gatewayClient(config: ClientConfig): SettlementGatewayClient {
   return new SettlementGatewayClient(config.address, channelCredentials(config.tls), {
+    ...channelOptions(config),
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
   });
 }
@@ -28,6 +37,7 @@ export function callMetadata(config: ClientConfig): Metadata {
 
 export function complianceClient(config: ClientConfig): ComplianceClient {
   return new ComplianceClient(config.address, channelCredentials(config.tls), {
+    ...channelOptions(config),
     'grpc.max_receive_message_length': 64 * 1024 * 1024,
     'grpc.max_send_message_length': 8 * 1024 * 1024,
   });

@@ -4,7 +4,7 @@ import { OperationsClient } from '../gen/caravan/operations/v1/operations';
 import { loadClientConfig, type ClientConfig, type Role } from '../config/config';
 import { channelCredentials } from '../grpc/credentials';
 import type { ExitCode } from './exit-codes';
-import { complianceClient, isServiceError, reportServiceError } from './gateway-client';
+import { channelOptions, complianceClient, isServiceError, reportServiceError } from './gateway-client';
 
 /** The service each officer role talks to. */
 interface RoleClients {
@@ -14,7 +14,8 @@ interface RoleClients {
 
 const CONNECT: { [R in Role]: (config: ClientConfig) => RoleClients[R] } = {
   compliance: complianceClient,
-  operations: (config) => new OperationsClient(config.address, channelCredentials(config.tls)),
+  operations: (config) =>
+    new OperationsClient(config.address, channelCredentials(config.tls), channelOptions(config)),
 };
 
 /**

@@ -88,6 +88,9 @@ export interface ClientConfig {
   deadlineMs: number;
   /** Development mode: the officer's bearer token for the Compliance and Operations services. */
   token: string | null;
+  /** HTTP/2 pings on an idle connection, so a gateway gone silent ends a watch instead of hanging it. */
+  keepaliveTimeMs: number;
+  keepaliveTimeoutMs: number;
 }
 
 export class ConfigError extends Error {
@@ -196,6 +199,9 @@ const clientSchema = z.object({
   CARAVAN_TLS_CA: z.string().min(1).optional(),
   CARAVAN_DEADLINE_MS: positiveInt(100, 600_000).default(10_000),
   CARAVAN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  // The gateway refuses pings more often than every 5 s.
+  CARAVAN_KEEPALIVE_TIME_MS: positiveInt(5_000, 3_600_000).default(30_000),
+  CARAVAN_KEEPALIVE_TIMEOUT_MS: positiveInt(1_000, 600_000).default(10_000),
 });
 
 type TlsEnv = { CARAVAN_TLS_CERT?: string; CARAVAN_TLS_KEY?: string; CARAVAN_TLS_CA?: string };
@@ -347,5 +353,7 @@ export function loadClientConfig(
     tls,
     deadlineMs: v.CARAVAN_DEADLINE_MS,
     token: v.CARAVAN_TOKEN ?? null,
+    keepaliveTimeMs: v.CARAVAN_KEEPALIVE_TIME_MS,
+    keepaliveTimeoutMs: v.CARAVAN_KEEPALIVE_TIMEOUT_MS,
   };
 }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type Redis from 'ioredis';
 import { SettlementInstruction } from '../../src/gen/caravan/settlement/v1/instruction';
@@ -23,6 +24,31 @@ function caravan(args: string[], env: Env, options: { stdin?: string } = {}): Pr
 /** The process output, for assertion messages: an exit code alone rarely says what went wrong. */
 function describeRun(result: CliResult): string {
   return `exit ${result.code}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+}
+
+/** A TCP relay to the gateway that can go silent: its sockets stay open, bytes stop. */
+async function silenceableRelay(targetPort: number) {
+  let silent = false;
+  const sockets: Socket[] = [];
+  const server = createServer((inbound) => {
+    const outbound = connect(targetPort, '127.0.0.1');
+    sockets.push(inbound, outbound);
+    inbound.on('data', (chunk) => silent || outbound.write(chunk));
+    outbound.on('data', (chunk) => silent || inbound.write(chunk));
+    inbound.on('error', () => undefined);
+    outbound.on('error', () => undefined);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as AddressInfo).port,
+    silence: () => {
+      silent = true;
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 function assertExit(result: CliResult, code: number): void {
@@ -289,6 +315,32 @@ describe('caravan submit / status / watch (the CLI process)', function () {
         ['INSTRUCTION_STATE_RECEIVED', 'INSTRUCTION_STATE_ACCEPTED', 'INSTRUCTION_STATE_DELIVERED'],
       );
       assert.equal(events.at(-1)?.terminal, true);
+    });
+
+    it('exits 5 when the gateway goes silent mid-watch, found by keepalive pings', async function () {
+      this.timeout(60_000);
+      const uetr = await submitted();
+      const relay = await silenceableRelay(gateway.gateway.port);
+      try {
+        const watching = startCaravan(
+          ['watch', uetr],
+          {
+            ...env,
+            CARAVAN_ADDR: `127.0.0.1:${relay.port}`,
+            CARAVAN_KEEPALIVE_TIME_MS: '5000',
+            CARAVAN_KEEPALIVE_TIMEOUT_MS: '1000',
+          },
+          { timeoutMs: 45_000 },
+        );
+        await watching.waitForStdout(/ACCEPTED/);
+        // A frozen host or a partition: the connection stays open and nothing more arrives.
+        relay.silence();
+        const result = await watching.done;
+        assertExit(result, 5);
+        assert.match(result.stderr, /UNAVAILABLE/);
+      } finally {
+        relay.close();
+      }
     });
 
     it("exits 4 for another participant's instruction", async function () {
