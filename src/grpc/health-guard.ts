@@ -11,6 +11,7 @@ import type { HealthImplementation } from 'grpc-health-check';
 import { HealthCheckRequest, HealthListRequest } from '../gen/grpc/health/v1/health';
 import { invalidArgument } from '../settlement/errors';
 import { instrumentedServerSpan } from '../telemetry/tracing';
+import type { OpenStreams } from './open-streams';
 import { toServiceError } from './status';
 
 /** Anything that can add grpc.health.v1.Health to a server: the guarded implementation, or the library's. */
@@ -34,7 +35,11 @@ type Handler = (call: unknown, callback?: unknown) => void;
  *   watcher: the library keeps one map entry per watched name for good, so distinct names grew
  *   the process without bound. Caravan's set of services is fixed at start.
  */
-export function guardedHealth(health: HealthImplementation, services: readonly string[]): HealthService {
+export function guardedHealth(
+  health: HealthImplementation,
+  services: readonly string[],
+  streams: OpenStreams,
+): HealthService {
   const known = new Set(services);
   return {
     addToServer(server) {
@@ -46,7 +51,7 @@ export function guardedHealth(health: HealthImplementation, services: readonly s
           }
           const handlers: Record<string, UntypedHandleCall> = {};
           for (const [name, handle] of Object.entries(implementation)) {
-            handlers[name] = guard(name, handle as unknown as Handler, known);
+            handlers[name] = guard(name, handle as unknown as Handler, known, streams);
           }
           server.addService(raw as ServiceDefinition, handlers as UntypedServiceImplementation);
         },
@@ -67,7 +72,12 @@ function decode(name: string, bytes: Buffer): { service: string } | null {
   }
 }
 
-function guard(name: string, handle: Handler, known: ReadonlySet<string>): UntypedHandleCall {
+function guard(
+  name: string,
+  handle: Handler,
+  known: ReadonlySet<string>,
+  streams: OpenStreams,
+): UntypedHandleCall {
   const streaming = name === 'watch';
   return ((
     call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
@@ -88,6 +98,7 @@ function guard(name: string, handle: Handler, known: ReadonlySet<string>): Untyp
     }
     (call as { request: unknown }).request = request;
     if (streaming) {
+      streams.track(call as ServerWritableStream<unknown, unknown>);
       if (known.has(request.service)) handle(call);
       else (call as ServerWritableStream<unknown, unknown>).write({ status: 'SERVICE_UNKNOWN' });
       return;

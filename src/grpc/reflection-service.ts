@@ -6,6 +6,7 @@ import { FileDescriptorProto, type DescriptorProto } from 'ts-proto-descriptors'
 import { ServerReflectionRequest, type ServerReflectionResponse } from '../gen/grpc/reflection/v1/reflection';
 import { invalidArgument } from '../settlement/errors';
 import { instrumentedServerSpan } from '../telemetry/tracing';
+import type { OpenStreams } from './open-streams';
 import { toServiceError } from './status';
 
 /**
@@ -153,9 +154,11 @@ const MAX_REQUESTS_PER_STREAM = 200;
 export function reflectionHandlers(
   index: DescriptorIndex,
   services: readonly string[],
+  streams: OpenStreams,
 ): UntypedServiceImplementation {
   return {
     serverReflectionInfo: (call: ServerDuplexStream<Buffer, ServerReflectionResponse>) => {
+      streams.track(call);
       const traceId = instrumentedServerSpan()?.spanContext().traceId ?? '';
       let failed = false;
       let requests = 0;

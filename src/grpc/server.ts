@@ -6,6 +6,7 @@ import type { Config } from '../config/config';
 import type { Logger } from '../telemetry/logger';
 import { serverCredentials } from './credentials';
 import { guardedHealth } from './health-guard';
+import { createOpenStreams } from './open-streams';
 import { startHealthServer } from './health-server';
 import { loadDescriptorSet, reflectionHandlers } from './reflection-service';
 
@@ -66,11 +67,12 @@ export async function startServer(
     '': 'SERVING',
     ...Object.fromEntries(services.map((s) => [s.name, 'SERVING'])),
   });
-  const healthService = guardedHealth(health, ['', ...services.map((s) => s.name)]);
+  const streams = createOpenStreams();
+  const healthService = guardedHealth(health, ['', ...services.map((s) => s.name)], streams);
   healthService.addToServer(server);
   const descriptors = loadDescriptorSet();
-  server.addService(rawRequests(ReflectionV1), reflectionHandlers(descriptors, names));
-  server.addService(rawRequests(ReflectionV1Alpha), reflectionHandlers(descriptors, names));
+  server.addService(rawRequests(ReflectionV1), reflectionHandlers(descriptors, names, streams));
+  server.addService(rawRequests(ReflectionV1Alpha), reflectionHandlers(descriptors, names, streams));
   for (const s of services) server.addService(s.definition, s.handlers);
 
   const port = await new Promise<number>((resolve, reject) => {
@@ -95,6 +97,8 @@ export async function startServer(
         health.setStatus('', 'NOT_SERVING');
         for (const s of services) health.setStatus(s.name, 'NOT_SERVING');
         beforeDrain();
+        // Health watchers have been sent NOT_SERVING above; their streams and reflection's end now.
+        streams.endAll();
         const force = setTimeout(() => {
           log.warn(
             { graceMs: config.shutdownGraceMs },

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { credentials, status, type ClientReadableStream } from '@grpc/grpc-js';
 import type Redis from 'ioredis';
 import { HealthCheckResponse_ServingStatus, HealthClient } from '../../src/gen/grpc/health/v1/health';
+import { ServerReflectionClient } from '../../src/gen/grpc/reflection/v1/reflection';
 import { healthCheck } from '../support/health';
 import type { InstructionEvent } from '../../src/gen/caravan/settlement/v1/gateway';
 import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
@@ -165,7 +166,18 @@ describe('gateway server: health, reflection, shutdown', function () {
         healthStates.push(r.status),
       );
       healthWatch.on('error', () => undefined);
+      const healthEnded = new Promise<number>((resolve) => healthWatch.on('status', (s) => resolve(s.code)));
       while (healthStates.length === 0) await new Promise((r) => setTimeout(r, 10));
+      // A reflection stream left open by a tool: the stop must end it too, not wait out the grace.
+      const reflection = new ServerReflectionClient(gw.address, credentials.createInsecure());
+      const reflecting = reflection.serverReflectionInfo();
+      const reflectionEnded = new Promise<number>((resolve) =>
+        reflecting.on('status', (s) => resolve(s.code)),
+      );
+      reflecting.on('error', () => undefined);
+      const answered = new Promise((resolve) => reflecting.once('data', resolve));
+      reflecting.write({ host: '', messageRequest: { $case: 'listServices', value: '' } });
+      await answered;
 
       const slow = validInstruction({ endToEndId: 'SLOW' });
       const inFlight = submit(client, slow, HALYK, 30_000);
@@ -179,12 +191,17 @@ describe('gateway server: health, reflection, shutdown', function () {
       assert.ok([status.UNAVAILABLE, status.DEADLINE_EXCEEDED].includes(refused.code));
 
       release();
+      const releasedAt = Date.now();
       const answer = await inFlight;
       assert.equal(answer.state, InstructionState.INSTRUCTION_STATE_ACCEPTED);
-      healthWatch.cancel();
       await stopped;
+      // Well inside the 10 s grace: nothing was left for it to cut off.
+      assert.ok(Date.now() - releasedAt < 5_000, `stopped ${Date.now() - releasedAt} ms after the release`);
+      assert.equal(await healthEnded, status.OK);
+      assert.equal(await reflectionEnded, status.OK);
       client.close();
       healthClient.close();
+      reflection.close();
     });
 
     it('cuts off calls still running after the grace period', async function () {
