@@ -147,7 +147,7 @@ export interface InstructionStore {
   attemptsOf(uetr: string): Promise<DeliveryAttemptRecord[]>;
   /**
    * One partition's instructions in a sorted set (failed, held, open, recently changed), newest
-   * first, scored from `minScore` to `maxScore` (inclusive), up to `limit`.
+   * first, scored from `minScore` to `maxScore` (inclusive), up to `limit` after skipping `offset`.
    */
   indexed(
     index: IndexName,
@@ -155,6 +155,7 @@ export interface InstructionStore {
     limit: number,
     maxScore?: number,
     minScore?: number,
+    offset?: number,
   ): Promise<{ uetr: string; sinceMs: number }[]>;
   /** One partition's instructions whose submission or a status change carried the trace id. */
   tracedBy(partition: number, traceId: string, limit: number): Promise<string[]>;
@@ -599,14 +600,14 @@ export function createInstructionStore(
       return entries.map(([, fields]) => parseAttempt(fields));
     },
 
-    async indexed(index, partition, limit, maxScore, minScore) {
+    async indexed(index, partition, limit, maxScore, minScore, offset = 0) {
       const flat = await redis.zrevrangebyscore(
         keys[index](partition),
         maxScore === undefined ? '+inf' : maxScore,
         minScore === undefined ? '-inf' : minScore,
         'WITHSCORES',
         'LIMIT',
-        0,
+        offset,
         limit,
       );
       const found: { uetr: string; sinceMs: number }[] = [];

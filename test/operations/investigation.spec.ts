@@ -23,6 +23,7 @@ import { routeToProto } from '../../src/grpc/operations-mapping';
 import { decodeStatusDetails } from '../../src/grpc/status';
 import { createInstructionStore, type InstructionStore } from '../../src/store/instruction-store';
 import { createKeySpace } from '../../src/store/keys';
+import { listProblems } from '../../src/operations/instruction-problems';
 import { createTestPki, type CertificateFiles, type TestPki } from '../support/certificates';
 import { asOfficer, complianceClient, entry, OFFICERS } from '../support/compliance';
 import {
@@ -473,6 +474,70 @@ describe('Operations: explain, find by trace id, list by filter', function () {
         screeningOf(held.hops[3])?.listVersions.map((v) => v.version),
         ['4'],
       );
+    });
+  });
+
+  describe('problems past the per-partition bounds', function () {
+    const prefix = uniquePrefix('ops-problems');
+    after(() => deleteUnder(redis, prefix));
+
+    it('finds a stuck instruction behind a thousand newer holds in the same open set', async () => {
+      const store = createInstructionStore(redis, createKeySpace(`${prefix}:a`, 1));
+      const now = Date.now();
+      const stuck = validInstruction();
+      await recordDirectly(store, stuck, { state: 'ACCEPTED', nowMs: now - 3_600_000 });
+      for (let i = 0; i < 1_000; i += 100) {
+        await Promise.all(
+          Array.from({ length: 100 }, () =>
+            recordDirectly(store, validInstruction(), {
+              state: 'HELD_FOR_REVIEW',
+              reason: { code: '', description: 'held' },
+              nowMs: now - 1_800_000,
+            }),
+          ),
+        );
+      }
+      const found = await listProblems(
+        store,
+        1,
+        { problems: ['stuck'], stuckAfterMs: 300_000, participant: null, limit: 100 },
+        now,
+      );
+      assert.deepEqual(
+        found.instructions.map((i) => i.uetr),
+        [stuck.uetr],
+      );
+      assert.equal(found.truncated, false);
+    });
+
+    it('says truncated when a partition holds more failed instructions than it reads', async () => {
+      const store = createInstructionStore(redis, createKeySpace(`${prefix}:b`, 1));
+      const now = Date.now();
+      for (let i = 0; i < 1_001; i += 143) {
+        await Promise.all(
+          Array.from({ length: 143 }, async () => {
+            const instruction = validInstruction();
+            await recordDirectly(store, instruction, { nowMs: now - 10_000 });
+            await store.transition({
+              uetr: instruction.uetr,
+              from: ['ACCEPTED'],
+              to: 'FAILED',
+              reason: { code: 'AB06', description: 'unreachable' },
+              traceId: '',
+              traceparent: '',
+              nowMs: now - 5_000,
+            });
+          }),
+        );
+      }
+      const found = await listProblems(
+        store,
+        1,
+        { problems: ['failed'], stuckAfterMs: 300_000, participant: null, limit: 5_000 },
+        now,
+      );
+      assert.equal(found.instructions.length, 1_000);
+      assert.equal(found.truncated, true);
     });
   });
 
