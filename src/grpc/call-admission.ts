@@ -90,7 +90,10 @@ export function createAdmission(
   }
 
   return {
-    admit(participant, kind) {
+    admit(caller, kind) {
+      // HSBKKZKX and HSBKKZKXXXX are one office (each may read the other's instructions): one
+      // budget, however many of its certificates a caller holds.
+      const participant = caller.length === 8 ? `${caller}XXX` : caller;
       const mine = calls.get(participant) ?? { unary: 0, watches: 0 };
       if (kind === 'unary') {
         if (unary >= limits.maxInFlight)
@@ -102,13 +105,13 @@ export function createAdmission(
         if (mine.unary >= limits.maxInFlightPerParticipant)
           return refuse(
             'participant-in-flight',
-            `participant ${participant} has ${mine.unary} calls in progress, the most allowed; retry when one has been answered`,
+            `participant ${caller} has ${mine.unary} calls in progress, the most allowed; retry when one has been answered`,
             IN_FLIGHT_RETRY_MS,
           );
       } else if (mine.watches >= limits.maxWatchesPerParticipant) {
         return refuse(
           'watches',
-          `participant ${participant} has ${mine.watches} watches open, the most allowed; close one first`,
+          `participant ${caller} has ${mine.watches} watches open, the most allowed; close one first`,
           1000,
         );
       }
@@ -116,7 +119,7 @@ export function createAdmission(
       if (waitMs > 0)
         return refuse(
           'rate',
-          `participant ${participant} is over its limit of ${limits.ratePerSecond} calls per second`,
+          `participant ${caller} is over its limit of ${limits.ratePerSecond} calls per second`,
           waitMs,
         );
 

@@ -71,6 +71,16 @@ describe('call admission: rate and in-flight limits per participant', () => {
     assert.ok(isEdgeError(a.admit('HSBKKZKX', 'unary')));
   });
 
+  it('gives an office one budget whether it calls as its 8- or 11-character BIC, and a branch its own', () => {
+    const { a } = admission({ ratePerSecond: 0 });
+    released(a.admit('HSBKKZKX', 'unary'));
+    released(a.admit('HSBKKZKXXXX', 'unary'));
+    const third = a.admit('HSBKKZKXXXX', 'unary');
+    assert.ok(isEdgeError(third));
+    assert.match(third.message, /participant HSBKKZKXXXX has 2 calls in progress/);
+    assert.ok(!isEdgeError(a.admit('HSBKKZKXALM', 'unary')), 'a branch is its own participant');
+  });
+
   it('counts watches apart from unary calls', () => {
     const { a, refusals } = admission({ ratePerSecond: 0 });
     const watch = released(a.admit('HSBKKZKX', 'watch'));
