@@ -252,7 +252,7 @@ export function registerInstructionCommands(
     .argument('<uetr>', 'the UETR of the instruction')
     .option('--json', 'print the record as JSON')
     .addHelpText('after', '\nExample:\n  caravan status 3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c\n')
-    .action((uetr: string, opts: { json?: boolean }) => run(() => showStatus(uetr, opts)));
+    .action((uetr: string, opts: { json?: boolean }) => run(() => showStatus(uetr.toLowerCase(), opts)));
 
   program
     .command('watch')
@@ -260,5 +260,5 @@ export function registerInstructionCommands(
     .argument('<uetr>', 'the UETR of the instruction')
     .option('--json', 'print one JSON object per event')
     .addHelpText('after', '\nExample:\n  caravan watch 3f1c2a4e-8b7d-4c1e-9a2b-5d6e7f8a9b0c\n')
-    .action((uetr: string, opts: { json?: boolean }) => run(() => watch(uetr, opts)));
+    .action((uetr: string, opts: { json?: boolean }) => run(() => watch(uetr.toLowerCase(), opts)));
 }

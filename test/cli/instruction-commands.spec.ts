@@ -225,7 +225,8 @@ describe('caravan submit / status / watch (the CLI process)', function () {
   describe('status', function () {
     it('prints the state and the history RECEIVED then ACCEPTED', async function () {
       const uetr = await submitted();
-      const result = await caravan(['status', uetr], env);
+      // A UETR pasted in upper case, as some systems print it, is the same UETR.
+      const result = await caravan(['status', uetr.toUpperCase()], env);
       assertExit(result, 0);
       assert.match(result.stdout, /^state\s+ACCEPTED$/m);
       assert.match(result.stdout, /^participant\s+HSBKKZKX$/m);
