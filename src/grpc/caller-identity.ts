@@ -40,11 +40,10 @@ export function participantOf(call: CallLike, mode: IdentityMode): string | Sett
   if (cert === undefined || cert === null || Object.keys(cert).length === 0) {
     return { kind: 'unauthenticated', message: 'a client certificate is required' };
   }
-  const name = singleCommonName(cert);
-  if (name === 'several') {
-    return { kind: 'unauthenticated', message: SEVERAL_CNS };
-  }
-  if (name === null || !BIC.test(name)) {
+  const names = commonNames(cert);
+  if (names.length > 1) return { kind: 'unauthenticated', message: SEVERAL_CNS };
+  const name = names[0];
+  if (name === undefined || !BIC.test(name)) {
     return {
       kind: 'unauthenticated',
       message: 'the client certificate subject CN must be the participant BIC (8 or 11 characters)',
@@ -56,11 +55,11 @@ export function participantOf(call: CallLike, mode: IdentityMode): string | Sett
 const SEVERAL_CNS =
   'the client certificate has several subject CNs: it must name exactly one participant or officer';
 
-/** The subject's one CN; 'several' for a subject with more (readers disagree on which counts). */
-function singleCommonName(cert: PeerCertificate): string | null | 'several' {
-  const cn: unknown = cert.subject?.CN;
-  if (Array.isArray(cn)) return cn.length === 1 && typeof cn[0] === 'string' ? cn[0] : 'several';
-  return typeof cn === 'string' && cn !== '' ? cn : null;
+/** The subject's CNs: more than one is refused, since TLS libraries disagree on which counts. */
+function commonNames(cert: PeerCertificate | undefined | null): string[] {
+  const cn: unknown = cert?.subject?.CN;
+  if (Array.isArray(cn)) return cn.filter((n): n is string => typeof n === 'string');
+  return typeof cn === 'string' && cn !== '' ? [cn] : [];
 }
 
 export interface Officer {
@@ -90,9 +89,10 @@ export function officerOf(
     }
   } else {
     const cert = call.getAuthContext()?.sslPeerCertificate;
-    const id = cert ? singleCommonName(cert) : null;
-    if (id === 'several') return { kind: 'unauthenticated', message: SEVERAL_CNS };
-    if (id === null || id.trim() === '') {
+    const names = commonNames(cert);
+    if (names.length > 1) return { kind: 'unauthenticated', message: SEVERAL_CNS };
+    const id = names[0];
+    if (id === undefined || id.trim() === '') {
       return {
         kind: 'unauthenticated',
         message: 'a client certificate with the officer id as subject CN is required',
