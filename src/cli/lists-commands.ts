@@ -295,7 +295,10 @@ export function registerListsCommands(program: Command, run: (fn: () => Promise<
     .argument('<list>', 'the list, e.g. ofac-sdn')
     .argument('<files...>', 'the files: OFAC sets together (sdn.csv alt.csv add.csv sdn_comments.csv)')
     .requiredOption('--format <format>', 'ofac-sdn | ofac-consolidated | un-xml | csv | json')
-    .option('--force', 'activate even if the entry count drops sharply or the list is empty')
+    .option(
+      '--force',
+      'activate even if the entries, aliases or one kind of entry drop sharply, or the list is empty',
+    )
     .option('--note <text>', 'a note kept with the version and in the audit log')
     .option('--json', 'print JSON')
     .addHelpText(

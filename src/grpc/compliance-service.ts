@@ -59,9 +59,20 @@ export interface ComplianceServiceDeps {
   roleTokens: readonly RoleToken[];
   log: Logger;
   reviewThreshold: number;
-  /** Upper bound of one import's files together, so an upload cannot exhaust memory. */
+  /**
+   * Upper bound of one import's files together, so an upload cannot exhaust memory; every chunk
+   * message counts IMPORT_CHUNK_OVERHEAD_BYTES beyond its data.
+   */
   maxImportBytes: number;
 }
+
+/**
+ * What one chunk message is counted for beyond its data: a kept chunk costs a Buffer object and an
+ * array slot whatever its size, so without this a stream of empty or one-byte chunks would grow
+ * memory without ever reaching the byte limit. Real uploads send 64-256 KiB chunks, for which it
+ * is noise.
+ */
+export const IMPORT_CHUNK_OVERHEAD_BYTES = 1024;
 
 const SERVICE = 'caravan.compliance.v1.Compliance';
 
@@ -141,15 +152,17 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
         return invalidArgument([
           { field: 'chunk.file_index', description: `must be below ${h.fileNames.length}` },
         ]);
-      total += part.value.data.length;
+      total += part.value.data.length + IMPORT_CHUNK_OVERHEAD_BYTES;
       if (total > deps.maxImportBytes) {
         return {
           kind: 'resource-exhausted',
-          message: `the files exceed ${deps.maxImportBytes} bytes together`,
+          message:
+            `the import exceeds ${deps.maxImportBytes} bytes: its files together, each chunk message counted ` +
+            `with ${IMPORT_CHUNK_OVERHEAD_BYTES} bytes beyond its data (send chunks of 64 KiB or more)`,
           retryAfterMs: 0,
         };
       }
-      target.push(Buffer.from(part.value.data));
+      if (part.value.data.length > 0) target.push(Buffer.from(part.value.data));
     }
     const outcome = await deps.maintenance.importList({
       list: h.list,

@@ -1,9 +1,21 @@
 import type { Redis, Cluster } from 'ioredis';
-import type { ListEntry } from '../screening/list-entry';
+import type { ListEntry, ListEntryKind } from '../screening/list-entry';
 import type { KeySpace } from './keys';
 import { lua } from './lua-scripts';
 import { intentArgs, type AuditIntent } from './audit-log';
 import { parseStoredJson } from './store-data';
+
+/**
+ * What a version's entries hold beyond their number. An import can keep the entry count and still
+ * lose every alias (an empty alt.csv) or every wallet address (an empty sdn_comments.csv), so the
+ * next import is compared with these too.
+ */
+export interface VersionContent {
+  /** Aliases of the name entries. */
+  aliases: number;
+  /** Entries per kind: names, and each kind of identifier. */
+  kinds: Partial<Record<ListEntryKind, number>>;
+}
 
 /** What is kept about each list version beside its entries. */
 export interface ListVersionMeta {
@@ -16,6 +28,23 @@ export interface ListVersionMeta {
   note: string;
   /** built → activated, or built → refused (its entries are then deleted). */
   status: 'built' | 'activated' | 'refused';
+  /** Absent in the meta of versions written before it was recorded (see ListStore.content). */
+  content?: VersionContent;
+}
+
+/**
+ * A version being built no longer holds what was written of it: its staging keys expired between
+ * two writes (or were changed by someone else). Nothing was activated, and what is left expires.
+ */
+export class StagingLostError extends Error {
+  constructor(list: string, version: number) {
+    super(
+      `version ${version} of ${list} was not written whole: its keys in Redis expired or changed between two ` +
+        `writes (a version being built expires ${STAGING_TTL_MS / 60_000} minutes after its last write); ` +
+        'nothing was activated, import again',
+    );
+    this.name = 'StagingLostError';
+  }
 }
 
 export type ActivateResult = { kind: 'ok' } | { kind: 'moved'; current: number } | { kind: 'missing' };
@@ -26,7 +55,12 @@ export interface ListStore {
   /** Activated versions, newest first. */
   versions(list: string): Promise<ListVersionMeta[]>;
   meta(list: string, version: number): Promise<ListVersionMeta | null>;
-  /** Writes a new, not yet current version; screening cannot see it until it is activated. */
+  /** The version's content counts: from its meta, or counted over its entries for an older meta. */
+  content(list: string, version: number): Promise<VersionContent>;
+  /**
+   * Writes a new, not yet current version; screening cannot see it until it is activated. Throws
+   * StagingLostError when the version's keys expired while it was written.
+   */
   createVersion(list: string, entries: ListEntry[], meta: VersionOrigin): Promise<ListVersionMeta>;
   /** A new version equal to `from` with one entry added or replaced (upsert) or removed. */
   deriveVersion(
@@ -70,8 +104,8 @@ const WRITE_BATCH = 1000;
 /**
  * How long the keys of a version being built live unless it is activated. Each write renews it, so
  * it bounds only the pause between two writes of one build and between its last write and the
- * activation (milliseconds in practice); a build that outlives it is refused at activation, never
- * activated half-empty.
+ * activation (milliseconds in practice); a build that outlives it is refused, by its next write
+ * (stage-hash.lua) or at activation, never activated half-empty.
  */
 export const STAGING_TTL_MS = 10 * 60_000;
 
@@ -86,7 +120,7 @@ type ListScriptClient = (Redis | Cluster) & {
 function parseMeta(list: string, version: number, hash: Record<string, string>): ListVersionMeta | null {
   if (hash.created_at === undefined) return null;
   const status = hash.status === 'activated' || hash.status === 'refused' ? hash.status : 'built';
-  return {
+  const meta: ListVersionMeta = {
     list,
     version,
     entryCount: Number(hash.count ?? 0),
@@ -96,6 +130,58 @@ function parseMeta(list: string, version: number, hash: Record<string, string>):
     note: hash.note ?? '',
     status,
   };
+  const content = parseContent(hash.content);
+  if (content) meta.content = content;
+  return meta;
+}
+
+/** Counts of the entries, each id once (the last of an id, as the version's hash keeps it). */
+export function countContent(entries: readonly ListEntry[]): VersionContent {
+  const content: VersionContent = { aliases: 0, kinds: {} };
+  const seen = new Set<string>();
+  for (let i = entries.length - 1; i >= 0; i--) {
+    if (seen.has(entries[i].id)) continue;
+    seen.add(entries[i].id);
+    addContent(content, entries[i], 1);
+  }
+  return content;
+}
+
+function addContent(content: VersionContent, entry: ListEntry, sign: 1 | -1): void {
+  content.kinds[entry.kind] = (content.kinds[entry.kind] ?? 0) + sign;
+  if (entry.kind === 'name') content.aliases += sign * entry.aliases.length;
+}
+
+const ENTRY_KINDS: ReadonlySet<string> = new Set<ListEntryKind>([
+  'name',
+  'bic',
+  'iban',
+  'wallet',
+  'national-id',
+  'card-scheme',
+  'jurisdiction',
+]);
+
+const isCount = (value: unknown): value is number => Number.isSafeInteger(value) && (value as number) >= 0;
+
+// A field that does not read as counts is treated as absent: the counts are then taken again.
+function parseContent(json: string | undefined): VersionContent | undefined {
+  if (json === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { aliases, kinds } = value as { aliases?: unknown; kinds?: unknown };
+  if (!isCount(aliases) || typeof kinds !== 'object' || kinds === null) return undefined;
+  const content: VersionContent = { aliases, kinds: {} };
+  for (const [kind, count] of Object.entries(kinds)) {
+    if (!ENTRY_KINDS.has(kind) || !isCount(count)) return undefined;
+    content.kinds[kind as ListEntryKind] = count;
+  }
+  return content;
 }
 
 function parseEntries(flat: string[]): ListEntry[] {
@@ -118,7 +204,13 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
     return redis.incr(keys.list(list).sequence);
   }
 
-  async function writeMeta(list: string, version: number, count: number, origin: VersionOrigin) {
+  async function writeMeta(
+    list: string,
+    version: number,
+    count: number,
+    origin: VersionOrigin,
+    content: VersionContent,
+  ) {
     const meta: ListVersionMeta = {
       list,
       version,
@@ -128,10 +220,14 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
       origin: origin.origin,
       note: origin.note,
       status: 'built',
+      content,
     };
-    await scripts.stageHash(
+    const held = await scripts.stageHash(
       keys.list(list).meta(version),
       STAGING_TTL_MS,
+      0,
+      'content',
+      JSON.stringify(content),
       'count',
       count,
       'created_at',
@@ -145,6 +241,7 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
       'status',
       'built',
     );
+    if (held === -1) throw new StagingLostError(list, version);
     return meta;
   }
 
@@ -167,16 +264,43 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
       return parseMeta(list, version, await redis.hgetall(keys.list(list).meta(version)));
     },
 
+    async content(list, version) {
+      const recorded = (await store.meta(list, version))?.content;
+      if (recorded) return recorded;
+      // Page by page, so that counting a large list does not hold all of it at once.
+      const content: VersionContent = { aliases: 0, kinds: {} };
+      const seen = new Set<string>();
+      let cursor = '0';
+      do {
+        const page = await store.entriesPage(list, version, cursor, 2000);
+        for (const entry of page.entries) {
+          // HSCAN may return an entry twice (while Redis resizes the hash).
+          if (seen.has(entry.id)) continue;
+          seen.add(entry.id);
+          addContent(content, entry, 1);
+        }
+        cursor = page.cursor;
+      } while (cursor !== '0');
+      return content;
+    },
+
     async createVersion(list, entries, origin) {
       const version = await newVersion(list);
       const key = keys.list(list).entries(version);
-      let count = 0;
+      // The distinct ids written so far: the fields the hash must hold.
+      const written = new Set<string>();
       for (let i = 0; i < entries.length; i += WRITE_BATCH) {
+        const before = written.size;
         const batch: string[] = [];
-        for (const entry of entries.slice(i, i + WRITE_BATCH)) batch.push(entry.id, JSON.stringify(entry));
-        count = await scripts.stageHash(key, STAGING_TTL_MS, ...batch);
+        for (const entry of entries.slice(i, i + WRITE_BATCH)) {
+          batch.push(entry.id, JSON.stringify(entry));
+          written.add(entry.id);
+        }
+        const held = await scripts.stageHash(key, STAGING_TTL_MS, before, ...batch);
+        // What is left of the build carries its TTL and expires.
+        if (held !== written.size) throw new StagingLostError(list, version);
       }
-      return writeMeta(list, version, count, origin);
+      return writeMeta(list, version, written.size, origin, countContent(entries));
     },
 
     async deriveVersion(list, from, change, origin) {
@@ -201,7 +325,12 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
               STAGING_TTL_MS,
             );
       if (reply[0] === 'absent') return 'absent';
-      return writeMeta(list, version, Number(reply[1]), origin);
+      const fromContent = await store.content(list, from);
+      const content: VersionContent = { aliases: fromContent.aliases, kinds: { ...fromContent.kinds } };
+      const replaced = String(reply[2]);
+      if (replaced !== '') addContent(content, parseStoredJson(replaced, 'a list entry') as ListEntry, -1);
+      if (change.op === 'upsert') addContent(content, change.entry, 1);
+      return writeMeta(list, version, Number(reply[1]), origin, content);
     },
 
     async activate(list, version, expected, audit) {

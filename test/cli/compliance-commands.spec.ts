@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import type Redis from 'ioredis';
 import { CardScheme } from '../../src/gen/caravan/settlement/v1/instruction';
 import { InstructionState } from '../../src/gen/caravan/settlement/v1/status';
@@ -121,6 +122,17 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
     assert.match(bad.stdout, /bad\.csv:2/);
     const format = await run(['lists', 'import', 'x', '--format', 'pdf', file], alice);
     assert.equal(format.code, 2, explain(format));
+  });
+
+  it('refuses a gzipped list file with exit 3, saying to decompress it', async () => {
+    const file = join(dir, 'internal.csv.gz');
+    writeFileSync(file, gzipSync('kind,id,bic\nbic,b1,VTBAKZKZ\n'));
+    const refused = await run(['lists', 'import', 'internal-gz', '--format', 'csv', file], alice);
+    assert.equal(refused.code, 3, explain(refused));
+    assert.match(
+      refused.stdout,
+      /internal\.csv\.gz:0 {2}internal\.csv\.gz is gzip-compressed; compressed files are not accepted: decompress it first/,
+    );
   });
 
   it('explains a dry-run screening hit, in Cyrillic', async () => {

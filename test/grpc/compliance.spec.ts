@@ -1,5 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { status, type Metadata } from '@grpc/grpc-js';
 import type Redis from 'ioredis';
 import {
@@ -7,8 +9,11 @@ import {
   ListFormat,
   ScreenPartyRequest,
   type ComplianceClient,
+  type ImportListRequest,
+  type ImportListResponse,
   type ScreenPartyResponse,
 } from '../../src/gen/caravan/compliance/v1/compliance';
+import { IMPORT_CHUNK_OVERHEAD_BYTES } from '../../src/grpc/compliance-service';
 import { MAX_SCREEN_PARTY_REQUEST_BYTES } from '../../src/grpc/request-limits';
 import { rawUnary } from '../support/raw-grpc';
 import { EntryKind, type ListEntry, type ListVersion } from '../../src/gen/caravan/compliance/v1/lists';
@@ -23,6 +28,7 @@ import {
   complianceClient,
   entry,
   fixture,
+  FIXTURES,
   importFiles,
   ROLE_TOKENS_ENV,
 } from '../support/compliance';
@@ -43,6 +49,8 @@ const ALICE = asOfficer('alice');
 const BOB = asOfficer('bob');
 const soon = () => new Date(Date.now() + 30_000);
 const SCREEN_PARTY = '/caravan.compliance.v1.Compliance/ScreenParty';
+/** A fixture's bytes as stored, gzipped or not. */
+const fixtureBytes = (relative: string) => readFileSync(path.join(FIXTURES, relative));
 
 describe('Compliance: lists, screening at intake, holds, audit', function () {
   this.timeout(120_000);
@@ -278,7 +286,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
         [{ name: 'small.csv', data: small }],
       );
       assert.equal(refused.activated, false);
-      assert.match(refused.refusal, /fewer|problem/);
+      assert.match(refused.refusal, /loses too much|problem/);
       const current = await callUnary(client.listVersions.bind(client), { list: 'ofac-sdn' }, ALICE, soon());
       assert.equal(current.versions.find((v) => v.current)?.version, imported.version);
     });
@@ -589,6 +597,91 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       assert.equal(badIndex.code, status.INVALID_ARGUMENT);
       const fields = decodeStatusDetails(badIndex.metadata).badRequest?.fieldViolations.map((v) => v.field);
       assert.deepEqual(fields, ['header.list', 'header.file_names[0]']);
+    });
+
+    it('counts every chunk message against the import limit, so empty chunks cannot pile up', async () => {
+      const limit = 64 * 1024 * 1024;
+      // 64 chunks of 1 MiB less the per-message overhead reach the limit exactly, counted with it.
+      const full = Buffer.alloc(1024 * 1024 - IMPORT_CHUNK_OVERHEAD_BYTES, 'x');
+      const upload = async (emptyChunks: number) => {
+        let call!: ReturnType<ComplianceClient['importList']>;
+        const answer = new Promise<ImportListResponse>((resolve, reject) => {
+          call = client.importList(ALICE, { deadline: Date.now() + 120_000 }, (err, res) =>
+            err ? reject(err) : resolve(res),
+          );
+        });
+        const header: ImportListRequest = {
+          part: {
+            $case: 'header',
+            value: {
+              list: 'imports-test',
+              format: ListFormat.LIST_FORMAT_CSV,
+              fileNames: ['l.csv'],
+              force: true,
+              note: '',
+            },
+          },
+        };
+        call.write(header);
+        for (let i = 0; i < limit / (full.length + IMPORT_CHUNK_OVERHEAD_BYTES); i++) {
+          if (!call.write({ part: { $case: 'chunk', value: { fileIndex: 0, data: full } } })) {
+            await new Promise((r) => call.once('drain', r));
+          }
+        }
+        const empty: ImportListRequest = {
+          part: { $case: 'chunk', value: { fileIndex: 0, data: Buffer.alloc(0) } },
+        };
+        for (let i = 0; i < emptyChunks; i++) call.write(empty);
+        call.end();
+        return answer;
+      };
+      const before = await callUnary(
+        client.listVersions.bind(client),
+        { list: 'imports-test' },
+        ALICE,
+        soon(),
+      );
+      // At the limit the files are parsed (and refused: one line of 64 MiB is no list).
+      const atLimit = await upload(0);
+      assert.equal(atLimit.activated, false);
+      assert.match(atLimit.problems[0]?.message ?? '', /characters long; the limit is/);
+      // One empty chunk more passes it: without the overhead, empty chunks would never.
+      const err = await grpcError(upload(1));
+      assert.equal(err.code, status.RESOURCE_EXHAUSTED);
+      assert.equal(
+        err.details,
+        `the import exceeds ${limit} bytes: its files together, each chunk message counted with ` +
+          `${IMPORT_CHUNK_OVERHEAD_BYTES} bytes beyond its data (send chunks of 64 KiB or more)`,
+      );
+      const after = await callUnary(
+        client.listVersions.bind(client),
+        { list: 'imports-test' },
+        ALICE,
+        soon(),
+      );
+      assert.deepEqual(after, before);
+    });
+
+    it('refuses a compressed upload, naming the file, before parsing it', async () => {
+      const gzipped = fixtureBytes('sanctions/ofac_sdn_2021-07-07/alt.csv.gz');
+      const res = await importFiles(
+        client,
+        ALICE,
+        { list: 'ofac-sdn-gz', format: ListFormat.LIST_FORMAT_OFAC_SDN, force: true },
+        [
+          { name: 'sdn.csv', data: fixture('sanctions/ofac_sdn_2021-07-07/sdn.csv.gz') },
+          { name: 'alt.csv.gz', data: gzipped },
+        ],
+      );
+      assert.equal(res.activated, false);
+      assert.deepEqual(res.problems, [
+        {
+          file: 'alt.csv.gz',
+          line: 0,
+          message: 'alt.csv.gz is gzip-compressed; compressed files are not accepted: decompress it first',
+        },
+      ]);
+      assert.equal(res.version, undefined);
     });
 
     it('refuses an invalid single entry with field paths', async () => {

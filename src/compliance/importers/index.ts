@@ -66,16 +66,28 @@ const OFAC_NAMES: ReadonlyMap<string, { list: 'ofac-sdn' | 'ofac-consolidated'; 
 ]);
 
 /**
- * Imports list files of one format into entries. Problems with the set of files itself (an OFAC
- * file whose role cannot be told, two primaries, a UN import of two files) come back as errors on
- * line 0 without anything being read; the streams are then destroyed when they can be.
+ * Imports list files of one format into entries. Problems with the set of files itself (a
+ * compressed file, an OFAC file whose role cannot be told, two primaries, a UN import of two files)
+ * come back as errors on line 0 with nothing read beyond each file's first bytes; the streams are
+ * then destroyed when they can be.
  */
 export async function importList(
   format: ListFormat,
   files: ListFiles,
   options: ImportListOptions = {},
 ): Promise<ImportResult> {
-  const named = nameFiles(files);
+  const named: NamedFile[] = [];
+  const compressed: ImportError[] = [];
+  for (const file of nameFiles(files)) {
+    const { head, stream } = await readAhead(file.stream, MAGIC_LENGTH);
+    const kind = compression(head);
+    if (kind !== undefined) {
+      const message = `${file.name} is ${kind}-compressed; compressed files are not accepted: decompress it first`;
+      compressed.push({ file: file.name, line: 0, message });
+    }
+    named.push({ ...file, stream });
+  }
+  if (compressed.length > 0) return refuse(named, compressed);
   switch (format) {
     case 'ofac-sdn':
     case 'ofac-consolidated':
@@ -110,6 +122,70 @@ function nameFiles(files: ListFiles): NamedFile[] {
   return Object.entries(files).map(([name, stream]) => ({ name, stream }));
 }
 
+/** Magic numbers of the compressed forms list files are published or kept in. */
+const COMPRESSED: readonly { kind: string; magic: readonly number[] }[] = [
+  { kind: 'gzip', magic: [0x1f, 0x8b] },
+  { kind: 'zip', magic: [0x50, 0x4b, 0x03, 0x04] },
+];
+const MAGIC_LENGTH = Math.max(...COMPRESSED.map((c) => c.magic.length));
+
+// Compressed bytes read as text would come out as a page of "not valid UTF-8" errors, one per line.
+function compression(head: Buffer): string | undefined {
+  return COMPRESSED.find((c) => c.magic.every((byte, i) => head[i] === byte))?.kind;
+}
+
+/**
+ * The first `length` bytes of a source, and a source that yields everything again from the start.
+ * A failure while reading ahead is thrown by the returned source, where the importers report it.
+ */
+async function readAhead(source: TextSource, length: number): Promise<{ head: Buffer; stream: TextSource }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const taken: (Buffer | Uint8Array | string)[] = [];
+  let head = Buffer.alloc(0);
+  let finished = false;
+  let failure: { error: unknown } | undefined;
+  try {
+    while (head.length < length) {
+      const next = await iterator.next();
+      if (next.done === true) {
+        finished = true;
+        break;
+      }
+      taken.push(next.value);
+      const chunk = next.value;
+      const want = length - head.length;
+      const bytes =
+        typeof chunk === 'string'
+          ? Buffer.from(chunk.slice(0, want))
+          : Buffer.from(chunk.buffer, chunk.byteOffset, Math.min(chunk.byteLength, want));
+      head = Buffer.concat([head, bytes.subarray(0, want)]);
+    }
+  } catch (error) {
+    failure = { error };
+    finished = true;
+  }
+  async function* replay(): AsyncGenerator<Buffer | Uint8Array | string> {
+    try {
+      yield* taken;
+      if (failure) throw failure.error;
+      while (!finished) {
+        const next = await iterator.next();
+        if (next.done === true) finished = true;
+        else yield next.value;
+      }
+    } finally {
+      // An importer that stops early (too many errors) must still close the file or upload.
+      if (!finished) await iterator.return?.();
+    }
+  }
+  const stream: TextSource & { destroy(): void } = {
+    [Symbol.asyncIterator]: replay,
+    // What refuse() calls: the file or upload underneath is closed as if it had been passed on.
+    destroy: () => destroySource(source),
+  };
+  return { head, stream };
+}
+
 function isFileArray(files: ListFiles): files is readonly (NamedFile | TextSource)[] {
   return Array.isArray(files);
 }
@@ -135,7 +211,7 @@ async function importOfacFiles(
   const problem = (file: string, message: string) => problems.push({ file, line: 0, message });
   const byRole: Partial<Record<OfacRole, NamedFile>> = {};
   for (const file of named) {
-    // A gzipped upload is named after the .gz it came from; the stream given here is its content.
+    // A file decompressed by the caller may keep the name of the .gz it came from.
     const known = OFAC_NAMES.get(basename(file.name).toLowerCase().replace(/\.gz$/, ''));
     const roles = options.roles;
     let role = file.role ?? (roles && Object.hasOwn(roles, file.name) ? roles[file.name] : undefined);
@@ -217,11 +293,13 @@ async function importInternal(
   return result;
 }
 
+function destroySource(source: TextSource): void {
+  const destroy = (source as { destroy?: unknown }).destroy;
+  if (typeof destroy === 'function') (destroy as () => void).call(source);
+}
+
 function refuse(named: NamedFile[], errors: ImportError[]): ImportResult {
-  for (const file of named) {
-    const destroy = (file.stream as { destroy?: unknown }).destroy;
-    if (typeof destroy === 'function') (destroy as () => void).call(file.stream);
-  }
+  for (const file of named) destroySource(file.stream);
   const stats = emptyStats();
   stats.errorCount = errors.length;
   return { entries: [], errors, stats };

@@ -214,7 +214,8 @@ async function importLines(
       }
     }
   } catch (err) {
-    // The stream itself failed (a corrupt gzip upload, a dropped connection): an error like any other.
+    // The stream itself failed (a corrupt .gz its caller decompresses, a dropped connection): an
+    // error like any other.
     errors.add(file, lastLine + 1, `reading stopped: ${err instanceof Error ? err.message : String(err)}`);
     sawLine = true;
   }

@@ -103,6 +103,7 @@ export async function importOfac(files: OfacFiles, options: OfacImportOptions = 
       maxLineLength: options.maxLineLength,
     });
     let line = 0;
+    const errorsBefore = errors.count;
     try {
       for await (const batch of csv) {
         for (const item of batch) {
@@ -115,9 +116,14 @@ export async function importOfac(files: OfacFiles, options: OfacImportOptions = 
           each(item.record);
         }
       }
+      // A companion file sent without its rows would silently strip every party of its aliases,
+      // addresses or continued Remarks: a set without one must leave the file out instead.
+      if (stats.records[role] === 0 && errors.count === errorsBefore) {
+        errors.add(file, 0, 'file holds no records; leave a file the set does not have out of the import');
+      }
     } catch (err) {
-      // The stream itself failed (a corrupt gzip upload, a dropped connection): an error like any
-      // other, after the last record read.
+      // The stream itself failed (a corrupt .gz its caller decompresses, a dropped connection):
+      // an error like any other, after the last record read.
       errors.add(file, line + 1, `reading stopped: ${err instanceof Error ? err.message : String(err)}`);
     }
   };
@@ -225,6 +231,7 @@ function partyEntries(p: Party, prefix: string, stats: ImportStats): ListEntry[]
   const remarks = parseRemarks(p.remarks, p.type, cutOff);
   for (const name of remarks.unknownCountries) bump(stats.unknownCountries, name);
   for (const label of remarks.unparsed) bump(stats.notes, `unreadable in Remarks: ${label}`);
+  for (const label of remarks.unknownLabels) bump(stats.notes, `unknown label in Remarks: ${label}`);
 
   const aliases: NameEntry['aliases'] = [];
   const seen = new Set([aliasKey(p.name)]);

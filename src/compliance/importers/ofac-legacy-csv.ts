@@ -37,6 +37,7 @@ const DOS_EOF = 0x1a;
 /**
  * Reads an OFAC legacy CSV file (no header) record by record. Malformed lines come out as error
  * values and reading continues with the next line; blank lines and the trailing 0x1A are skipped.
+ * A file that is empty, or does not end with the 0x1A, comes out as one more error at its end.
  */
 export async function* readOfacCsv(source: TextSource, options: OfacCsvOptions): AsyncGenerator<OfacCsvItem> {
   for await (const batch of readOfacCsvBatches(source, options)) yield* batch;
@@ -48,14 +49,39 @@ export async function* readOfacCsvBatches(
   options: OfacCsvOptions,
 ): AsyncGenerator<OfacCsvItem[]> {
   const maxLineLength = options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH;
+  let last: TextLine | undefined;
   for await (const lines of readLines(source, maxLineLength)) {
     const items: OfacCsvItem[] = [];
     for (const line of lines) {
+      if (line.tooLong !== undefined || line.text.trim() !== '') last = line;
       const item = parseLine(line, options.file, options.columns, maxLineLength);
       if (item) items.push(item);
     }
     if (items.length > 0) yield items;
   }
+  const ending = checkEnding(last, options.file);
+  if (ending) yield [ending];
+}
+
+/**
+ * OFAC ends every file of the set with CRLF and 0x1A. A download or upload cut off at a line end
+ * leaves a file that parses cleanly but lacks parties, aliases or identifiers; the missing mark is
+ * the only sign of it, so it is an error rather than something to tolerate.
+ */
+function checkEnding(last: TextLine | undefined, file: string): OfacCsvItem | undefined {
+  if (last === undefined) return { error: { file, line: 0, message: 'file is empty' } };
+  if (last.tooLong === undefined && last.text.trimEnd().endsWith(String.fromCharCode(DOS_EOF)))
+    return undefined;
+  const ent = last.tooLong === undefined ? /^\s*"?(\d+)"?\s*,/.exec(last.text)?.[1] : undefined;
+  return {
+    error: {
+      file,
+      line: last.line,
+      message:
+        `the file ends without OFAC's end-of-file mark (0x1A): it looks truncated after its last ` +
+        `line, ${last.line}${ent === undefined ? '' : ` (ent_num ${ent})`}`,
+    },
+  };
 }
 
 function parseLine(

@@ -1,4 +1,3 @@
-import { StringDecoder } from 'node:string_decoder';
 import { SaxesParser } from 'saxes';
 import type { AliasKind, ListEntry, NameEntry, PartyType } from '../../screening/list-entry';
 import { countryCode } from './country-names';
@@ -28,6 +27,19 @@ const RECORD_TYPES: ReadonlyMap<string, PartyType> = new Map([
   ['INDIVIDUAL', 'person'],
   ['ENTITY', 'entity'],
 ]);
+/** The root's sections and the one record element each holds; anything else would go unread. */
+const SECTIONS: ReadonlyMap<string, string> = new Map([
+  ['INDIVIDUALS', 'INDIVIDUAL'],
+  ['ENTITIES', 'ENTITY'],
+]);
+/**
+ * Deepest element nesting read. The UN's file nests 5 deep (root, section, record, alias or
+ * document, its field); every open element costs the parser memory, so a file nesting deeper is
+ * refused rather than followed.
+ */
+export const MAX_XML_DEPTH = 16;
+const UTF8 = /^utf-?8$/i;
+const WRITE_SLICE = 1 << 14;
 const ALIAS_ELEMENTS = new Set(['INDIVIDUAL_ALIAS', 'ENTITY_ALIAS']);
 const ADDRESS_ELEMENTS = new Set(['INDIVIDUAL_ADDRESS', 'ENTITY_ADDRESS']);
 const NAME_PARTS = ['FIRST_NAME', 'SECOND_NAME', 'THIRD_NAME', 'FOURTH_NAME'];
@@ -85,16 +97,32 @@ export async function importUnXml(
   };
 
   parser.on('error', (err) => fail(parser.line, err.message.replace(/^\d+:\d+: /, '')));
+  parser.on('xmldecl', (decl) => {
+    // Bytes of another encoding decode as U+FFFD or as the wrong letters, and a name with a wrong
+    // letter no longer matches the party it names.
+    if (decl.encoding !== undefined && !UTF8.test(decl.encoding)) {
+      fail(parser.line, `the file declares encoding ${decl.encoding}; only UTF-8 is read: convert it first`);
+      stopped = true;
+    }
+  });
   parser.on('opentag', (tag) => {
+    if (stopped) return;
     if (path.length === 0 && tag.name !== ROOT) {
       fail(parser.line, `root element is <${tag.name}>, expected <${ROOT}>: not a UN consolidated list`);
       stopped = true;
     }
+    if (path.length >= MAX_XML_DEPTH) {
+      fail(parser.line, `elements nested more than ${MAX_XML_DEPTH} deep (<${tag.name}>): not a UN list`);
+      stopped = true;
+      return;
+    }
+    const misplaced = misplacedElement(tag.name);
+    if (misplaced !== undefined) fail(parser.line, misplaced);
     path.push(tag.name);
     text = '';
     sinceTag = 0;
     const type = RECORD_TYPES.get(tag.name);
-    if (type !== undefined && path.length === 3) {
+    if (type !== undefined && path.length === 3 && misplaced === undefined) {
       record = { line: parser.line, type, fields: new Map(), aliases: [], countries: [], documents: [] };
     } else if (record && ALIAS_ELEMENTS.has(tag.name)) {
       alias = { quality: '', name: '' };
@@ -103,9 +131,14 @@ export async function importUnXml(
       document = new Map();
     }
   });
-  parser.on('text', (chunk) => {
+  const addText = (chunk: string) => {
     text += chunk;
-  });
+    // Valid UTF-8 for the replacement character: the publisher's own text lost a character.
+    if (chunk.includes('\ufffd')) bump(stats.notes, 'U+FFFD (replacement character) written in the file');
+  };
+  parser.on('text', addText);
+  // CDATA is text written without escapes; the bound on characters between tags covers it too.
+  parser.on('cdata', addText);
   parser.on('closetag', (tag) => {
     path.pop();
     sinceTag = 0;
@@ -152,6 +185,26 @@ export async function importUnXml(
     }
   });
 
+  /**
+   * Why an element opening under the current path would be left unread, or undefined. Records are
+   * read only where the UN's schema puts them, so a new section or record type, or a record inside
+   * another, is reported instead of being skipped with its names and documents.
+   */
+  function misplacedElement(name: string): string | undefined {
+    const parent = path.at(-1);
+    if (path.length === 1 && !SECTIONS.has(name)) {
+      return `<${name}> under <${ROOT}> is not read (only INDIVIDUALS and ENTITIES are): its records would be left out`;
+    }
+    const expected = path.length === 2 && parent !== undefined ? SECTIONS.get(parent) : undefined;
+    if (expected !== undefined && name !== expected) {
+      return `<${name}> in <${parent}> is not read (only ${expected} is): it would be left out`;
+    }
+    if (record !== undefined && RECORD_TYPES.has(name)) {
+      return `<${name}> inside the record that starts on line ${record.line}: records do not nest, so it would be left out`;
+    }
+    return undefined;
+  }
+
   function addCountry(into: UnRecord, name: string): void {
     const code = countryCode(name);
     if (code) into.countries.push(code);
@@ -173,40 +226,102 @@ export async function importUnXml(
     entries.push(...recordEntries(r, prefix + ref, ref, name, stats));
   }
 
-  const decoder = new StringDecoder('utf8');
+  const notUtf8 = (line: number) => {
+    fail(line, 'bytes that are not valid UTF-8: the file must be UTF-8');
+    stopped = true;
+  };
+
+  function write(part: string): void {
+    sinceTag += part.length;
+    parser.write(part);
+    if (!stopped && sinceTag > maxText) {
+      fail(
+        parser.line,
+        `more than ${maxText} characters without a tag (in <${path.at(-1) ?? '?'}>): not a UN list`,
+      );
+      stopped = true;
+    }
+  }
+
+  // Fatal: bytes of another encoding would otherwise become U+FFFD, or wrong letters, in names
+  // that then no longer match. (A U+FFFD the file itself holds, as the UN's does, is text.)
+  const decoder = new TextDecoder('utf-8', { fatal: true });
   try {
     for await (const chunk of source) {
-      const piece =
-        typeof chunk === 'string'
-          ? chunk
-          : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      sinceTag += piece.length;
-      parser.write(piece);
-      if (!stopped && sinceTag > maxText) {
-        fail(
-          parser.line,
-          `more than ${maxText} characters without a tag (in <${path.at(-1) ?? '?'}>): not a UN list`,
-        );
-        stopped = true;
+      let piece: string;
+      if (typeof chunk === 'string') {
+        piece = chunk;
+      } else {
+        const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+        try {
+          piece = decoder.decode(bytes, { stream: true });
+        } catch {
+          notUtf8(parser.line + linesBeforeInvalidUtf8(bytes));
+          break;
+        }
+      }
+      // In slices, so that a stop (a bound reached) takes effect within one slice of a large chunk
+      // instead of after the parser has taken in, and built up state for, all of it.
+      for (let at = 0; at < piece.length && !stopped; at += WRITE_SLICE) {
+        write(piece.slice(at, at + WRITE_SLICE));
       }
       if (stopped) break;
     }
   } catch (err) {
-    // The stream itself failed (a corrupt gzip upload, a dropped connection): what was read stays
-    // reported, and the import carries an error rather than throwing.
+    // The stream itself failed (a corrupt .gz its caller decompresses, a dropped connection): what
+    // was read stays reported, and the import carries an error rather than throwing.
     fail(parser.line, `reading stopped: ${err instanceof Error ? err.message : String(err)}`);
     stopped = true;
   }
   if (!stopped) {
-    parser.write(decoder.end());
-    // Reports what a truncated file left open (and an empty file's missing root).
-    parser.close();
+    let rest: string | undefined;
+    try {
+      rest = decoder.decode();
+    } catch {
+      // A character cut off by the end of the file.
+      notUtf8(parser.line);
+    }
+    if (rest !== undefined) write(rest);
   }
+  // Reports what a truncated file left open (and an empty file's missing root).
+  if (!stopped) parser.close();
 
   countEntries(entries, stats);
   stats.errorCount = errors.count;
   stats.elapsedMs = performance.now() - started;
   return { entries, errors: errors.errors, stats };
+}
+
+/** Whether bytes decode as UTF-8, a character cut off at their end aside. */
+function decodesAsUtf8(bytes: Buffer): boolean {
+  try {
+    new TextDecoder('utf-8', { fatal: true }).decode(bytes, { stream: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How many lines of a chunk that does not decode come before its first invalid byte, found by
+ * halving. Bytes continuing the previous chunk's last character are left out of the search; when
+ * the rest decodes, the fault is where the chunks meet.
+ */
+function linesBeforeInvalidUtf8(bytes: Buffer): number {
+  let start = 0;
+  while (start < 3 && start < bytes.length && (bytes[start] & 0xc0) === 0x80) start++;
+  if (decodesAsUtf8(bytes.subarray(start))) return 0;
+  // bytes[start, good) decode; bytes[start, bad) do not.
+  let good = start;
+  let bad = bytes.length;
+  while (bad - good > 1) {
+    const middle = (good + bad) >>> 1;
+    if (decodesAsUtf8(bytes.subarray(start, middle))) good = middle;
+    else bad = middle;
+  }
+  let lines = 0;
+  for (let i = 0; i < good; i++) if (bytes[i] === 0x0a) lines++;
+  return lines;
 }
 
 /**

@@ -5,8 +5,10 @@
 -- ARGV[1] 'upsert' | 'remove'   ARGV[2] entry id   ARGV[3] entry JSON (upsert)
 -- ARGV[4] staging TTL in milliseconds, until the new version is activated
 --
--- Returns {'ok', entry count} | {'absent'} when removing an id the source does not hold
-if ARGV[1] == 'remove' and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 0 then
+-- Returns {'ok', entry count, the entry's JSON in the source or ''} | {'absent'} when removing an
+-- id the source does not hold
+local replaced = redis.call('HGET', KEYS[1], ARGV[2]) or ''
+if ARGV[1] == 'remove' and replaced == '' then
   return {'absent'}
 end
 local cursor = '0'
@@ -23,4 +25,4 @@ else
   redis.call('HDEL', KEYS[2], ARGV[2])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[4])
-return {'ok', redis.call('HLEN', KEYS[2])}
+return {'ok', redis.call('HLEN', KEYS[2]), replaced}

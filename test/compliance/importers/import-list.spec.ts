@@ -2,11 +2,13 @@ import assert from 'node:assert/strict';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { importList, parseListFiles } from '../../../src/compliance/importers';
-import { FIXTURES, fixture } from './fixtures';
+import { chunked, FIXTURES, fixture } from './fixtures';
 
-const SDN_ROW = '1,"ONE",-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n';
-const ALT_ROW = '1,10,"aka","UNO",-0- \r\n';
+// One-row files, ending as OFAC ends its files (CRLF, then 0x1A).
+const SDN_ROW = '1,"ONE",-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n\x1a';
+const ALT_ROW = '1,10,"aka","UNO",-0- \r\n\x1a';
 
 describe('importList', () => {
   it('tells OFAC files apart by their names, in any case and with a .gz suffix', async () => {
@@ -46,7 +48,7 @@ describe('importList', () => {
 
   it('names errors after the files as given', async () => {
     const result = await importList('ofac-sdn', [
-      { name: 'sdn-2024.csv', stream: Readable.from(['x,"broken\r\n']), role: 'sdn' },
+      { name: 'sdn-2024.csv', stream: Readable.from(['x,"broken\r\n\x1a']), role: 'sdn' },
     ]);
     assert.deepEqual(result.errors, [
       {
@@ -70,7 +72,7 @@ describe('importList', () => {
     assert.equal(result.stats.records.alt, 1073);
   });
 
-  it('refuses a set it cannot use, before reading anything, and closes the streams', async () => {
+  it('refuses a set it cannot use, reading no more than its first bytes, and closes the streams', async () => {
     const streams = [
       Readable.from([SDN_ROW]),
       Readable.from([SDN_ROW]),
@@ -111,6 +113,42 @@ describe('importList', () => {
       noPrimary.errors.map((e) => e.message),
       ['no primary file (cons_prim.csv) among the files'],
     );
+  });
+
+  it('refuses gzip- and zip-compressed files by their first bytes, whatever their names', async () => {
+    const plain = Buffer.from(SDN_ROW);
+    const streams = [
+      Readable.from([gzipSync(plain)]),
+      // A zip's magic number split over two chunks.
+      Readable.from([Buffer.from([0x50, 0x4b]), Buffer.from([0x03, 0x04, 0x14, 0x00])]),
+    ];
+    const result = await importList('ofac-sdn', [
+      { name: 'sdn.csv', stream: streams[0] },
+      { name: 'alt.zip', stream: streams[1], role: 'alt' },
+    ]);
+    assert.deepEqual(result.entries, []);
+    assert.deepEqual(
+      result.errors.map((e) => `${e.file}:${e.line} ${e.message}`),
+      [
+        'sdn.csv:0 sdn.csv is gzip-compressed; compressed files are not accepted: decompress it first',
+        'alt.zip:0 alt.zip is zip-compressed; compressed files are not accepted: decompress it first',
+      ],
+    );
+    assert.ok(streams.every((s) => s.destroyed));
+    for (const format of ['un-xml', 'csv', 'json'] as const) {
+      const one = await importList(format, [{ name: 'list', stream: Readable.from([gzipSync(plain)]) }]);
+      assert.match(
+        one.errors[0]?.message ?? '',
+        /gzip-compressed; compressed files are not accepted/,
+        format,
+      );
+    }
+  });
+
+  it('reads a file whose first bytes come one at a time', async () => {
+    const result = await importList('ofac-sdn', [{ name: 'sdn.csv', stream: chunked(SDN_ROW, 1) }]);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.entries.length, 1);
   });
 
   for (const format of ['ofac-sdn', 'un-xml', 'csv'] as const) {

@@ -6,6 +6,9 @@ import { checkEntry } from '../../../src/compliance/entry-rules';
 import { importList } from '../../../src/compliance/importers';
 import type { ImportResult } from '../../../src/compliance/importers/import-result';
 import { importOfac, splitPrograms } from '../../../src/compliance/importers/ofac-import';
+import { readOfacCsv } from '../../../src/compliance/importers/ofac-legacy-csv';
+import { parseRemarks } from '../../../src/compliance/importers/ofac-remarks';
+import { countryCode } from '../../../src/compliance/importers/country-names';
 import type { ListEntry, NameEntry, NationalIdEntry, WalletEntry } from '../../../src/screening/list-entry';
 import { derivedRows, FIXTURES, fixture, fixtureText, namedFixture } from './fixtures';
 
@@ -157,12 +160,17 @@ describe('importOfac', () => {
       assert.deepEqual(
         vtb.map((e) => `${e.scheme} ${e.country} ${e.value}`),
         [
+          // BIK (RU): the Bank of Russia's bank identification codes.
+          'other RU 044030707',
+          'other RU 044525187',
           'registration RU 1027739609391',
           'ru-ogrn RU 1027739609391',
           'tax-id RU 7702070139',
           'ru-inn RU 7702070139',
           // OKPO, which OFAC labels "Government Gazette Number".
           'registration RU 00032520',
+          // Its banking licence, "License 1000 (Russia)".
+          'registration RU 1000',
           'lei RU 253400V1H6ART1UQ0N98',
         ],
       );
@@ -178,8 +186,62 @@ describe('importOfac', () => {
       assert.ok(byId.has('37920/national-id/GB/166730510001'), 'Personal ID Card');
       assert.deepEqual(names.get('34796')?.countries, ['RU']);
       // The README's 2,146 "Passport" mentions include prose ("Passport issued in Sarajevo") and
-      // repeats; 2,135 are numbers.
-      assert.equal(result.stats.identifiers.passport, 2135);
+      // repeats; 2,135 numbers are labelled Passport or Diplomatic Passport, 11 more are under
+      // labels such as "Travel Document Number" and "Passport Booklet".
+      assert.equal(result.stats.identifiers.passport, 2146);
+    });
+
+    it('reads the numbers under RUC #, RIF #, BIK (RU) and other labels once dropped unnoted', async () => {
+      const have = new Set(
+        ofKind(result, 'national-id').map((e) => `${e.ref} ${e.scheme} ${e.country} ${e.value}`),
+      );
+      const remarks: { ent: string; segments: string[] }[] = [];
+      for await (const item of readOfacCsv(fixture(SDN_2024), { file: 'sdn.csv', columns: 12 })) {
+        if (item.record)
+          remarks.push({ ent: item.record.fields[0], segments: item.record.fields[11].split(/;\s*/) });
+      }
+      const read: Record<string, number> = {};
+      const missing: string[] = [];
+      for (const [label, scheme, impliedCountry] of [
+        ['RUC #', 'tax-id', ''],
+        ['RIF #', 'tax-id', 'VE'],
+        ['BIK (RU)', 'other', 'RU'],
+        ['Matricula Mercantil No', 'registration', 'CO'],
+        ['Italian Fiscal Code', 'tax-id', 'IT'],
+        ['Business Registration Document #', 'registration', ''],
+      ]) {
+        read[label] = 0;
+        for (const { ent, segments } of remarks) {
+          for (const segment of segments.map((s) => s.replace(/^alt\.\s+/, ''))) {
+            if (!segment.startsWith(`${label} `) && !segment.startsWith(`${label}:`)) continue;
+            // "RUC # 20108363101 (Peru)", "Business Registration Document # CUD: A2014... (Mexico)."
+            const [number, place] = segment
+              .slice(label.length)
+              .replace(/^:?\s*([A-Z]+:\s*)?/, '')
+              .replace(/\s+issued.*$|\.$/, '')
+              .split(/\s+\(/);
+            const value = number.replace(/[^A-Za-z0-9]/g, '').toUpperCase();
+            const country = (place && countryCode(place.replace(/\)\.?$/, ''))) || impliedCountry;
+            read[label]++;
+            if (!have.has(`${ent} ${scheme} ${country} ${value}`)) missing.push(`${ent}: ${segment}`);
+          }
+        }
+      }
+      assert.deepEqual(missing, []);
+      assert.deepEqual(read, {
+        'RUC #': 116,
+        'RIF #': 25,
+        'BIK (RU)': 23,
+        'Matricula Mercantil No': 46,
+        'Italian Fiscal Code': 18,
+        'Business Registration Document #': 30,
+      });
+      // A label before a number that is neither read nor known not to identify the party is noted,
+      // so that one OFAC starts writing shows up; in this file only a line of prose is.
+      assert.deepEqual(
+        Object.keys(result.stats.notes).filter((note) => note.startsWith('unknown label')),
+        ['unknown label in Remarks: President since'],
+      );
     });
 
     it('reads vessel IMO and MMSI numbers', () => {
@@ -347,8 +409,9 @@ describe('importOfac', () => {
         '2,-0- ,-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ',
         '3,"ODD","spaceship","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ',
         '4,"SHORT ROW"',
+        '\x1a',
       ].join('\r\n');
-      const alt = '9,1,"aka","NOBODY",-0- \r\n1,2,"xka","ODD KIND",-0- \r\n';
+      const alt = '9,1,"aka","NOBODY",-0- \r\n1,2,"xka","ODD KIND",-0- \r\n\x1a';
       const result = await importOfac({ sdn: Readable.from([sdn]), alt: Readable.from([alt]) });
       assert.deepEqual(
         result.errors.map((e) => `${e.file}:${e.line} ${e.message}`),
@@ -368,8 +431,8 @@ describe('importOfac', () => {
     });
 
     it('treats words like "constructor" and "__proto__" in the files as plain words', async () => {
-      const sdn = '1,"ONE","constructor","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n';
-      const add = '1,5,-0- ,-0- ,"__proto__",-0- \n1,6,-0- ,-0- ,"constructor",-0- \n';
+      const sdn = '1,"ONE","constructor","SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \n\x1a';
+      const add = '1,5,-0- ,-0- ,"__proto__",-0- \n1,6,-0- ,-0- ,"constructor",-0- \n\x1a';
       const result = await importOfac({ sdn: Readable.from([sdn]), add: Readable.from([add]) });
       assert.deepEqual(
         result.errors.map((e) => e.message),
@@ -382,18 +445,72 @@ describe('importOfac', () => {
       ]);
     });
 
-    it('reads an empty file as an empty list', async () => {
-      const result = await importOfac({ sdn: Readable.from([]) });
-      assert.deepEqual(result.entries, []);
-      assert.deepEqual(result.errors, []);
+    it('refuses a file of the set that is empty or holds no records, primary or companion', async () => {
+      const sdn = '1,"ONE",-0- ,"SDGT",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- \r\n\x1a';
+      const result = await importOfac({
+        sdn: Readable.from([sdn]),
+        alt: Readable.from([]),
+        add: Readable.from(['\r\n']),
+        comments: Readable.from(['\x1a']),
+      });
+      assert.deepEqual(
+        result.errors.map((e) => `${e.file}:${e.line} ${e.message}`),
+        [
+          'sdn_comments.csv:0 file holds no records; leave a file the set does not have out of the import',
+          'alt.csv:0 file is empty',
+          'add.csv:0 file is empty',
+        ],
+      );
+      const primary = await importOfac({ sdn: Readable.from([]) });
+      assert.deepEqual(primary.entries, []);
+      assert.deepEqual(primary.errors, [{ file: 'sdn.csv', line: 0, message: 'file is empty' }]);
+    });
+
+    it('refuses a file cut off at a line end, as on a first import nothing else would stop it', async () => {
+      const whole = fixtureText(SDN_2024);
+      const cut = whole.slice(0, whole.indexOf('\r\n', Math.floor(whole.length / 10)) + 2);
+      const result = await importList('ofac-sdn', [{ name: 'sdn.csv', stream: Readable.from([cut]) }]);
+      const lines = cut.split('\r\n').length - 1;
+      const last = cut.split('\r\n').at(-2)?.split(',')[0];
+      assert.deepEqual(result.errors, [
+        {
+          file: 'sdn.csv',
+          line: lines,
+          message: `the file ends without OFAC's end-of-file mark (0x1A): it looks truncated after its last line, ${lines} (ent_num ${last})`,
+        },
+      ]);
+      assert.ok(result.entries.length > 1000, 'the rows before the cut are read');
     });
 
     it('keeps at most maxErrors errors but counts them all', async () => {
-      const lines = Array.from({ length: 50 }, (_, i) => `${i},"x"`).join('\n');
+      const lines = `${Array.from({ length: 50 }, (_, i) => `${i},"x"`).join('\n')}\n\x1a`;
       const result = await importOfac({ sdn: Readable.from([lines]) }, { maxErrors: 10 });
       assert.equal(result.errors.length, 10);
       assert.equal(result.stats.errorCount, 50);
     });
+  });
+
+  it('reads labelled numbers of Remarks with the country the label or the value names, and notes unknown labels', () => {
+    const remarks = [
+      'RUC # 20108363101 (Peru)',
+      'BIK (RU) 044525187',
+      'Matricula Mercantil No 181301 (Cali).',
+      'Italian Fiscal Code: DAOMMD74T11Z352Z.',
+      'Organization Established Date 1969.',
+      'Aircraft Construction Number (also called L/N or S/N or F/N) 8401',
+      'Phone Number 982188526300',
+      'Hypothetical Ledger No. 77-1234 (Peru)',
+      'Commander of the 555th Regiment',
+    ].join('; ');
+    const parsed = parseRemarks(remarks, 'entity');
+    assert.deepEqual(
+      parsed.identifiers.map((i) =>
+        i.kind === 'national-id' ? `${i.scheme} ${i.country} ${i.value}` : i.kind,
+      ),
+      ['tax-id PE 20108363101', 'other RU 044525187', 'registration CO 181301', 'tax-id IT DAOMMD74T11Z352Z'],
+    );
+    assert.deepEqual(parsed.unknownCountries, []);
+    assert.deepEqual(parsed.unknownLabels, ['Hypothetical Ledger No.']);
   });
 
   it('splits programs written as A] [B', () => {

@@ -52,7 +52,7 @@ describe('readOfacCsv', () => {
     assert.equal(records[2].fields[11], 'x, y');
   });
 
-  it('gives the same records for LF line ends, without the 0x1A, and fed one byte at a time', async () => {
+  it('gives the same records for LF line ends, without the 0x1A (an error apart), and fed one byte at a time', async () => {
     const expected = (await readAll(Readable.from([SAMPLE]), 'sdn')).records;
     const lf = SAMPLE.replace(/\r\n/g, '\n').replace('\x1a', '');
     assert.deepEqual((await readAll(Readable.from([lf]), 'sdn')).records, expected);
@@ -61,7 +61,7 @@ describe('readOfacCsv', () => {
   });
 
   it('decodes UTF-8 split across chunks', async () => {
-    const text = '1,"Қасым-Жомарт ТОКАЕВ"\n';
+    const text = '1,"Қасым-Жомарт ТОКАЕВ"\n\x1a';
     const { records, errors } = await readAll(chunked(text, 1), 'comments');
     assert.deepEqual(errors, []);
     assert.equal(records[0].fields[1], 'Қасым-Жомарт ТОКАЕВ');
@@ -98,7 +98,7 @@ describe('readOfacCsv', () => {
 
   describe('on malformed input', () => {
     it('reports an unbalanced quote with its line and goes on with the next line', async () => {
-      const text = '1,"ok"\n2,"not closed\n3,"ok again"\n';
+      const text = '1,"ok"\n2,"not closed\n3,"ok again"\n\x1a';
       const { records, errors } = await readAll(Readable.from([text]), 'comments');
       assert.deepEqual(
         records.map((r) => r.line),
@@ -111,7 +111,7 @@ describe('readOfacCsv', () => {
     });
 
     it('reports text after a closing quote and a stray quote in an unquoted field', async () => {
-      const { errors } = await readAll(Readable.from(['1,"a"b\n2,a"b\n']), 'comments');
+      const { errors } = await readAll(Readable.from(['1,"a"b\n2,a"b\n\x1a']), 'comments');
       assert.deepEqual(
         errors.map((e) => e.line),
         [1, 2],
@@ -121,19 +121,19 @@ describe('readOfacCsv', () => {
     });
 
     it('reports a wrong column count for the file type', async () => {
-      const { records, errors } = await readAll(Readable.from(['1,"a","b"\n2,"ok"\n']), 'comments');
+      const { records, errors } = await readAll(Readable.from(['1,"a","b"\n2,"ok"\n\x1a']), 'comments');
       assert.equal(records.length, 1);
       assert.deepEqual(errors, [{ file: 'comments.csv', line: 1, message: 'expected 2 columns, found 3' }]);
     });
 
     it('reports an ent_num that is not a number', async () => {
-      const { errors } = await readAll(Readable.from(['x12,"a"\n']), 'comments');
+      const { errors } = await readAll(Readable.from(['x12,"a"\n\x1a']), 'comments');
       assert.equal(errors.length, 1);
       assert.match(errors[0].message, /ent_num must be a number/);
     });
 
     it('reports binary garbage line by line without crashing', async () => {
-      const bytes = Buffer.concat([garbage(200_000), Buffer.from('\n7,"after the garbage"\n')]);
+      const bytes = Buffer.concat([garbage(200_000), Buffer.from('\n7,"after the garbage"\n\x1a')]);
       const { records, errors } = await readAll(chunked(bytes, 4096), 'comments');
       assert.ok(errors.length > 0);
       assert.ok(errors.every((e) => e.line >= 1 && e.message.length > 0));
@@ -142,9 +142,44 @@ describe('readOfacCsv', () => {
       assert.deepEqual(records.at(-1), { line: lines, fields: ['7', 'after the garbage'] });
     });
 
-    it('reads an empty file as no records and no errors', async () => {
-      assert.deepEqual(await readAll(Readable.from([]), 'sdn'), { records: [], errors: [] });
+    it('reports an empty file, and reads one holding only the end-of-file mark as no records', async () => {
+      const empty = [{ file: 'sdn.csv', line: 0, message: 'file is empty' }];
+      assert.deepEqual(await readAll(Readable.from([]), 'sdn'), { records: [], errors: empty });
+      assert.deepEqual(await readAll(Readable.from(['\r\n \n']), 'sdn'), { records: [], errors: empty });
       assert.deepEqual(await readAll(Readable.from(['\x1a']), 'sdn'), { records: [], errors: [] });
+    });
+
+    it('reports a file cut off at a line end, which lacks the 0x1A OFAC ends its files with', async () => {
+      const cut = SAMPLE.slice(0, SAMPLE.indexOf('\r\n', SAMPLE.indexOf('\r\n') + 1) + 2);
+      const { records, errors } = await readAll(chunked(cut, 7), 'sdn');
+      assert.equal(records.length, 2);
+      assert.deepEqual(errors, [
+        {
+          file: 'sdn.csv',
+          line: 2,
+          message:
+            "the file ends without OFAC's end-of-file mark (0x1A): it looks truncated after its last line, 2 (ent_num 173)",
+        },
+      ]);
+      // Blank lines after the cut do not hide it, and a line cut short is reported as well.
+      const blanks = await readAll(Readable.from([`${cut}\r\n\r\n`]), 'sdn');
+      assert.deepEqual(
+        blanks.errors.map((e) => e.line),
+        [2],
+      );
+      const midLine = await readAll(Readable.from([SAMPLE.slice(0, 100)]), 'sdn');
+      assert.deepEqual(
+        midLine.errors.map((e) => `${e.line} ${e.message.split(':')[0]}`),
+        ['2 unbalanced quote', "2 the file ends without OFAC's end-of-file mark (0x1A)"],
+      );
+    });
+
+    it("takes the 0x1A OFAC writes after the last CRLF, or after a last line without one, as the file's end", async () => {
+      assert.deepEqual((await readAll(Readable.from([SAMPLE]), 'sdn')).errors, []);
+      const noCrlf = `${SAMPLE.slice(0, -3)}\x1a`;
+      const { records, errors } = await readAll(Readable.from([noCrlf]), 'sdn');
+      assert.deepEqual(errors, []);
+      assert.equal(records.length, 3);
     });
 
     it('skips a huge line without holding it, and reads the line after it', async () => {
@@ -153,7 +188,7 @@ describe('readOfacCsv', () => {
         // 8 MB without a newline, in 64 KB chunks, as a stream would deliver it.
         const chunk = 'x'.repeat(65536);
         for (let i = 0; i < 128; i++) yield chunk;
-        yield '"\n2,"fine"\n';
+        yield '"\n2,"fine"\n\x1a';
       }
       const { records, errors } = await readAll(Readable.from(huge()), 'comments', 1 << 20);
       assert.deepEqual(records, [{ line: 2, fields: ['2', 'fine'] }]);

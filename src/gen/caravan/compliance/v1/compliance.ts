@@ -150,7 +150,10 @@ export interface ImportHeader {
    * by name: sdn.csv / cons_prim.csv, alt.csv, add.csv, sdn_comments.csv.
    */
   fileNames: string[];
-  /** Activate even if the entry count drops by more than the configured share. */
+  /**
+   * Activate even if the entries, aliases or entries of one kind drop by more than the configured
+   * share (files with problems are refused all the same).
+   */
   force: boolean;
   /** The officer's note, kept with the version; at most 2000 characters. */
   note: string;
@@ -2885,9 +2888,11 @@ export type ComplianceService = typeof ComplianceService;
 export const ComplianceService = {
   /**
    * Imports a list file (or the files of one OFAC set) as a new version of a list, streamed in
-   * chunks: first a header, then the files' bytes. The new version becomes current only if it
-   * parses cleanly and its entry count does not drop by more than the configured share (unless
-   * forced).
+   * chunks: first a header, then the files' bytes, uncompressed; at most 64 MiB together, each
+   * chunk counted with 1 KiB beyond its data (RESOURCE_EXHAUSTED past it). The new version becomes
+   * current only if every file parses cleanly (an OFAC file must end with its 0x1A mark and hold
+   * records) and, unless forced, neither its entries, its aliases nor its entries of any one kind
+   * drop by more than the configured share.
    */
   importList: {
     path: "/caravan.compliance.v1.Compliance/ImportList" as const,
@@ -3021,9 +3026,11 @@ export const ComplianceService = {
 export interface ComplianceServer extends UntypedServiceImplementation {
   /**
    * Imports a list file (or the files of one OFAC set) as a new version of a list, streamed in
-   * chunks: first a header, then the files' bytes. The new version becomes current only if it
-   * parses cleanly and its entry count does not drop by more than the configured share (unless
-   * forced).
+   * chunks: first a header, then the files' bytes, uncompressed; at most 64 MiB together, each
+   * chunk counted with 1 KiB beyond its data (RESOURCE_EXHAUSTED past it). The new version becomes
+   * current only if every file parses cleanly (an OFAC file must end with its 0x1A mark and hold
+   * records) and, unless forced, neither its entries, its aliases nor its entries of any one kind
+   * drop by more than the configured share.
    */
   importList: handleClientStreamingCall<ImportListRequest, ImportListResponse>;
   /** Adds or replaces one entry, making a new version of the list. */
@@ -3056,9 +3063,11 @@ export interface ComplianceServer extends UntypedServiceImplementation {
 export interface ComplianceClient extends Client {
   /**
    * Imports a list file (or the files of one OFAC set) as a new version of a list, streamed in
-   * chunks: first a header, then the files' bytes. The new version becomes current only if it
-   * parses cleanly and its entry count does not drop by more than the configured share (unless
-   * forced).
+   * chunks: first a header, then the files' bytes, uncompressed; at most 64 MiB together, each
+   * chunk counted with 1 KiB beyond its data (RESOURCE_EXHAUSTED past it). The new version becomes
+   * current only if every file parses cleanly (an OFAC file must end with its 0x1A mark and hold
+   * records) and, unless forced, neither its entries, its aliases nor its entries of any one kind
+   * drop by more than the configured share.
    */
   importList(
     callback: (error: ServiceError | null, response: ImportListResponse) => void,

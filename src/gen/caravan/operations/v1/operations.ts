@@ -303,7 +303,11 @@ export interface InstructionFilter {
 export interface ListInstructionsResponse {
   /** The instructions, newest problem (or, with a filter, newest status change) first. */
   instructions: InstructionSummary[];
-  /** True when more instructions matched than the limit allowed. */
+  /**
+   * True when more instructions matched than the limit allowed, or when a partition held more
+   * problems than one listing reads from it (1,000 of each kind; for stuck ones, 20,000 open
+   * instructions examined): narrow the query, or settle the oldest first.
+   */
   truncated: boolean;
   /**
    * With a filter: true when the search stopped at its bound on instructions examined per
