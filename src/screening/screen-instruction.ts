@@ -5,7 +5,7 @@ import {
   type Party,
   type SettlementInstruction,
 } from '../gen/caravan/settlement/v1/instruction';
-import type { IdentifierIndex } from './identifier-index';
+import { nationalIdKey, type IdentifierIndex } from './identifier-index';
 import type { ListEntry, ListEntryKind, NameEntry, NationalIdEntry } from './list-entry';
 import type { NameMatch, NameSearchOptions, SharedNameIndex } from './name-index';
 import { prepareName, type PreparedName } from './name-score';
@@ -90,6 +90,9 @@ function identifierMatches(entry: NationalIdEntry, type: IdentifierType, issuerC
     return false;
   return entry.country === '' || issuerCountry === '' || entry.country === issuerCountry;
 }
+
+/** National ids shorter than this (letters and digits) hold for review rather than reject. */
+const MIN_BLOCKING_ID_LENGTH = 5;
 
 /** An IBAN's shape: an account number written like one is screened as one (list and country). */
 const IBAN_SHAPED = /^[A-Z]{2}[0-9]{2}[A-Z0-9]{8,30}$/;
@@ -211,8 +214,11 @@ function screenOne(
       // The issuing country of a passport or id is the holder's, as much as the party's country is.
       checkCountry(identifier.issuerCountry.toUpperCase(), where);
       for (const e of ids.nationalId(identifier.value)) {
+        // A number this short (OFAC lists a "registration 1000") names many parties besides the
+        // listed one: an officer decides, rather than a rejection.
+        const effect = nationalIdKey(e.value).length < MIN_BLOCKING_ID_LENGTH ? 'review' : 'block';
         if (identifierMatches(e, identifier.type, identifier.issuerCountry))
-          hits.push(exactHit(index, e, where, e.value));
+          hits.push(exactHit(index, e, where, e.value, effect));
       }
     });
   }

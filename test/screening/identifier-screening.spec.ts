@@ -302,6 +302,16 @@ describe('identifier screening', function () {
       decide(withId(IdentifierType.IDENTIFIER_TYPE_RU_INN, '110140012405', 'RU'), ids).decision,
       'clear',
     );
+    // OFAC lists a "registration 1000": a number that short is held for an officer, not rejected.
+    const short = [
+      index('l', [
+        { ...base, kind: 'national-id', id: 'r', scheme: 'registration', country: 'RU', value: '1000' },
+      ]),
+    ];
+    assert.equal(
+      decide(withId(IdentifierType.IDENTIFIER_TYPE_NATIONAL_ID, '1000', ''), short).decision,
+      'review',
+    );
   });
 
   it('blocks parties, agents, IBANs, party BICs and issuing countries of a blocked jurisdiction', () => {
