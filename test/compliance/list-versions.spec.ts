@@ -86,6 +86,9 @@ describe('list versions: rollbacks, refusals and loading', function () {
     await twoVersions('internal');
     await lists.refuse('internal', 3);
     await lists.refuse('internal', 1);
+    // A version whose keys expired already leaves nothing behind when refused.
+    await lists.refuse('internal', 99);
+    assert.equal(await redis.exists(keys.list('internal').meta(99)), 0);
     assert.equal((await lists.meta('internal', 3))?.status, 'activated');
     assert.equal((await lists.loadEntries('internal', 3)).length, 3);
     assert.equal((await lists.loadEntries('internal', 1)).length, 1);

@@ -9,6 +9,9 @@
 if (redis.call('GET', KEYS[1]) or '0') == ARGV[1] or redis.call('HGET', KEYS[2], 'status') == 'activated' then
   return 'kept'
 end
-redis.call('HSET', KEYS[2], 'status', 'refused')
+-- A meta already expired with its staging TTL stays gone: HSET would make it again, for good.
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('HSET', KEYS[2], 'status', 'refused')
+end
 redis.call('UNLINK', KEYS[3])
 return 'refused'
