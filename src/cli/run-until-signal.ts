@@ -1,6 +1,9 @@
 import type { Logger } from '../telemetry/logger';
 import { EXIT, type ExitCode } from './exit-codes';
 
+/** How long a stopped process may wait for its log to be written and its peers to hang up. */
+const LINGER_MS = 1_000;
+
 /**
  * Keeps a server process running until SIGTERM or SIGINT, then runs its graceful stop once and
  * answers the exit code: 0 after a clean stop, 1 when stopping failed.
@@ -15,6 +18,9 @@ export function runUntilSignal(log: Logger, what: string, stop: () => Promise<un
       stop()
         .then(() => {
           log.info('stopped');
+          // Stopped cleanly, the process still waits for peers that keep a connection half open
+          // after its GOAWAY (a client that ignores it): it must not outlive its stop for them.
+          setTimeout(() => process.exit(EXIT.ok), LINGER_MS).unref();
           resolve(EXIT.ok);
         })
         .catch((err: unknown) => {
