@@ -39,6 +39,8 @@ export function startServe(options: {
       CARAVAN_REDIS_PREFIX: options.prefix,
       CARAVAN_DISPATCHER: 'off',
       CARAVAN_LOG_LEVEL: 'info',
+      // The load and the read-back after it are a fault's witnesses, not a participant to limit.
+      CARAVAN_RATE_LIMIT: '0',
       ...options.env,
     },
     GATEWAY_LISTENING,
