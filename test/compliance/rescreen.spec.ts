@@ -342,6 +342,19 @@ describe('re-screening open instructions after a list change', function () {
       assert.equal(parseEvidence((await store.get(uetr))!.screening).hits.length, 2);
     });
 
+    /** Another replica's pass holding the instruction again, on new evidence. */
+    const heldAgain = (uetr: string) =>
+      store.transition({
+        uetr,
+        from: ['HELD_FOR_REVIEW'],
+        to: 'HELD_FOR_REVIEW',
+        reason: NO_REASON,
+        traceId: 't',
+        traceparent: '',
+        nowMs: Date.now(),
+        screening: JSON.stringify({ screened: true, versions: [], hits: [] }),
+      });
+
     it('is refused when re-screening replaced the evidence it was decided on', async () => {
       const lists = indexesOf([listA]);
       const uetr = await submitOn(lists, 1);
@@ -350,16 +363,7 @@ describe('re-screening open instructions after a list change', function () {
         ...store,
         addRelease: async (id, officer, ifScreening, audit) => {
           const approval = await store.addRelease(id, officer, ifScreening, audit);
-          await store.transition({
-            uetr: id,
-            from: ['HELD_FOR_REVIEW'],
-            to: 'HELD_FOR_REVIEW',
-            reason: NO_REASON,
-            traceId: 't',
-            traceparent: '',
-            nowMs: Date.now(),
-            screening: JSON.stringify({ screened: true, versions: [], hits: [] }),
-          });
+          await heldAgain(id);
           return approval;
         },
       };
@@ -376,16 +380,7 @@ describe('re-screening open instructions after a list change', function () {
       const racing: InstructionStore = {
         ...store,
         addRelease: async (id, officer, ifScreening, audit) => {
-          await store.transition({
-            uetr: id,
-            from: ['HELD_FOR_REVIEW'],
-            to: 'HELD_FOR_REVIEW',
-            reason: NO_REASON,
-            traceId: 't',
-            traceparent: '',
-            nowMs: Date.now(),
-            screening: JSON.stringify({ screened: true, versions: [], hits: [] }),
-          });
+          await heldAgain(id);
           return store.addRelease(id, officer, ifScreening, audit);
         },
       };

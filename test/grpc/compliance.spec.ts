@@ -315,6 +315,20 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       }
     });
 
+    const rejectAsAlice = (uetr: string) =>
+      callUnary(
+        client.decideHold.bind(client),
+        {
+          uetr,
+          evidence: '',
+          decision: HoldDecision.HOLD_DECISION_REJECT,
+          comment: 'true match',
+          reasonCode: 'RR04',
+        },
+        ALICE,
+        soon(),
+      );
+
     it('shows held instructions with their hits', async () => {
       const res = await callUnary(client.listHolds.bind(client), { pageSize: 100 }, ALICE, soon());
       const mine = res.holds.filter((h) => held.includes(h.uetr));
@@ -362,18 +376,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
         ),
       );
       assert.equal(noComment.code, status.INVALID_ARGUMENT);
-      const res = await callUnary(
-        client.decideHold.bind(client),
-        {
-          uetr,
-          evidence: '',
-          decision: HoldDecision.HOLD_DECISION_REJECT,
-          comment: 'true match',
-          reasonCode: 'RR04',
-        },
-        ALICE,
-        soon(),
-      );
+      const res = await rejectAsAlice(uetr);
       assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED);
       const record = await getInstruction(settlement, uetr, HALYK);
       assert.equal(record.reason?.code, 'RR04');
@@ -446,18 +449,7 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       // The log's head made unusable: every write to the log fails until it is restored.
       await redis.set(head, 'unusable');
       try {
-        const res = await callUnary(
-          client.decideHold.bind(client),
-          {
-            uetr,
-            evidence: '',
-            decision: HoldDecision.HOLD_DECISION_REJECT,
-            comment: 'true match',
-            reasonCode: 'RR04',
-          },
-          ALICE,
-          soon(),
-        );
+        const res = await rejectAsAlice(uetr);
         assert.equal(res.state, InstructionState.INSTRUCTION_STATE_REJECTED);
         await new Promise((resolve) => setTimeout(resolve, 300));
         assert.equal(await redis.hlen(keys.instruction(uetr).auditPending), 1);

@@ -10,7 +10,7 @@ import { createEventFeed } from '../../src/store/event-feed';
 import { createRedisClient, duplicateForBlocking, waitUntilReady } from '../../src/store/redis-client';
 import { createInstructionReader } from '../../src/settlement/read-instruction';
 import { isSettlementError } from '../../src/settlement/errors';
-import { recordDirectly } from '../support/records';
+import { moveDirectly, recordDirectly } from '../support/records';
 import { startRedisProcess, type RedisProcess } from '../support/redis-process';
 import { validInstruction } from '../support/instructions';
 import { asParticipant, devClient, startTestGateway, submit, type TestGateway } from '../support/gateway';
@@ -200,15 +200,7 @@ describe('WatchInstruction across a Redis restart', function () {
       await rp.restart();
       await waitUntilReady(redis, rp.url, 10_000);
       const store = createInstructionStore(redis, createKeySpace(prefix, 16));
-      const moved = await store.transition({
-        uetr: instruction.uetr,
-        from: ['ACCEPTED'],
-        to: 'DELIVERED',
-        reason: { code: '', description: '' },
-        traceId: '',
-        traceparent: '',
-        nowMs: Date.now(),
-      });
+      const moved = await moveDirectly(store, instruction.uetr, 'ACCEPTED', 'DELIVERED');
       assert.equal(moved.kind, 'ok');
       assert.equal((await watch.ended).code, status.OK);
       assert.deepEqual(states(watch.events), [

@@ -44,7 +44,7 @@ import {
   type TestGateway,
 } from '../support/gateway';
 import { validInstruction } from '../support/instructions';
-import { recordDirectly } from '../support/records';
+import { moveDirectly, recordDirectly } from '../support/records';
 import { rawUnary } from '../support/raw-grpc';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 
@@ -518,13 +518,8 @@ describe('Operations: explain, find by trace id, list by filter', function () {
           Array.from({ length: 143 }, async () => {
             const instruction = validInstruction();
             await recordDirectly(store, instruction, { nowMs: now - 10_000 });
-            await store.transition({
-              uetr: instruction.uetr,
-              from: ['ACCEPTED'],
-              to: 'FAILED',
+            await moveDirectly(store, instruction.uetr, 'ACCEPTED', 'FAILED', {
               reason: { code: 'AB06', description: 'unreachable' },
-              traceId: '',
-              traceparent: '',
               nowMs: now - 5_000,
             });
           }),

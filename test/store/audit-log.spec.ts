@@ -7,7 +7,7 @@ import { createListStore } from '../../src/store/list-store';
 import { createRouteStore } from '../../src/store/route-store';
 import { catchAllRoute } from '../support/gateway';
 import { validInstruction } from '../support/instructions';
-import { recordDirectly } from '../support/records';
+import { moveDirectly, recordDirectly } from '../support/records';
 import { deleteUnder, testRedis, uniquePrefix } from '../support/redis';
 
 describe('store: audit log pages', () => {
@@ -124,26 +124,13 @@ describe('store: audit entries a change leaves pending', () => {
     const held = await store.get(instruction.uetr);
     await store.addRelease(instruction.uetr, 'alice', held!.screening, released);
     const rejected = intent('hold.reject', instruction.uetr);
-    const moved = await store.transition({
-      uetr: instruction.uetr,
-      from: ['HELD_FOR_REVIEW'],
-      to: 'REJECTED',
+    const moved = await moveDirectly(store, instruction.uetr, 'HELD_FOR_REVIEW', 'REJECTED', {
       reason: { code: 'RR04', description: 'rejected by compliance review' },
-      traceId: '',
-      traceparent: '',
-      nowMs: Date.now(),
       audit: rejected,
     });
     assert.equal(moved.kind, 'ok');
     // A refused change leaves nothing pending.
-    const refused = await store.transition({
-      uetr: instruction.uetr,
-      from: ['HELD_FOR_REVIEW'],
-      to: 'ACCEPTED',
-      reason: { code: '', description: '' },
-      traceId: '',
-      traceparent: '',
-      nowMs: Date.now(),
+    const refused = await moveDirectly(store, instruction.uetr, 'HELD_FOR_REVIEW', 'ACCEPTED', {
       audit: intent('hold.release', instruction.uetr),
     });
     assert.equal(refused.kind, 'stale');
@@ -194,14 +181,8 @@ describe('store: audit entries a change leaves pending', () => {
     const instruction = validInstruction();
     await recordDirectly(store, instruction, { state: 'HELD_FOR_REVIEW' });
     const rejected = intent('hold.reject', instruction.uetr);
-    await store.transition({
-      uetr: instruction.uetr,
-      from: ['HELD_FOR_REVIEW'],
-      to: 'REJECTED',
+    await moveDirectly(store, instruction.uetr, 'HELD_FOR_REVIEW', 'REJECTED', {
       reason: { code: 'RR04', description: 'rejected' },
-      traceId: '',
-      traceparent: '',
-      nowMs: Date.now(),
       audit: rejected,
     });
     // The log's head is unusable (a wrong type: every write to it fails).
