@@ -1,5 +1,7 @@
 import { HealthImplementation } from 'grpc-health-check';
+import { guardedHealth } from './grpc/health-guard';
 import { startHealthServer } from './grpc/health-server';
+import { createOpenStreams } from './grpc/open-streams';
 import type { Config } from './config/config';
 import { startConfiguredDispatcher } from './delivery/dispatch-settings';
 import type { Dispatcher } from './delivery/dispatcher';
@@ -62,7 +64,14 @@ export async function startDispatcherProcess(config: Config, log: Logger): Promi
     });
     // SERVING while this process takes outbox entries; NOT_SERVING from the moment it drains.
     const health = new HealthImplementation({ '': 'SERVING', [DISPATCHER_HEALTH]: 'SERVING' });
-    const healthServer = config.healthListen ? await startHealthServer(config.healthListen, health) : null;
+    const streams = createOpenStreams();
+    const healthServer = config.healthListen
+      ? await startHealthServer(
+          config.healthListen,
+          guardedHealth(health, ['', DISPATCHER_HEALTH], streams),
+          config.shutdownGraceMs,
+        )
+      : null;
     return {
       dispatcher,
       healthPort: healthServer?.port ?? null,
@@ -70,6 +79,7 @@ export async function startDispatcherProcess(config: Config, log: Logger): Promi
         health.setStatus('', 'NOT_SERVING');
         health.setStatus(DISPATCHER_HEALTH, 'NOT_SERVING');
         await dispatcher.stop(config.shutdownGraceMs);
+        streams.endAll();
         await healthServer?.stop();
         await routes.close();
         await closeAll();

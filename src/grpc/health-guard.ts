@@ -98,9 +98,10 @@ function guard(
     }
     (call as { request: unknown }).request = request;
     if (streaming) {
-      streams.track(call as ServerWritableStream<unknown, unknown>);
       if (known.has(request.service)) handle(call);
       else (call as ServerWritableStream<unknown, unknown>).write({ status: 'SERVICE_UNKNOWN' });
+      // After the first answer: a Watch opened while the server stops gets NOT_SERVING, then ends.
+      streams.track(call as ServerWritableStream<unknown, unknown>);
       return;
     }
     handle(call, (err: { code: number; details?: string } | null, value: unknown) => {

@@ -11,7 +11,11 @@ export interface HealthServer {
  * cannot present a client certificate, so probes use this port; it reveals nothing but serving
  * status. The health implementation is shared, so this port tells what the main one would.
  */
-export async function startHealthServer(listen: string, health: HealthService): Promise<HealthServer> {
+export async function startHealthServer(
+  listen: string,
+  health: HealthService,
+  shutdownGraceMs: number,
+): Promise<HealthServer> {
   const server = new Server();
   health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
@@ -21,6 +25,17 @@ export async function startHealthServer(listen: string, health: HealthService): 
   );
   return {
     port,
-    stop: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    // Bounded like the main port's stop: a stream no one ends must not hold the process.
+    stop: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, shutdownGraceMs);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      }),
   };
 }

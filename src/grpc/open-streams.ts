@@ -10,14 +10,21 @@ export interface EndableStream {
  * whatever was still in flight.
  */
 export interface OpenStreams {
+  /** Keeps the stream to end with the others; after endAll, ends it at once. */
   track(stream: EndableStream): void;
   endAll(): void;
 }
 
 export function createOpenStreams(): OpenStreams {
   const open = new Set<EndableStream>();
+  // A stream opened once the stop has begun (a probe re-opening its Watch) would hold it open too.
+  let ended = false;
   return {
     track(stream) {
+      if (ended) {
+        stream.end();
+        return;
+      }
       open.add(stream);
       const forget = () => open.delete(stream);
       stream.once('cancelled', forget);
@@ -25,6 +32,7 @@ export function createOpenStreams(): OpenStreams {
       stream.once('close', forget);
     },
     endAll() {
+      ended = true;
       for (const stream of open) stream.end();
       open.clear();
     },

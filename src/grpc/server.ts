@@ -82,10 +82,12 @@ export async function startServer(
   });
 
   const healthServer = config.healthListen
-    ? await startHealthServer(config.healthListen, healthService).catch((err: unknown) => {
-        server.forceShutdown();
-        throw err;
-      })
+    ? await startHealthServer(config.healthListen, healthService, config.shutdownGraceMs).catch(
+        (err: unknown) => {
+          server.forceShutdown();
+          throw err;
+        },
+      )
     : null;
 
   let stopping: Promise<void> | null = null;

@@ -254,6 +254,13 @@ describe('store: audit log verification', () => {
     assert.match(JSON.stringify(await audit.verify()), /removed from the end/);
   });
 
+  it('finds an event added past the head around the append script', async () => {
+    const [last] = await redis.xrange(keys.auditLog(), '1200-0', '1200-0');
+    const forged = last[1].map((v, i) => (last[1][i - 1] === 'actor' ? 'mallory' : v));
+    await redis.xadd(keys.auditLog(), '1201-0', ...forged);
+    assert.match(JSON.stringify(await audit.verify()), /past the log's head/);
+  });
+
   it('finds a head rolled back, or removed', async () => {
     const [e1199] = await redis.xrange(keys.auditLog(), '1199-0', '1199-0');
     const hashOf1199 = e1199[1][e1199[1].indexOf('hash') + 1];
