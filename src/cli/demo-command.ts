@@ -1,3 +1,4 @@
+import { redactUrl } from '../store/redis-client';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,7 @@ function printSetup(s: DemoSettings, config: Config): void {
       'gateway',
       `${s.address}, dispatcher on: ${d.maxAttempts} attempts, retries after ${d.retryBaseMs}-${d.retryMaxMs} ms`,
     ],
-    ['redis', `${s.redisUrl}, keys under ${s.prefix} (deleted at the end)`],
+    ['redis', `${redactUrl(s.redisUrl)}, keys under ${s.prefix} (deleted at the end)`],
     [
       'lists',
       s.lists
@@ -113,7 +114,7 @@ function printKeep(s: DemoSettings, outcomes: readonly CaseOutcome[]): void {
     ...(down === undefined
       ? []
       : [
-          `REDIS_URL=${s.redisUrl} npx caravan receiver --listen ${down.address} --bic ${down.bic} --name ${down.name} --prefix ${s.prefix} &`,
+          `REDIS_URL=${redactUrl(s.redisUrl)} npx caravan receiver --listen ${down.address} --bic ${down.bic} --name ${down.name} --prefix ${s.prefix} &`,
         ]),
     `npx caravan replay ${failed} --comment "demo: ${down?.name ?? 'the counterparty'} is back"`,
     `npx caravan status ${failed}`,

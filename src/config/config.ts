@@ -111,7 +111,18 @@ export const hostPort = z
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 127.0.0.1:50051')
   .refine((v) => Number(v.slice(v.lastIndexOf(':') + 1)) <= 65535, 'port must be at most 65535');
 
-const positiveInt = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+/**
+ * A number written out: z.coerce alone reads an empty or blank value as 0, which would silently
+ * turn off replica confirmation, the rate limit or the shutdown grace after a templating slip.
+ */
+const written = (what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+(\.\d+)?$/, `must be ${what}`);
+const positiveInt = (min: number, max: number) =>
+  written('a whole number').transform(Number).pipe(z.number().int().min(min).max(max));
+const decimal = () => written('a number such as 0.5').transform(Number);
 
 /** One Redis (redis://, rediss://) or the seed nodes of a Redis Cluster (redis+cluster://h1:p1,h2:p2). */
 export const redisUrl = z.string().superRefine((value, ctx) => {
@@ -148,10 +159,10 @@ const serverSchema = z.object({
   CARAVAN_MAX_WATCHES_PER_PARTICIPANT: positiveInt(1, 1_000_000).default(1_000),
   CARAVAN_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   CARAVAN_SCREENING: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),
-  CARAVAN_REVIEW_THRESHOLD: z.coerce.number().gt(0).max(1).optional(),
+  CARAVAN_REVIEW_THRESHOLD: decimal().pipe(z.number().gt(0).max(1)).optional(),
   CARAVAN_LIST_STALENESS_MS: positiveInt(1_000, 3_600_000).default(15_000),
   CARAVAN_LIST_POLL_MS: positiveInt(100, 60_000).default(1_000),
-  CARAVAN_LIST_MAX_DROP: z.coerce.number().min(0).max(1).default(0.2),
+  CARAVAN_LIST_MAX_DROP: decimal().pipe(z.number().min(0).max(1)).default(0.2),
   CARAVAN_RELEASES_REQUIRED: positiveInt(1, 5).default(2),
   CARAVAN_LIST_KEEP_VERSIONS: positiveInt(2, 1000).default(10),
   CARAVAN_DISPATCHER: z.enum(['on', 'off'], { message: 'must be on or off' }).default('on'),

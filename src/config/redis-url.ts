@@ -17,11 +17,24 @@ export type RedisTarget =
 export const REDIS_URL_FORMS =
   'redis://host:port or rediss://host:port (one Redis), or redis+cluster://host1:port1,host2:port2 or rediss+cluster://… (Redis Cluster seed nodes)';
 
+const PERCENT_ENCODED =
+  'its user name and password must be percent-encoded (write % as %25, @ as %40, : in a user name as %3A)';
+
 const NODE = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 
 /** Parses REDIS_URL; answers why it is not usable as a string. */
 export function parseRedisUrl(url: string): RedisTarget | string {
-  if (/^rediss?:\/\/\S+$/.test(url)) return { kind: 'standalone', url };
+  if (/^rediss?:\/\/\S+$/.test(url)) {
+    // ioredis decodes the credentials: a bare % (common in generated passwords) throws at start.
+    try {
+      const parsed = new URL(url);
+      decodeURIComponent(parsed.username);
+      decodeURIComponent(parsed.password);
+    } catch {
+      return PERCENT_ENCODED;
+    }
+    return { kind: 'standalone', url };
+  }
   const cluster = /^(rediss?)\+cluster:\/\/(?:([^@/\s]*)@)?([^/?#@\s]+)\/?$/.exec(url);
   if (!cluster) return `must be ${REDIS_URL_FORMS}`;
   const [, scheme, credentials, nodeList] = cluster;
@@ -39,11 +52,15 @@ export function parseRedisUrl(url: string): RedisTarget | string {
   if (credentials !== undefined) {
     const colon = credentials.indexOf(':');
     const decode = (s: string) => (s === '' ? undefined : decodeURIComponent(s));
-    if (colon < 0) {
-      password = decode(credentials);
-    } else {
-      username = decode(credentials.slice(0, colon));
-      password = decode(credentials.slice(colon + 1));
+    try {
+      if (colon < 0) {
+        password = decode(credentials);
+      } else {
+        username = decode(credentials.slice(0, colon));
+        password = decode(credentials.slice(colon + 1));
+      }
+    } catch {
+      return PERCENT_ENCODED;
     }
   }
   return { kind: 'cluster', nodes, tls: scheme === 'rediss', username, password };

@@ -121,7 +121,18 @@ export async function waitUntilReady(redis: RedisClient, url: string, timeoutMs:
   });
 }
 
-/** The URL without its password, for messages and logs. */
+/**
+ * The URL without its credentials, for messages and logs. They end at the last @ of the authority
+ * (as ioredis and WHATWG URLs read it: a password may hold an unencoded @), and a password may
+ * also come as a query parameter.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
+  const at = url.indexOf('//');
+  if (at < 0) return url;
+  const rest = url.slice(at + 2);
+  const authorityEnd = rest.search(/[/?#]/);
+  const authority = authorityEnd < 0 ? rest : rest.slice(0, authorityEnd);
+  const credentials = authority.lastIndexOf('@');
+  const redacted = credentials < 0 ? url : `${url.slice(0, at + 2)}***${rest.slice(credentials)}`;
+  return redacted.replace(/([?&](?:password|pass|username|user)=)[^&#]*/gi, '$1***');
 }

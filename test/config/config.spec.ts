@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { ConfigError, loadClientConfig, loadConfig } from '../../src/config/config';
 import { parseRedisUrl } from '../../src/config/redis-url';
+import { redactUrl } from '../../src/store/redis-client';
 
 type Env = Record<string, string>;
 
@@ -144,6 +145,47 @@ describe('loadConfig', () => {
       );
     });
   }
+
+  // Read as 0 these would silently turn replica confirmation, the rate limit or the grace off.
+  for (const variable of ['CARAVAN_REDIS_MIN_REPLICAS', 'CARAVAN_RATE_LIMIT', 'CARAVAN_SHUTDOWN_GRACE_MS']) {
+    for (const value of ['', ' ', '1e3']) {
+      it(`refuses ${variable}=${JSON.stringify(value)} rather than read it as a number`, () => {
+        assertNamed(
+          problemsOf(() => loadConfig({ ...DEV, [variable]: value })),
+          variable,
+        );
+      });
+    }
+  }
+
+  for (const value of [
+    'redis://:50%off-Secret@redis.internal:6379',
+    'redis+cluster://default:50%off@10.0.0.1:7000,10.0.0.2:7000',
+  ]) {
+    it(`refuses a password with a bare % in REDIS_URL=${JSON.stringify(value)}, without echoing it`, () => {
+      const problems = problemsOf(() => loadConfig({ ...DEV, REDIS_URL: value }));
+      assertNamed(problems, 'REDIS_URL');
+      assert.match(problems.join('\n'), /percent-encoded/);
+      assert.doesNotMatch(problems.join('\n'), /50%off/);
+    });
+  }
+
+  it('keeps every form of a Redis password out of what it prints', () => {
+    for (const [url, shown] of [
+      ['redis://default:Tr0ub4dor@3xK9-secret@redis.internal:6379', 'redis://***@redis.internal:6379'],
+      [
+        'redis://redis.internal:6379/0?password=hunter2-hunter2',
+        'redis://redis.internal:6379/0?password=***',
+      ],
+      [
+        'rediss+cluster://u:p%40ss@10.0.0.1:7000,10.0.0.2:7000',
+        'rediss+cluster://***@10.0.0.1:7000,10.0.0.2:7000',
+      ],
+      ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
+    ]) {
+      assert.equal(redactUrl(url), shown);
+    }
+  });
 
   for (const value of ['maybe', 'on', '']) {
     it(`refuses CARAVAN_DEV_INSECURE=${JSON.stringify(value)}`, () => {
