@@ -304,6 +304,9 @@ describe('deploy/k8s: Kubernetes manifests', () => {
       assert.ok(config.tls, `${d}/${c.name}: mTLS`);
       assert.equal(config.screening.enabled, true, `${d}/${c.name}: screening on`);
       assert.equal(config.redisUrlExplicit, true, `${d}/${c.name}: REDIS_URL given`);
+      // The manifests are sized for a Redis Cluster (64 partitions over 3 or 6 masters): a plain
+      // redis:// URL would make a single-node client that fails every slot elsewhere.
+      assert.match(config.redisUrl, /^rediss?\+cluster:\/\//, `${d}/${c.name}: REDIS_URL names the cluster`);
       assert.ok(env.OTEL_EXPORTER_OTLP_ENDPOINT, `${d}/${c.name}: telemetry goes to a collector`);
       assert.match(String(env.OTEL_SERVICE_NAME), /^caravan-/);
     }
