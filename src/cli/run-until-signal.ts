@@ -1,8 +1,12 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from '../telemetry/logger';
+import { flushTelemetry } from '../telemetry/telemetry-flush';
 import { EXIT, type ExitCode } from './exit-codes';
 
 /** How long a stopped process may wait for its log to be written and its peers to hang up. */
 const LINGER_MS = 1_000;
+/** How long the last spans and metrics may take to reach the collector. */
+const TELEMETRY_FLUSH_MS = 5_000;
 
 /**
  * Keeps a server process running until SIGTERM or SIGINT, then runs its graceful stop once and
@@ -16,8 +20,10 @@ export function runUntilSignal(log: Logger, what: string, stop: () => Promise<un
       stopping = true;
       log.info({ signal }, `shutting down: ${what}`);
       stop()
-        .then(() => {
+        .then(async () => {
           log.info('stopped');
+          // The last spans and metrics go out now: the exit below skips 'beforeExit'.
+          await Promise.race([flushTelemetry(), delay(TELEMETRY_FLUSH_MS, undefined, { ref: false })]);
           // Stopped cleanly, the process still waits for peers that keep a connection half open
           // after its GOAWAY (a client that ignores it): it must not outlive its stop for them.
           setTimeout(() => process.exit(EXIT.ok), LINGER_MS).unref();

@@ -221,8 +221,13 @@ export function createHoldReview(deps: HoldReviewDeps): HoldReview {
       settled();
     }
     if (moved.kind === 'stale' && moved.state === 'ACCEPTED') {
-      // Two officers' releases raced; the other one moved it. The outcome is the same.
-      return { state: 'ACCEPTED', releasedBy: approval.releasedBy, releasesNeeded: 0 };
+      // Two officers' releases raced; the other one moved it. The outcome is the same, and as
+      // durable as the other's: confirmed by replicas like any decision.
+      return confirmed(request.uetr, {
+        state: 'ACCEPTED',
+        releasedBy: approval.releasedBy,
+        releasesNeeded: 0,
+      });
     }
     if (moved.kind !== 'ok') return raced(request.uetr, moved);
     await settle(release);

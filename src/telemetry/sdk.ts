@@ -4,6 +4,7 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { AlwaysOffSampler, NoopSpanProcessor } from '@opentelemetry/sdk-trace-node';
 import type { Command, Redis } from 'ioredis';
+import { setTelemetryFlush } from './telemetry-flush';
 
 type Env = Record<string, string | undefined>;
 
@@ -130,6 +131,8 @@ export function startTelemetry(options: TelemetryOptions): void {
   process.once('beforeExit', () => {
     shutdownTelemetry().catch(() => undefined);
   });
+  // A server process that exits explicitly after its stop flushes first (run-until-signal.ts).
+  setTelemetryFlush(() => shutdownTelemetry().catch(() => undefined));
 }
 
 /** Whether gRPC server calls get their SERVER span from the grpc-js instrumentation. */
