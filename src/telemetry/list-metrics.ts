@@ -11,7 +11,7 @@ export function observeListAges(
   lists: Pick<ListStore, 'listNames' | 'currentVersion' | 'meta'>,
   now: () => number,
 ): Observation {
-  const builtAtMs = new Map<string, number>();
+  let builtAtMs = new Map<string, number>();
   return observeGauge(
     'caravan.list.version.age',
     { unit: 's', description: "Age of each screening list's current version (since it was built)" },
@@ -19,6 +19,8 @@ export function observeListAges(
       const names = await lists.listNames();
       const versions = await Promise.all(names.map((list) => lists.currentVersion(list)));
       const points = [];
+      // Only the current versions' build times are kept.
+      const current = new Map<string, number>();
       for (const [i, list] of names.entries()) {
         const version = versions[i];
         if (version === 0) continue;
@@ -28,13 +30,13 @@ export function observeListAges(
           const meta = await lists.meta(list, version);
           if (meta === null) continue;
           built = meta.createdAtMs;
-          builtAtMs.set(key, built);
         }
-        points.push({
-          value: Math.max(0, now() - built) / 1000,
-          attributes: { 'caravan.list': list, 'caravan.list.version': version },
-        });
+        current.set(key, built);
+        // One series per list: a version label would leave every earlier version's series exported,
+        // frozen at its last age, for the life of the process (an alert that never clears).
+        points.push({ value: Math.max(0, now() - built) / 1000, attributes: { 'caravan.list': list } });
       }
+      builtAtMs = current;
       return points;
     },
   );

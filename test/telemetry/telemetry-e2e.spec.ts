@@ -101,6 +101,7 @@ describe('telemetry end to end: gateway, dispatcher and receiver processes expor
   let gateway: Running;
   let dispatcher: Running;
   let listedAtMs = 0;
+  let address = '';
 
   const env = async (extra: Record<string, string>) => {
     const metricsPort = await closedPort();
@@ -192,7 +193,7 @@ describe('telemetry end to end: gateway, dispatcher and receiver processes expor
       CARAVAN_LIST_POLL_MS: '200',
     });
     gateway = started.running;
-    const address = `127.0.0.1:${started.match[1]}`;
+    address = `127.0.0.1:${started.match[1]}`;
     client = devClient(address);
     dispatcher = await startDispatcher('dispatcher-1');
 
@@ -406,6 +407,22 @@ describe('telemetry end to end: gateway, dispatcher and receiver processes expor
     assert.equal(refusal.state, InstructionState.INSTRUCTION_STATE_REJECTED);
     assert.equal(refusal.reason?.code, 'RR04');
     for (const i of accepted) await delivered(i.uetr);
+    // A second version of the list after the first was exported: its age replaces the first's.
+    const compliance = complianceClient(address);
+    try {
+      await callUnary(
+        compliance.upsertEntry.bind(compliance),
+        {
+          list: LIST,
+          entry: entry({ id: 'second', kind: EntryKind.ENTRY_KIND_BIC, bic: 'ZZZZKZKA', subject: 'test' }),
+          note: 'telemetry test: a second version',
+        },
+        asOfficer('alice'),
+        new Date(Date.now() + 30_000),
+      );
+    } finally {
+      compliance.close();
+    }
 
     const g = await scrape(gateway.metricsPort);
     const d = await scrape(dispatcher.metricsPort);
