@@ -11,7 +11,7 @@ const MAX_PAN_DIGITS = 19;
  * any kind ("4111 1111", "4111  1111", "4111–1111", "4111.1111", "4111 / 1111"). A comma is not
  * one: "4111, 1111" lists two numbers.
  */
-const SEPARATOR = String.raw`[\s\p{Pd}\u2212.\u00B7\u2022\u2027\u2219\u22C5\u3002\u30FB/\\\u2044\u2215]+`;
+const SEPARATOR = String.raw`[\s\p{Pd}\u2212._\u00B7\u2022\u2027\u2219\u22C5\u3002\u30FB/\\\u2044\u2215]+`;
 
 /**
  * Digit groups joined by separators. Each run of digits inside is taken whole: a 20-digit account
@@ -59,11 +59,13 @@ export function isPan(text: string): boolean {
 }
 
 const PRINTABLE_ASCII = /^[ -~]*$/;
-const HIDDEN = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
+// Combining marks too: an underline or accent on each digit must not break a number into digits.
+const HIDDEN = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{M}]/gu;
 const NON_ASCII_DIGIT = /(?![0-9])\p{Nd}/gu;
 
 /**
- * The text with invisible characters removed and every decimal digit written in ASCII. NFKC
+ * The text with invisible characters and combining marks removed and every decimal digit written
+ * in ASCII (for finding numbers only: accents go too). NFKC
  * already reads full-width and mathematical digits as ASCII, but not the digits of other scripts.
  * Printable ASCII is its own form: most text needs no normalising.
  */

@@ -165,6 +165,13 @@ describe('containsPan', () => {
     }
   });
 
+  it('sees through a combining mark on each digit, and underscores between groups', () => {
+    const underlined = [...'4111111111111111'].map((d) => `${d}\u0332`).join('');
+    assert.equal(containsPan(`card ${underlined}`), true);
+    assert.equal(containsPan('4111_1111_1111_1111'), true);
+    assert.equal(containsPan('INV_2024_0001_17'), false);
+  });
+
   it('still takes dates, amounts, phone numbers and accounts for what they are', () => {
     for (const text of [
       'Inv 2025-0042 of 2025-03-14, acc 40702810938000012345, contract 77/15',
