@@ -2,6 +2,7 @@ import type { InstructionRecord, StatusEventRecord } from '../store/instruction-
 import { TERMINAL_STATES } from '../store/instruction-record';
 import type { EventFeed } from '../store/event-feed';
 import type { InstructionStore } from '../store/instruction-store';
+import { StoreDataError } from '../store/store-data';
 import type { FieldViolation, SettlementError } from './errors';
 import { invalidArgument, isSettlementError } from './errors';
 import { mayInstructAs } from './participant';
@@ -127,6 +128,8 @@ export function createInstructionReader(deps: ReadDeps): InstructionReader {
           events = await deps.store.eventsAfter(uetr, last);
           failingSince = null;
         } catch (err) {
+          // Corrupt data is not an outage: waiting would not mend it.
+          if (err instanceof StoreDataError) throw err;
           // Retried at the next poll, or sooner when the connection is back (the feed's wake).
           failingSince ??= deps.now();
           if (deps.now() - failingSince < deps.outageBoundMs) continue;
