@@ -198,7 +198,7 @@ export async function startGateway({
         keys,
         subscriber,
         log,
-        now,
+        now: () => performance.now(),
         stalenessMs: config.screening.stalenessMs,
         pollMs: config.screening.pollMs,
         onChange: (changed, indexes, generation) => passes.changed(changed, indexes, generation),

@@ -76,6 +76,17 @@ function partyOf(o: ScreenOptions): Party | string {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+const KNOWN_SCHEMES = Object.keys(CardScheme)
+  .filter((k) => k.startsWith('CARD_SCHEME_') && k !== 'CARD_SCHEME_UNSPECIFIED' && Number.isNaN(Number(k)))
+  .map((k) => k.replace('CARD_SCHEME_', ''));
+
+/** The scheme an officer names ("Union Pay", "union-pay", "UNIONPAY"), or null when there is none. */
+function cardSchemeOf(name: string): CardScheme | null {
+  const key = name.toUpperCase().replace(/[^A-Z0-9]+/g, '');
+  const found = KNOWN_SCHEMES.find((known) => known.replace(/_/g, '') === key);
+  return found === undefined ? null : CardScheme[`CARD_SCHEME_${found}` as keyof typeof CardScheme];
+}
+
 export function registerScreeningCommands(
   program: Command,
   run: (fn: () => Promise<ExitCode>) => void,
@@ -105,10 +116,14 @@ export function registerScreeningCommands(
             printError(party);
             return EXIT.usage;
           }
-          const scheme =
-            opts.cardScheme === undefined
-              ? undefined
-              : CardScheme[`CARD_SCHEME_${opts.cardScheme.toUpperCase()}` as keyof typeof CardScheme];
+          const scheme = opts.cardScheme === undefined ? undefined : cardSchemeOf(opts.cardScheme);
+          // An unknown name screened as no scheme at all would answer CLEAR for a blocked one.
+          if (scheme === null) {
+            printError(
+              `--card-scheme ${JSON.stringify(opts.cardScheme)} is not a scheme Caravan knows; one of ${KNOWN_SCHEMES.join(', ')}`,
+            );
+            return EXIT.usage;
+          }
           const card =
             opts.cardScheme !== undefined || opts.bin !== undefined
               ? { scheme: scheme ?? 0, bin: opts.bin ?? '', last4: '' }

@@ -22,6 +22,10 @@ export interface ScreeningSyncOptions {
   keys: KeySpace;
   subscriber: Redis | Cluster;
   log: Logger;
+  /**
+   * A monotonic clock in ms (performance.now): staleness measured on the wall clock would stay
+   * "current" for as long as a clock stepped back, with nothing confirmed.
+   */
   now: () => number;
   /** Longer than this without confirming the current versions, and screening refuses to decide. */
   stalenessMs: number;
@@ -46,7 +50,8 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
   const { lists, log, now } = options;
   let indexes: readonly ListIndex[] = [];
   let generation = 0;
-  let confirmedAtMs = 0;
+  // Never confirmed: stale whatever the clock reads (a monotonic clock starts near 0).
+  let confirmedAtMs = Number.NEGATIVE_INFINITY;
   let running: Promise<void> | null = null;
   let again = false;
   let closed = false;
@@ -57,16 +62,23 @@ export async function createScreeningSync(options: ScreeningSyncOptions): Promis
     const names = await lists.listNames();
     const versions = await Promise.all(names.map((name) => lists.currentVersion(name)));
     const byName = new Map(indexes.map((index) => [index.list, index]));
+    // A list screened until now that has no current version any more, or left the set of names,
+    // lost its data (nothing in Caravan removes a list): screening without it would pass what it
+    // lists. The indexes stay as they are, unconfirmed, and intake refuses to decide after the bound.
+    const present = new Set(names.filter((_, i) => versions[i] !== 0));
+    const vanished = indexes.filter((index) => !present.has(index.list)).map((index) => index.list);
+    if (vanished.length > 0) {
+      log.error({ lists: vanished }, 'screening lists lost their current version in Redis: restore them');
+      throw new Error(`screening list(s) ${vanished.join(', ')} lost their current version in Redis`);
+    }
     const next: (ListIndex | ListVersion)[] = [];
     const loaded: { list: string; version: number }[] = [];
-    let changed = names.length !== indexes.length;
+    let changed = false;
     for (let i = 0; i < names.length; i++) {
       const list = names[i];
       const version = versions[i];
-      if (version === 0) {
-        changed ||= byName.has(list);
-        continue;
-      }
+      // A list never made current (a first import refused or cut off) is none to screen with.
+      if (version === 0) continue;
       const existing = byName.get(list);
       if (existing?.version === version) {
         next.push(existing);

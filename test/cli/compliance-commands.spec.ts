@@ -146,6 +146,16 @@ describe('caravan lists / screen / holds / audit (the CLI process)', function ()
     assert.equal(clear.code, 0, explain(clear));
   });
 
+  it('screens a card scheme however its name is written, and refuses one it does not know', async () => {
+    // The first spec blocked Mir by name and IIN range.
+    const mir = await run(['screen', '--card-scheme', 'mir'], alice);
+    assert.equal(mir.code, 3, explain(mir));
+    assert.match(mir.stdout, /^BLOCK/);
+    const unknown = await run(['screen', '--card-scheme', 'Diners Club'], alice);
+    assert.equal(unknown.code, 2, explain(unknown));
+    assert.match(unknown.stderr, /not a scheme Caravan knows; one of VISA, MASTERCARD, MIR/);
+  });
+
   it('lists a hold and releases it with two officers', async () => {
     const ins = validInstruction();
     ins.creditor!.name = 'ZHETYSU ORBITA HOLDING TOO';

@@ -129,6 +129,65 @@ describe('list versions: rollbacks, refusals and loading', function () {
       await sync.close();
     }
   });
+
+  it('keeps screening with a list that lost its current version, unconfirmed, until intake refuses', async () => {
+    await twoVersions('internal');
+    await twoVersions('other');
+    const clock = { ms: 0 };
+    const sync = await createScreeningSync({
+      lists,
+      keys,
+      subscriber,
+      log: createLogger('silent'),
+      now: () => clock.ms,
+      stalenessMs: 15_000,
+      pollMs: 60_000,
+    });
+    try {
+      const listed = () => {
+        const snapshot = sync.snapshot();
+        return snapshot.kind === 'current' ? snapshot.lists.map((l) => l.list).sort() : snapshot.kind;
+      };
+      assert.deepEqual(listed(), ['internal', 'other']);
+      // A failover that lost a write, a stray DEL or SREM: nothing in Caravan removes a list.
+      await redis.del(keys.list('internal').current);
+      await assert.rejects(sync.refresh(), /internal lost their current version/);
+      await redis.set(keys.list('internal').current, '3');
+      await redis.srem(keys.listNames(), 'other');
+      clock.ms = 10_000;
+      await assert.rejects(sync.refresh(), /other lost their current version/);
+      assert.deepEqual(listed(), ['internal', 'other'], 'the lists are kept');
+      clock.ms = 20_000;
+      assert.equal(listed(), 'stale', 'and unconfirmed, so intake refuses to decide');
+    } finally {
+      await sync.close();
+    }
+  });
+
+  it('does not rebuild the indexes for a list that was never made current', async () => {
+    await twoVersions('internal');
+    await redis.sadd(keys.listNames(), 'never-imported');
+    const sync = await createScreeningSync({
+      lists,
+      keys,
+      subscriber,
+      log: createLogger('silent'),
+      now: () => performance.now(),
+      stalenessMs: 60_000,
+      pollMs: 60_000,
+    });
+    try {
+      const generation = () => {
+        const snapshot = sync.snapshot();
+        return snapshot.kind === 'current' ? snapshot.generation : -1;
+      };
+      const first = generation();
+      for (let i = 0; i < 3; i++) await sync.refresh();
+      assert.equal(generation(), first);
+    } finally {
+      await sync.close();
+    }
+  });
 });
 
 const SET_2021 = 'ofac_sdn_2021-07-07';
