@@ -291,22 +291,26 @@ export function complianceHandlers(deps: ComplianceServiceDeps): UntypedServiceI
             retryAfterMs: 2000,
           });
         }
-        const result = screenTargets(
-          [
-            {
-              field: 'party',
-              party: request.party,
-              bics: request.bics.map((bic, i) => ({ field: `bics[${i}]`, bic })),
-              card: request.card,
-            },
-          ],
-          snapshot.lists,
-          { reviewThreshold: request.minScore || deps.reviewThreshold },
-        );
+        const targets = [
+          {
+            field: 'party',
+            party: request.party,
+            bics: request.bics.map((bic, i) => ({ field: `bics[${i}]`, bic })),
+            card: request.card,
+          },
+        ];
+        // The decision is intake's, at the review threshold; min_score only widens or narrows
+        // which hits are shown.
+        const reportFrom = request.minScore || deps.reviewThreshold;
+        const decided = screenTargets(targets, snapshot.lists, { reviewThreshold: deps.reviewThreshold });
+        const shown =
+          reportFrom < deps.reviewThreshold
+            ? screenTargets(targets, snapshot.lists, { reviewThreshold: reportFrom })
+            : decided;
         return Promise.resolve({
-          decision: decisionToProto(result.decision),
-          hits: result.hits.map(hitToProto),
-          listVersions: result.versions.map((v) => ({ list: v.list, version: String(v.version) })),
+          decision: decisionToProto(decided.decision),
+          hits: shown.hits.filter((hit) => hit.score >= reportFrom).map(hitToProto),
+          listVersions: decided.versions.map((v) => ({ list: v.list, version: String(v.version) })),
         });
       },
       MAX_SCREEN_PARTY_REQUEST_BYTES,

@@ -252,6 +252,19 @@ describe('Compliance: lists, screening at intake, holds, audit', function () {
       assert.ok(hit, JSON.stringify(dry.hits.map((h) => h.subject)));
       assert.equal(hit.field, 'party.name');
       assert.ok(hit.pairs.length >= 2);
+      // min_score only changes which hits are shown: the decision stays intake's.
+      const strict = await screenParty({
+        party: { name: 'ТОО Сбер Восток', country: '', account: undefined, identifiers: [] },
+        minScore: 0.999,
+      });
+      assert.equal(strict.decision, ScreeningDecision.SCREENING_DECISION_REVIEW);
+      assert.ok(strict.hits.every((h) => h.score >= 0.999));
+      const loose = await screenParty({
+        party: { name: 'Completely Unrelated Bakery', country: '', account: undefined, identifiers: [] },
+        minScore: 0.3,
+      });
+      assert.equal(loose.decision, ScreeningDecision.SCREENING_DECISION_CLEAR);
+      assert.ok(loose.hits.every((h) => h.score >= 0.3));
     });
 
     it('does not let a number-only company name match every CORP', async () => {

@@ -296,7 +296,10 @@ export interface ScreenPartyRequest {
   card?:
     | Card
     | undefined;
-  /** Report name hits from this score on; 0 for the configured review threshold. */
+  /**
+   * Report name hits from this score on; 0 for the configured review threshold. The decision is
+   * always intake's, at the review threshold, whatever this shows.
+   */
   minScore: number;
 }
 
