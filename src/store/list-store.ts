@@ -204,6 +204,24 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
     return redis.incr(keys.list(list).sequence);
   }
 
+  /**
+   * Every entry of a version once, a page at a time, so that going through a large list never
+   * holds all of it: HSCAN may return an entry twice (while Redis resizes the hash).
+   */
+  async function eachEntry(list: string, version: number, visit: (entry: ListEntry) => void): Promise<void> {
+    const seen = new Set<string>();
+    let cursor = '0';
+    do {
+      const page = await store.entriesPage(list, version, cursor, 2000);
+      for (const entry of page.entries) {
+        if (seen.has(entry.id)) continue;
+        seen.add(entry.id);
+        visit(entry);
+      }
+      cursor = page.cursor;
+    } while (cursor !== '0');
+  }
+
   async function writeMeta(
     list: string,
     version: number,
@@ -267,20 +285,8 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
     async content(list, version) {
       const recorded = (await store.meta(list, version))?.content;
       if (recorded) return recorded;
-      // Page by page, so that counting a large list does not hold all of it at once.
       const content: VersionContent = { aliases: 0, kinds: {} };
-      const seen = new Set<string>();
-      let cursor = '0';
-      do {
-        const page = await store.entriesPage(list, version, cursor, 2000);
-        for (const entry of page.entries) {
-          // HSCAN may return an entry twice (while Redis resizes the hash).
-          if (seen.has(entry.id)) continue;
-          seen.add(entry.id);
-          addContent(content, entry, 1);
-        }
-        cursor = page.cursor;
-      } while (cursor !== '0');
+      await eachEntry(list, version, (entry) => addContent(content, entry, 1));
       return content;
     },
 
@@ -360,15 +366,9 @@ export function createListStore(redis: Redis | Cluster, keys: KeySpace): ListSto
     },
 
     async loadEntries(list, version) {
-      // HSCAN may return an entry twice (while Redis resizes the hash): keyed by id (its field).
-      const entries = new Map<string, ListEntry>();
-      let cursor = '0';
-      do {
-        const page = await store.entriesPage(list, version, cursor, 2000);
-        for (const entry of page.entries) entries.set(entry.id, entry);
-        cursor = page.cursor;
-      } while (cursor !== '0');
-      return [...entries.values()];
+      const entries: ListEntry[] = [];
+      await eachEntry(list, version, (entry) => entries.push(entry));
+      return entries;
     },
 
     async entriesPage(list, version, cursor, count) {
